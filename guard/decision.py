@@ -1,0 +1,77 @@
+"""What the guard says about one proposed command.
+
+A decision is one of :class:`Allowed`, :class:`NeedsConfirmation` or :class:`Refused`.  The first
+two carry an :class:`Approval`: the exact argv that will run.  Executors accept nothing else, and
+only the guard can make an approval (the constructor checks a private token), so no code path
+can run text that the guard did not check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Only guard code holds this object; Approval() refuses any other value.
+_GUARD_TOKEN = object()
+
+
+class ApprovalForgeryError(TypeError):
+    """Raised when code outside the guard tries to construct an :class:`Approval`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """The exact command the guard approved.
+
+    ``argv[0]`` is an absolute path resolved from the trusted PATH fixed when the guard started;
+    ``argv`` includes every flag the guard added (for example ``--no-pager``).  ``command`` is the
+    text that was checked and ``rule`` names the policy entry that allowed it.
+    """
+
+    argv: tuple[str, ...]
+    command: str
+    rule: str
+    destructive: bool
+    _token: object = field(repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self._token is not _GUARD_TOKEN:
+            raise ApprovalForgeryError("only the guard can construct an Approval")
+        if not self.argv or not self.argv[0].startswith("/"):
+            raise ApprovalForgeryError("an approval needs an argv with an absolute binary path")
+
+    @property
+    def display(self) -> str:
+        """The argv as a person reads it, with the binary's short name."""
+        return " ".join((self.argv[0].rsplit("/", 1)[-1], *self.argv[1:]))
+
+
+def _approve(argv: tuple[str, ...], command: str, rule: str, *, destructive: bool) -> Approval:
+    """Make an approval.  Guard-internal: nothing outside ``guard/`` may call this."""
+    return Approval(argv, command, rule, destructive, _GUARD_TOKEN)
+
+
+@dataclass(frozen=True, slots=True)
+class Allowed:
+    """The command may run as ``approval.argv`` now."""
+
+    approval: Approval
+
+
+@dataclass(frozen=True, slots=True)
+class NeedsConfirmation:
+    """The command changes state: it runs as ``approval.argv`` only after a person confirms."""
+
+    approval: Approval
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """The command must not run; ``reason`` is for a person, ``rule`` names the rule that fired."""
+
+    command: str
+    reason: str
+    rule: str
+
+
+Decision = Allowed | NeedsConfirmation | Refused
