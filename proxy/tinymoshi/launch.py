@@ -1,0 +1,33 @@
+"""Run ``moshi.server`` on a CPU-only torch: ``python -m proxy.tinymoshi.launch <server args>``.
+
+The server's warm-up ends with ``torch.cuda.synchronize()``, which raises on a CPU build of
+torch even with ``--device cpu``.  Nothing needs synchronising on CPU, so it becomes a no-op;
+that is the only patch.  (moshi 0.2.13's server does not probe the network for a LAN address,
+unlike PersonaPlex's, so with ``--host 127.0.0.1`` nothing else fails offline.)
+
+``moshi.server`` runs ``main()`` when imported, so it is executed here with :mod:`runpy` in this
+dedicated process, never imported into a test process.
+"""
+
+from __future__ import annotations
+
+import runpy
+import sys
+
+import torch
+
+
+def _no_cuda_sync(device: object = None) -> None:
+    """Stand-in for ``torch.cuda.synchronize`` when no CUDA device exists."""
+
+
+def main() -> None:
+    """Patch what a CPU build lacks, then run the server with this process's arguments."""
+    if not torch.cuda.is_available():
+        torch.cuda.synchronize = _no_cuda_sync
+    sys.argv[0] = "moshi.server"
+    runpy.run_module("moshi.server", run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main()
