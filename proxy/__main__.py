@@ -1,0 +1,106 @@
+"""``python -m proxy``: serve until SIGTERM/SIGINT, then drain and exit 0."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from proxy.app import STATE, build_app, close_conversations
+from proxy.config import Config, parse_config
+from proxy.relay import CLOSE_GOING_AWAY, HooksFactory
+
+log = logging.getLogger("proxy")
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A bound, listening TCP socket.  ``::`` accepts IPv4 clients too (dual-stack)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:
+        # asyncio would set IPV6_V6ONLY, which shuts out IPv4 clients on '::'.
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+async def serve(
+    config: Config,
+    hooks_factory: HooksFactory | None = None,
+    stop: asyncio.Event | None = None,
+    started: asyncio.Event | None = None,
+) -> None:
+    """Run the proxy until ``stop`` is set (or SIGTERM/SIGINT), then drain and shut down.
+
+    Draining: ``/ready`` turns 503 and new conversations are refused; connected browsers get a
+    notice and up to ``config.drain_timeout`` seconds to finish before they are closed with 1001.
+    """
+    app = build_app(config, hooks_factory)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    sock = listening_socket(config.listen, config.port)
+    site = web.SockSite(runner, sock, shutdown_timeout=1.0)
+    await site.start()
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    host, port = sock.getsockname()[:2]
+    log.info("listening on %s port %d; upstreams: %s", host, port, ", ".join(config.upstreams))
+    if started is not None:
+        started.set()
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        await _drain(app, config.drain_timeout)
+        await runner.cleanup()
+        log.info("stopped")
+
+
+async def _drain(app: web.Application, within: float) -> None:
+    state = app[STATE]
+    state.draining = True
+    if not state.conversations:
+        return
+    log.info("draining %d conversation(s) for up to %g s", len(state.conversations), within)
+    notice = f"[voiceops] this server is restarting; the conversation ends within {within:g} s\n"
+    await asyncio.gather(*(b.notice(notice) for b in list(state.conversations.values())))
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(state.all_ended.wait(), within)
+    await close_conversations(state, CLOSE_GOING_AWAY, "server shutting down")
+
+
+def configure_logging(level: str) -> None:
+    """One line per event on stderr."""
+    logging.basicConfig(
+        level=level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m proxy`` and the ``voiceops-proxy`` script."""
+    config = parse_config(argv)
+    configure_logging(config.log_level)
+    try:
+        asyncio.run(serve(config))
+    except OSError as exc:
+        log.error("cannot listen on [%s]:%d: %s", config.listen, config.port, exc.strerror)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,212 @@
+"""The proxy's settings: one frozen :class:`Config` from CLI flags and environment variables.
+
+Every flag has an environment variable (``VOICEOPS_`` + the flag name in capitals) so a container
+can be configured without a command line; a flag given on the command line wins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from proxy.codec import DEFAULT_MAX_MESSAGE_BYTES
+from proxy.query import DEFAULT_TEXT_PROMPT, DEFAULT_VOICE, DEFAULT_VOICES, QueryPolicy
+
+ENV_PREFIX = "VOICEOPS_"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything the proxy needs to know at start-up."""
+
+    listen: str = "::"
+    port: int = 8080
+    upstreams: tuple[str, ...] = ("ws://127.0.0.1:8998/api/chat",)
+    ui_dir: Path | None = None
+    max_waiting: int = 8
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    ping_interval: float = 20.0
+    keepalive_after: float = 3.0
+    connect_timeout: float = 10.0
+    handshake_timeout: float = 120.0
+    drain_timeout: float = 10.0
+    query_policy: QueryPolicy = field(default_factory=QueryPolicy)
+    log_level: str = "INFO"
+
+    @property
+    def loopback_only(self) -> bool:
+        """True when the listening address accepts connections from this machine only."""
+        if self.listen == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.listen).is_loopback
+        except ValueError:
+            return False
+
+
+def upstream_url(value: str) -> str:
+    """Normalise an upstream given as ``ws://host:port`` (adds ``/api/chat``) and check it."""
+    parts = urlsplit(value)
+    if parts.scheme not in {"ws", "wss"} or not parts.hostname:
+        raise argparse.ArgumentTypeError(
+            f"upstream {value!r} must look like ws://HOST:PORT or wss://HOST:PORT/api/chat"
+        )
+    if parts.query or parts.fragment:
+        raise argparse.ArgumentTypeError(f"upstream {value!r} must not carry a query")
+    path = parts.path if parts.path not in {"", "/"} else "/api/chat"
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def _positive(kind: Callable[[str], T]) -> Callable[[str], T]:
+    def check(text: str) -> T:
+        value = kind(text)
+        if not value > 0:  # type: ignore[operator]
+            raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+        return value
+
+    check.__name__ = kind.__name__
+    return check
+
+
+def _env_name(flag: str) -> str:
+    return ENV_PREFIX + flag.lstrip("-").replace("-", "_").upper()
+
+
+def _add(parser: argparse.ArgumentParser, flag: str, help_text: str, **kwargs: object) -> None:
+    """Add a flag whose default comes from its environment variable, and say so in --help."""
+    env = _env_name(flag)
+    default = kwargs.pop("default", None)
+    # A repeatable flag's environment variable is read in parse_config: argparse would append
+    # command-line values to it instead of replacing it.
+    if env in os.environ and kwargs.get("action") != "append":
+        default = os.environ[env]
+    shown = "" if default in (None, [], False) else f" (default: {default})"
+    parser.add_argument(flag, help=f"{help_text}{shown} [env {env}]", default=default, **kwargs)  # type: ignore[arg-type]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m proxy`` command line."""
+    d = Config()
+    p = argparse.ArgumentParser(
+        prog="python -m proxy",
+        description=(
+            "Voice-ops WebSocket sidecar for PersonaPlex: relays /api/chat between the unmodified "
+            "web UI and one or more PersonaPlex/moshi servers."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Every flag can also be set by the environment variable shown beside it.",
+    )
+    _add(p, "--listen", "address to listen on; '::' is dual-stack (IPv4 too)", default=d.listen)
+    _add(p, "--port", "TCP port", type=int, default=d.port)
+    _add(
+        p,
+        "--upstream",
+        "PersonaPlex/moshi server, ws://HOST:PORT[/api/chat]; repeat for a pool, each serves "
+        "one conversation at a time (env: comma-separated)",
+        action="append",
+        type=upstream_url,
+        default=None,
+    )
+    _add(p, "--ui-dir", "serve the web UI from this directory instead of the upstream", type=Path)
+    _add(p, "--max-waiting", "clients allowed to wait for a free upstream", type=int, default=8)
+    _add(
+        p,
+        "--max-message-bytes",
+        "largest WebSocket message accepted either way",
+        type=_positive(int),
+        default=d.max_message_bytes,
+    )
+    _add(
+        p,
+        "--ping-interval",
+        "WebSocket ping interval, seconds",
+        type=_positive(float),
+        default=20.0,
+    )
+    _add(
+        p,
+        "--keepalive-after",
+        "send the browser a 0x06 keepalive after the upstream is silent this many seconds",
+        type=_positive(float),
+        default=d.keepalive_after,
+    )
+    _add(p, "--connect-timeout", "upstream connect timeout, s", type=_positive(float), default=10.0)
+    _add(
+        p,
+        "--handshake-timeout",
+        "give up when the upstream has not sent its handshake after this many seconds",
+        type=_positive(float),
+        default=d.handshake_timeout,
+    )
+    _add(
+        p,
+        "--drain-timeout",
+        "on SIGTERM, seconds to let conversations finish before closing them",
+        type=float,
+        default=d.drain_timeout,
+    )
+    _add(
+        p,
+        "--voices",
+        "comma-separated voice_prompt names allowed",
+        default=",".join(DEFAULT_VOICES),
+    )
+    _add(
+        p, "--default-voice", "voice_prompt used when the client sends none", default=DEFAULT_VOICE
+    )
+    _add(
+        p,
+        "--default-text-prompt",
+        "text_prompt used when the client sends none or an empty one",
+        default=DEFAULT_TEXT_PROMPT,
+    )
+    _add(p, "--log-level", "DEBUG, INFO, WARNING or ERROR", default=d.log_level)
+    return p
+
+
+def parse_config(argv: Sequence[str] | None = None) -> Config:
+    """Parse the command line (and environment) into a :class:`Config`; exits 2 on bad input."""
+    parser = build_parser()
+    ns = parser.parse_args(argv)
+    from_env = [u for u in os.environ.get(_env_name("--upstream"), "").split(",") if u.strip()]
+    try:
+        upstreams = tuple(upstream_url(u) for u in (ns.upstream or from_env or Config().upstreams))
+    except argparse.ArgumentTypeError as exc:
+        parser.error(str(exc))
+    voices = frozenset(v.strip() for v in str(ns.voices).split(",") if v.strip())
+    if ns.default_voice not in voices:
+        parser.error(f"--default-voice {ns.default_voice!r} is not in --voices")
+    if int(ns.max_waiting) < 0:
+        parser.error("--max-waiting must be 0 or more")
+    level = str(ns.log_level).upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        parser.error(f"--log-level {ns.log_level!r} is not one of DEBUG, INFO, WARNING, ERROR")
+    ui_dir = Path(ns.ui_dir) if ns.ui_dir else None
+    if ui_dir is not None and not (ui_dir / "index.html").is_file():
+        parser.error(f"--ui-dir {ui_dir} has no index.html")
+    return Config(
+        listen=str(ns.listen),
+        port=int(ns.port),
+        upstreams=upstreams,
+        ui_dir=ui_dir,
+        max_waiting=int(ns.max_waiting),
+        max_message_bytes=int(ns.max_message_bytes),
+        ping_interval=float(ns.ping_interval),
+        keepalive_after=float(ns.keepalive_after),
+        connect_timeout=float(ns.connect_timeout),
+        handshake_timeout=float(ns.handshake_timeout),
+        drain_timeout=float(ns.drain_timeout),
+        query_policy=QueryPolicy(
+            voices=voices,
+            default_voice=str(ns.default_voice),
+            default_text_prompt=str(ns.default_text_prompt),
+        ),
+        log_level=level,
+    )
