@@ -45,10 +45,10 @@ async def serve(
     notice and up to ``config.drain_timeout`` seconds to finish before they are closed with 1001.
     """
     app = build_app(config, hooks_factory)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     sock = listening_socket(config.listen, config.port)
-    site = web.SockSite(runner, sock, shutdown_timeout=1.0)
+    site = web.SockSite(runner, sock)
     await site.start()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
