@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import IO, Self
 
 from proxy.tinymoshi.build import TinyModel
+from proxy.tinymoshi.launch import PARENT_PID_ENV
 
 #: Start-up is ≈3 s here; the margin covers a loaded 2-core machine.
 DEFAULT_START_TIMEOUT = 120.0
@@ -51,6 +52,7 @@ def server_env() -> dict[str, str]:
         OMP_NUM_THREADS="1",
         PYTHONUNBUFFERED="1",
     )
+    env[PARENT_PID_ENV] = str(os.getpid())
     # The launcher is part of this project, so the project root must be importable.
     root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
