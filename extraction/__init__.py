@@ -1,0 +1,36 @@
+"""Transcript → proposed commands (Anthropic or offline rules), plus memory of past requests.
+
+Use :func:`make_extractor` to get the configured :class:`~extraction.model.Extractor`.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from extraction.anthropic_backend import DEFAULT_MODEL, AnthropicExtractor
+from extraction.model import Extractor
+from extraction.rules import RulesExtractor
+
+log = logging.getLogger(__name__)
+
+__all__ = ["DEFAULT_MODEL", "make_extractor"]
+
+
+def make_extractor(
+    api_key: str | None,
+    model: str = DEFAULT_MODEL,
+    base_url: str | None = None,
+    rules_path: Path | None = None,
+) -> Extractor:
+    """The Anthropic extractor when ``api_key`` is non-empty, else the offline rules extractor.
+
+    Logs which one was chosen (model and base URL, never the key).  A broken rules file raises
+    :class:`extraction.rules.RulesError` so a misconfiguration shows at start-up.
+    """
+    if api_key and api_key.strip():
+        log.info("extractor: Anthropic model %s at %s", model, base_url or "the default API URL")
+        return AnthropicExtractor(api_key.strip(), model=model, base_url=base_url)
+    extractor = RulesExtractor(rules_path)
+    log.info("extractor: offline rules from %s (no Anthropic API key set)", extractor.rules_path)
+    return extractor
