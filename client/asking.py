@@ -41,7 +41,9 @@ _ASK_TEXT = re.compile(
     re.IGNORECASE,
 )
 _TEXT_ID = re.compile(
-    r"(?:\brequest\s+(?:id\s*)?#?|\bid\s*[:=]\s*|#)((?=[\w-]*\d)[A-Za-z0-9][\w-]{0,63})",
+    # Ids as the proxy makes them (letters, digits, ``._:-``), not ending in sentence punctuation.
+    r"(?:\brequest\s+(?:id\s*)?#?|\bid\s*[:=]\s*|#)"
+    r"((?=[\w.:-]*\d)[A-Za-z0-9](?:[\w.:-]{0,62}\w)?)",
     re.IGNORECASE,
 )
 
