@@ -14,6 +14,25 @@ from dataclasses import dataclass, field
 _GUARD_TOKEN = object()
 
 
+@dataclass(frozen=True, slots=True)
+class _Seal:
+    """The guard's token bound to the exact content it approved.
+
+    A bare token could be lifted from one approval into another (``dataclasses.replace`` copies
+    it while changing ``argv``); a seal only fits the approval it was made for.
+    """
+
+    key: object
+    content: tuple[tuple[str, ...], str, str, bool]
+
+    def __copy__(self) -> _Seal:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, object]) -> _Seal:
+        # Copying keeps the identity of the key, so a deep-copied approval stays valid.
+        return self
+
+
 class ApprovalForgeryError(TypeError):
     """Raised when code outside the guard tries to construct an :class:`Approval`."""
 
@@ -34,8 +53,15 @@ class Approval:
     _token: object = field(repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self._token is not _GUARD_TOKEN:
+        seal = self._token
+        if (
+            not isinstance(seal, _Seal)
+            or seal.key is not _GUARD_TOKEN
+            or seal.content != (self.argv, self.command, self.rule, self.destructive)
+        ):
             raise ApprovalForgeryError("only the guard can construct an Approval")
+        if not isinstance(self.argv, tuple) or not all(isinstance(a, str) for a in self.argv):
+            raise ApprovalForgeryError("an approval's argv must be a tuple of strings")
         if not self.argv or not self.argv[0].startswith("/"):
             raise ApprovalForgeryError("an approval needs an argv with an absolute binary path")
 
@@ -47,7 +73,8 @@ class Approval:
 
 def _approve(argv: tuple[str, ...], command: str, rule: str, *, destructive: bool) -> Approval:
     """Make an approval.  Guard-internal: nothing outside ``guard/`` may call this."""
-    return Approval(argv, command, rule, destructive, _GUARD_TOKEN)
+    seal = _Seal(_GUARD_TOKEN, (argv, command, rule, destructive))
+    return Approval(argv, command, rule, destructive, seal)
 
 
 @dataclass(frozen=True, slots=True)
