@@ -280,9 +280,11 @@ class _Conversation:
             # input and the last control frame: the answer comes on the audio clock.
             pace.restart()
             silence = np.zeros(FRAME_SAMPLES, np.float32)
-            while self._steps or self._rec.audio_clock < self._tail_end(input_end) - 1e-9:
-                await pace.wait()
+            while True:
                 await self._send_due_steps(input_done=True)
+                if not self._steps and self._rec.audio_clock >= self._tail_end(input_end) - 1e-9:
+                    break
+                await pace.wait()
                 await self._send_frame(encoder, silence)
 
     def _tail_end(self, input_end: float) -> float:

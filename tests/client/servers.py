@@ -21,7 +21,11 @@ def serve(handler: Handler) -> Iterator[str]:
     """Serve ``handler`` at ``/api/chat`` on a free loopback port; yields the ws:// URL."""
     loop = asyncio.new_event_loop()
     app = web.Application()
-    app.router.add_get("/api/chat", handler)
+
+    async def route(request: web.Request) -> web.StreamResponse:
+        return await handler(request)
+
+    app.router.add_get("/api/chat", route)
     runner = web.AppRunner(app)
     ready = threading.Event()
     port: list[int] = []
