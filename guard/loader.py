@@ -269,9 +269,8 @@ class _Reader:
         forbid = list(parent.forbid) if parent else []
         for spelled, reason in self.table(data.get("forbid", {}), (*at, "forbid")).items():
             where = (*at, "forbid", spelled)
-            forbid.append(
-                Reasoned(self.names(spelled, where, words=True), self.string(reason, where))
-            )
+            names = self.names(spelled, where, words=True)
+            forbid.append(Reasoned(names, self.string(reason, where), ".".join(where)))
         add = list(parent.add) if parent else []
         for flag in self.strings(data.get("add", []), (*at, "add")):
             known = switches.get(flag)
@@ -322,7 +321,7 @@ class _Reader:
         for name in names:
             if name not in switches:
                 self.fail(at, f"require: {name} must be one of the command's flags or options")
-        return Reasoned(names, self.string(reason, at))
+        return Reasoned(names, self.string(reason, at), ".".join(at))
 
 
 def _list(names: Iterable[str]) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from guard.policy import CommandRule, Reasoned, Switch
+from guard.policy import CommandRule, Switch
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +50,7 @@ def _forbidden(node: CommandRule, name: str) -> Mismatch | None:
     entry = node.forbidden(name)
     if entry is None:
         return None
-    return Mismatch(
-        f"{node.name}: {name} is forbidden: {entry.reason}", _key(node, "forbid", entry)
-    )
-
-
-def _key(node: CommandRule, table: str, entry: Reasoned) -> str:
-    return f"{node.key}.{table}.{'|'.join(entry.names)}"
+    return Mismatch(f"{node.name}: {name} is forbidden: {entry.reason}", entry.key)
 
 
 def _unknown(node: CommandRule, name: str) -> Mismatch:
@@ -178,7 +172,7 @@ def _finish(state: _State) -> Matched | Mismatch:
         if not canonical & state.present:
             return Mismatch(
                 f"{node.name} needs {'|'.join(entry.names)}: {entry.reason}",
-                _key(node, "require", entry),
+                entry.key,
             )
     added = [flag for flag in node.add if node.switches[flag].canonical not in state.present]
     return Matched(node, (*state.out, *added))

@@ -68,10 +68,15 @@ class Positionals:
 
 @dataclass(frozen=True, slots=True)
 class Reasoned:
-    """A name (switch or word) with the reason a person reads when the rule fires."""
+    """Names (spellings of a switch, or a word) with the reason a person reads when it fires.
+
+    ``key`` is where the entry is written in the policy file, which for an inherited entry is
+    the parent's table.
+    """
 
     names: tuple[str, ...]
     reason: str
+    key: str
 
 
 @dataclass(frozen=True)
