@@ -421,6 +421,7 @@ class ActionMachine:
     def _confirm(self, event: Event) -> Outcome:
         assert isinstance(event, ConfirmRequested)
         expired = self._drop_expired(event.now)
+        self._settle_rest()
         pending_id = event.pending_id or self._newest_live()
         if pending_id is None:
             # Nothing live: if the newest pending one just ran out, say so rather than "none".
@@ -444,16 +445,19 @@ class ActionMachine:
         entry = self._pending.pop(pending_id, None) if pending_id else None
         if entry is None:
             return NothingPending(pending_id)
-        if self._state is State.AWAITING_CONFIRMATION and not self._pending:
-            self._state = State.IDLE
+        self._settle_rest()
         return Cancelled(entry)
 
     def _sweep(self, event: Event) -> Outcome:
         assert isinstance(event, Sweep)
         expired = self._drop_expired(event.now)
-        if self._state is State.AWAITING_CONFIRMATION and not self._pending:
-            self._state = State.IDLE
+        self._settle_rest()
         return Expired(expired)
+
+    def _settle_rest(self) -> None:
+        # At rest, the state says whether anything is pending; while busy it is left alone.
+        if not self._state.busy:
+            self._state = State.AWAITING_CONFIRMATION if self._pending else State.IDLE
 
     def _newest_live(self) -> str | None:
         return next(reversed(self._pending), None)
