@@ -167,18 +167,21 @@ class Memory:
         return self._collection is not None
 
     @classmethod
-    def open(cls, data_dir: Path | None = None, url: str | None = None) -> Memory:
+    def open(
+        cls, data_dir: Path | None = None, url: str | None = None, *, collection: str = COLLECTION
+    ) -> Memory:
         """Open embedded memory under ``data_dir/memory`` or the ChromaDB server at ``url``.
 
-        ``data_dir`` defaults to ``$VOICEOPS_DATA_DIR`` or ``./data``.  On any failure this
+        ``data_dir`` defaults to ``$VOICEOPS_DATA_DIR`` or ``./data``; ``collection`` lets
+        several deployments (or tests) share one server without mixing.  On any failure this
         logs the error and returns a Memory that does nothing (``available`` is False).
         The embedding model is not loaded here but on the first store or recall.
         """
         where = url or str(data_dir)
         try:
             client, where = _client(data_dir, url)
-            collection = client.get_or_create_collection(
-                COLLECTION,
+            store = client.get_or_create_collection(
+                collection,
                 embedding_function=PackagedMiniLM(),
                 configuration={"hnsw": {"space": "cosine"}},
             )
@@ -186,8 +189,8 @@ class Memory:
             error = f"{type(exc).__name__}: {_clip(str(exc), 300)}"
             log.error("memory unavailable at %s: %s", where, error)
             return cls(None, where, error)
-        log.info("memory open at %s", where)
-        return cls(collection, where)
+        log.info("memory open at %s (collection %s)", where, collection)
+        return cls(store, where)
 
     def store(self, record: InteractionRecord) -> str | None:
         """Store one finished interaction; returns its new uuid4 id, or None on failure."""
