@@ -87,7 +87,7 @@ class PathUnder:
             return f"the path is longer than {self.max_length} characters"
         if not value.startswith("/"):
             return f"{value!r} is not an absolute path"
-        parts = value[1:].removesuffix("/").split("/")
+        parts = value[1:].removesuffix("/").split("/") if value != "/" else []
         if any(part in {"", ".", ".."} for part in parts):
             return f"{value!r} contains an empty, '.' or '..' component"
         if not any(

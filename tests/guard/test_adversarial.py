@@ -117,7 +117,7 @@ CASES += [
     ("ls var/log", f"{LS}.args"),
     ("ls .", f"{LS}.args"),
     ("ls ..", f"{LS}.args"),
-    ("ls /var/logs", f"{LS}.args"),
+    ("ls /optional", f"{LS}.args"),
     ("ls /etcetera", f"{LS}.args"),
     ("ls /proc/1/environ", f"{LS}.args"),
     ("ls -- -la", f"{LS}.args"),
@@ -130,6 +130,7 @@ CASES += [
     ("ls " + " " * 600, "limits.max_input_chars"),
     # du and df: argument injection through options.
     ("du -sh /", f"{DU}.args"),
+    ("df -h /etc/../..", "commands.df.args"),
     ("du -sh", f"{DU}.args"),
     ("du -sh --exclude=x /var", f"{DU}.flags"),
     ("du --files0-from=/etc/shadow", f"{DU}.flags"),
