@@ -162,5 +162,7 @@ def redact_url(url: str) -> str:
     if parts.username is None and parts.password is None:
         return url
     host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
     netloc = f"{host}:{parts.port}" if parts.port is not None else host
     return urllib.parse.urlunsplit(parts._replace(netloc=netloc))

@@ -7,6 +7,7 @@ Each runs in its own thread and event loop so that tests can call the synchronou
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -27,24 +28,20 @@ def serve(handler: Handler) -> Iterator[str]:
 
     app.router.add_get("/api/chat", route)
     runner = web.AppRunner(app)
-    ready = threading.Event()
-    port: list[int] = []
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
 
     async def start() -> None:
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        port.append(server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
-        ready.set()
+        await web.SockSite(runner, sock).start()
 
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=10)
-    ready.wait(10)
     try:
-        yield f"ws://127.0.0.1:{port[0]}/api/chat"
+        yield f"ws://127.0.0.1:{port}/api/chat"
     finally:
         asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
         loop.call_soon_threadsafe(loop.stop)
@@ -54,8 +51,6 @@ def serve(handler: Handler) -> Iterator[str]:
 
 def closed_port_url() -> str:
     """A ws:// URL on a loopback port that nothing listens on (bound, then released)."""
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

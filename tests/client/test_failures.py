@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+import numpy as np
 import pytest
 from aiohttp import web
 
@@ -49,8 +51,6 @@ def test_refused_connection_says_so_and_exits_3(capsys: pytest.CaptureFixture[st
 
 def test_refused_connection_raises_connect_failed_from_the_library() -> None:
     with pytest.raises(ConnectFailed, match="refused"):
-        import asyncio
-
         asyncio.run(run_session(SessionOptions(url=closed_port_url())))
 
 
@@ -120,8 +120,6 @@ def test_busy_queue_shows_position_and_close_reason(capsys: pytest.CaptureFixtur
 
 
 async def test_error_close_during_the_call_is_reported_in_the_summary() -> None:
-    import numpy as np
-
     with serve(crash_after_handshake) as url:
         summary = await run_session(
             SessionOptions(url=url, pcm=np.zeros(24_000, np.float32), speed=8, tail=0)

@@ -21,7 +21,9 @@ class Recorder:
     for confirmation like the proxy does after an EXECUTE."""
 
     def __init__(self, *, ask_in: str = "text", early_audio: bool = False) -> None:
-        self.log: list[tuple[str, object]] = []
+        self.controls: list[tuple[str, int, str]] = []
+        self.samples: list[int] = []
+        self.early: list[object] = []
         self.query: dict[str, str] = {}
         self.headers: dict[str, str] = {}
         self.ask_in = ask_in
@@ -35,7 +37,7 @@ class Recorder:
         # Audio sent before the handshake would be dropped by the server: record any.
         try:
             early = await ws.receive(timeout=0.3)
-            self.log.append(("early", early.type))
+            self.early.append(early.type)
         except TimeoutError:
             pass
         await ws.send_bytes(encode(Handshake()))
@@ -53,9 +55,9 @@ class Recorder:
                     await ws.send_bytes(msg.data)
                     if pages == 1:
                         await ws.send_bytes(encode(Text(" hello")))
-                    self.log.append(("samples", len(decoded)))
+                    self.samples.append(len(decoded))
                 case Control(action, payload):
-                    self.log.append((action.name, (pages, payload.decode())))
+                    self.controls.append((action.name, pages, payload.decode()))
                     if action is Action.EXECUTE and self.ask_in == "text":
                         await ws.send_bytes(
                             encode(
@@ -73,9 +75,6 @@ class Recorder:
                         await ws.send_bytes(encode(Text("\n[done: exit 0]\n")))
         return ws
 
-    def controls(self) -> list[tuple[str, object]]:
-        return [entry for entry in self.log if entry[0] not in ("samples", "early")]
-
 
 def speech(seconds: float) -> np.ndarray:
     t = np.arange(round(seconds * 24_000)) / 24_000
@@ -90,11 +89,11 @@ async def test_audio_only_after_handshake_then_tail_and_normal_close() -> None:
                 url=url, pcm=speech(0.4), speed=10, tail=0.4, query={"text_prompt": "hi"}
             )
         )
-    assert not [e for e in server.log if e[0] == "early"]
+    assert server.early == []
     # 0.4 s of input = 5 pages, then 0.4 s of silence = 5 more, each 80 ms of audio.
     assert summary.pages_sent == 10
     assert summary.audio_seconds_sent == 0.8
-    assert [n for kind, n in server.log if kind == "samples"] == [FRAME_SAMPLES] * 10
+    assert server.samples == [FRAME_SAMPLES] * 10
     assert server.query == {"text_prompt": "hi"}
     assert "Authorization" not in server.headers
     assert summary.text == " hello"
@@ -118,10 +117,10 @@ async def test_steps_go_in_order_on_the_audio_clock_with_their_payloads() -> Non
     assert server.headers["Authorization"] == "Bearer t0k"
     # EXECUTE after 3 pages (0.24 s); CANCEL at the end of the 10-page input; CONFIRM, whose
     # time has long passed, right after the CANCEL it follows.
-    assert server.controls() == [
-        ("EXECUTE", (3, json.dumps({"request": "restart nginx"}))),
-        ("CANCEL", (10, "r-1")),
-        ("CONFIRM", (10, "")),
+    assert server.controls == [
+        ("EXECUTE", 3, json.dumps({"request": "restart nginx"})),
+        ("CANCEL", 10, "r-1"),
+        ("CONFIRM", 10, ""),
     ]
     assert [c.action for c in summary.controls_sent] == ["EXECUTE", "CANCEL", "CONFIRM"]
     # The tail runs after the last control frame.
@@ -140,7 +139,7 @@ async def test_a_step_after_the_input_extends_the_session_until_it_is_sent() -> 
                 steps=(id_step(Action.CANCEL, at=0.48),),
             )
         )
-    assert server.controls() == [("CANCEL", (6, ""))]
+    assert server.controls == [("CANCEL", 6, "")]
     assert summary.audio_seconds_sent == 0.48
 
 
@@ -158,7 +157,7 @@ async def test_confirm_when_asked_in_text_confirms_the_named_request_once() -> N
             )
         )
     # (How much silence goes out before the CONFIRM depends on scheduling: not asserted.)
-    assert [(name, payload) for name, (_, payload) in server.controls()] == [  # type: ignore[misc]
+    assert [(name, payload) for name, _, payload in server.controls] == [
         ("EXECUTE", ""),
         ("CONFIRM", "r-7"),
     ]
@@ -182,8 +181,10 @@ async def test_confirm_when_asked_with_events_uses_the_event_id() -> None:
             lines.append,
         )
     assert server.query == {"events": "1"}
-    assert [name for name, _ in server.controls()] == ["EXECUTE", "CONFIRM"]
-    assert server.controls()[1][1][1] == "r-8"  # type: ignore[index]
+    assert [(name, payload) for name, _, payload in server.controls] == [
+        ("EXECUTE", ""),
+        ("CONFIRM", "r-8"),
+    ]
     assert summary.events[0].data == {"type": "confirmation_required", "id": "r-8"}
     shown = "".join(lines)
     assert '[event] {"type": "confirmation_required", "id": "r-8"}' in shown
@@ -194,7 +195,7 @@ async def test_without_confirm_when_asked_nothing_is_confirmed() -> None:
     server = Recorder(ask_in="text")
     with serve(server) as url:
         await run_session(SessionOptions(url=url, speed=10, tail=0.24, steps=(execute_step(),)))
-    assert [name for name, _ in server.controls()] == ["EXECUTE"]
+    assert [name for name, _, _ in server.controls] == ["EXECUTE"]
 
 
 async def test_stop_event_ends_a_long_session_with_a_normal_close() -> None:
