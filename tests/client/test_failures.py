@@ -13,6 +13,7 @@ from client.__main__ import main
 from client.errors import AuthFailed, ConnectFailed, Rejected
 from client.options import SessionOptions
 from client.session import run_session
+from client.summary import ExitCode, exit_code
 from proxy.codec import Handshake, Text, encode
 from tests.client.servers import closed_port_url, serve
 
@@ -133,3 +134,37 @@ def test_error_close_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
     with serve(crash_after_handshake) as url:
         assert main(["--url", url, "--tail", "1", "--speed", "8"]) == 1
     assert "1011 server error: upstream failed" in capsys.readouterr().out
+
+
+async def silent_after_handshake(request: web.Request) -> web.StreamResponse:
+    ws = web.WebSocketResponse()
+    await ws.prepare(request)
+    await ws.send_bytes(encode(Handshake()))
+    async for _ in ws:  # swallow the audio, answer nothing: a stuck server
+        pass
+    return ws
+
+
+async def never_ready(request: web.Request) -> web.StreamResponse:
+    ws = web.WebSocketResponse()
+    await ws.prepare(request)
+    async for _ in ws:
+        pass
+    return ws
+
+
+async def test_a_server_that_stops_answering_is_given_up_on() -> None:
+    with serve(silent_after_handshake) as url:
+        summary = await run_session(SessionOptions(url=url, tail=60, idle_timeout=0.3))
+    assert summary.failure == "no message from the server for 0.3 s"
+    assert summary.audio_seconds_sent < 60
+    assert (summary.close_code, summary.closed_by) == (1000, "client")
+    assert exit_code(summary) is ExitCode.SESSION_ERROR
+
+
+def test_no_handshake_in_time_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    with serve(never_ready) as url:
+        assert main(["--url", url, "--handshake-timeout", "0.3", "--json"]) == 1
+    captured = capsys.readouterr()
+    assert "[gave up: no handshake within 0.3 s]" in captured.err
+    assert json.loads(captured.out)["pages_sent"] == 0
