@@ -160,7 +160,7 @@ class _Reader:
             if not _TYPE_NAME.fullmatch(name):
                 self.fail(("types", name), f"type name {name!r} must be a plain identifier")
             self.types[name] = self.arg_type(name, self.table(spec, ("types", name)))
-        commands_data = self.table(data.get("commands"), ("commands",))
+        commands_data = self.table(data.get("commands", {}), ("commands",))
         if not commands_data:
             self.fail(("commands",), "the policy allows no commands")
         commands = {
@@ -249,12 +249,13 @@ class _Reader:
         full_name = f"{parent.name} {name}" if parent else name
         switches = dict(parent.switches) if parent else {}
         for spelled in self.strings(data.get("flags", []), (*at, "flags")):
-            self.define(switches, Switch(self.names(spelled, (*at, "flags", spelled))), at)
+            where = (*at, "flags", spelled)
+            self.define(switches, Switch(self.names(spelled, where)), where)
         options = self.table(data.get("options", {}), (*at, "options"))
         for spelled, type_name in options.items():
             where = (*at, "options", spelled)
             switch = Switch(self.names(spelled, where), self.type_named(type_name, where))
-            self.define(switches, switch, at)
+            self.define(switches, switch, where)
 
         subs_data = self.table(data.get("subcommands", {}), (*at, "subcommands"))
         for key in ("args", "require", "destructive"):
@@ -303,7 +304,8 @@ class _Reader:
     def define(self, switches: dict[str, Switch], switch: Switch, at: KeyPath) -> None:
         for name in switch.names:
             if name in switches:
-                self.fail(at, f"{name} is defined twice for {at[-1]} (check flags and options)")
+                command = " ".join(at[1:-2:2])
+                self.fail(at, f"{name} is defined twice for {command} (check flags and options)")
             switches[name] = switch
 
     def positionals(self, value: object, at: KeyPath) -> Positionals:
