@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import ipaddress
 import itertools
 import logging
@@ -24,7 +23,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from aiohttp import web
 
@@ -59,6 +58,10 @@ from proxy.actions import (
 from proxy.audit import AuditLog, decision_record, run_record
 from proxy.confirm import is_cancellation, is_confirmation
 from proxy.executors.base import Executor, RunResult
+
+if TYPE_CHECKING:
+    # extraction.memory loads ChromaDB (seconds); a proxy without memory never needs it.
+    from extraction.memory import InteractionRecord
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +102,7 @@ class CommandChecker(Protocol):
 class MemoryStore(Protocol):
     """The memory's interface as the flow uses it (``extraction.memory.Memory``); blocking."""
 
-    def store(self, record: Any) -> str | None:
+    def store(self, record: InteractionRecord) -> str | None:
         """Remember one finished request; returns its id (or ``None`` when not stored)."""
         ...
 
@@ -654,16 +657,20 @@ class SessionFlow:
     async def _store(self, words: str, results: Sequence[CommandResult]) -> None:
         if self._memory is None:
             return
-        record = _interaction_record(
-            request=words,
-            commands=tuple(r.command for r in results),
-            decisions=tuple(r.status for r in results),
-            exit_codes=tuple(r.exit_code for r in results),
-            output="\n".join(f"{r.command}: {r.output or r.reason or ''}" for r in results)[:4000],
-            session_id=self.session_id,
-            time=time.time(),
-        )
         try:
+            from extraction.memory import InteractionRecord  # noqa: PLC0415 (see TYPE_CHECKING)
+
+            record = InteractionRecord(
+                request=words,
+                commands=tuple(r.command for r in results),
+                decisions=tuple(r.status for r in results),
+                exit_codes=tuple(r.exit_code for r in results),
+                output="\n".join(f"{r.command}: {r.output or r.reason or ''}" for r in results)[
+                    :4000
+                ],
+                session_id=self.session_id,
+                time=time.time(),
+            )
             await asyncio.to_thread(self._memory.store, record)
         except Exception:
             log.exception("memory store failed; the request itself succeeded")
@@ -737,14 +744,6 @@ class SessionFlow:
 
 # --------------------------------------------------------------------------------------------
 # Formatting
-
-
-def _interaction_record(**fields: object) -> object:
-    # extraction.memory is built in parallel; looked up at call time so that the flow works
-    # (with memory=None) before it exists.
-    module = importlib.import_module("extraction.memory")
-    record: object = module.InteractionRecord(**fields)
-    return record
 
 
 def summarise(approval: Approval, run: RunResult, max_lines: int = 10, max_chars: int = 600) -> str:
