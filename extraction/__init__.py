@@ -22,6 +22,9 @@ def make_extractor(
     model: str = DEFAULT_MODEL,
     base_url: str | None = None,
     rules_path: Path | None = None,
+    *,
+    timeout: float = 20.0,
+    max_retries: int = 3,
 ) -> Extractor:
     """The Anthropic extractor when ``api_key`` is non-empty, else the offline rules extractor.
 
@@ -30,7 +33,9 @@ def make_extractor(
     """
     if api_key and api_key.strip():
         log.info("extractor: Anthropic model %s at %s", model, base_url or "the default API URL")
-        return AnthropicExtractor(api_key.strip(), model=model, base_url=base_url)
+        return AnthropicExtractor(
+            api_key.strip(), model, base_url, timeout=timeout, max_retries=max_retries
+        )
     extractor = RulesExtractor(rules_path)
     log.info("extractor: offline rules from %s (no Anthropic API key set)", extractor.rules_path)
     return extractor
