@@ -36,6 +36,7 @@ _COMMAND_KEYS = frozenset(
 )
 _TYPE_KINDS = ("int", "enum", "regex", "path")
 _TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
+_HEADER = re.compile(r"\[\[?([A-Za-z0-9_.\s\"'|@:+-]+)\]\]?\s*(#.*)?")
 
 KeyPath = tuple[str, ...]
 
@@ -86,7 +87,7 @@ def locate(text: str, keypath: KeyPath) -> int | None:
     section_start = 0
     for index, line in enumerate(lines):
         stripped = line.strip()
-        header = re.fullmatch(r"\[\[?([^\]]+)\]\]?\s*(#.*)?", stripped)
+        header = _HEADER.fullmatch(stripped)
         if not header:
             continue
         parts = _split_dotted(header.group(1))
@@ -109,7 +110,7 @@ def _find_key(lines: list[str], key: str, start: int) -> int | None:
     spelled = rf'(?:"{re.escape(key)}"|\'{re.escape(key)}\'|(?<![\w"\'-]){re.escape(key)}(?![\w-]))'
     pattern = re.compile(spelled + r"\s*=|" + rf'"{re.escape(key)}"|\'{re.escape(key)}\'')
     for index in range(max(start, 0), len(lines)):
-        if index > start and lines[index].lstrip().startswith("["):
+        if _HEADER.fullmatch(lines[index].strip()):
             return None
         if pattern.search(lines[index].split("#", 1)[0]):
             return index

@@ -200,3 +200,10 @@ def test_describe_says_which_binaries_are_missing(tmp_path: Path) -> None:
     text = Guard(load_policy(), trusted_path=str(tmp_path)).describe()
     assert "[not installed on this server]" in text
     assert "systemctl restart" in text
+
+
+def test_error_inside_a_multi_line_array_points_at_the_entry(tmp_path: Path) -> None:
+    text = '[commands.ls]\nflags = [\n    "-l",\n    "-a",\n    "all",\n]\n\n[commands.df]\n'
+    error = bad_line(tmp_path, text)
+    assert error.line == 5
+    assert "'all' must be like -x or --name" in error.message
