@@ -14,7 +14,7 @@ from guard.decision import (
     Refused,
 )
 from guard.engine import DEFAULT_TRUSTED_PATH, Guard
-from guard.loader import load_policy
+from guard.loader import load_policy, parse_policy
 from guard.policy import Policy, PolicyError
 
 __all__ = [
@@ -29,4 +29,5 @@ __all__ = [
     "PolicyError",
     "Refused",
     "load_policy",
+    "parse_policy",
 ]
