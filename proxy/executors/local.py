@@ -119,9 +119,15 @@ class LocalExecutor:
             )
         except OSError as exc:
             return RunResult(
-                argv, None, "", "", 0, 0, time.monotonic() - started,
+                argv,
+                None,
+                "",
+                "",
+                0,
+                0,
+                time.monotonic() - started,
                 error=f"could not start {argv[0]}: {exc.strerror or exc}",
-            )  # fmt: skip
+            )
         out, err = _Capture(self.output_cap), _Capture(self.output_cap)
         timed_out = finished = False
         try:
