@@ -12,9 +12,12 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from guard import PolicyError
 from proxy.app import STATE, build_app, close_conversations
 from proxy.config import Config, parse_config
-from proxy.relay import CLOSE_GOING_AWAY, HooksFactory
+from proxy.pipeline import Services
+from proxy.relay import CLOSE_GOING_AWAY
+from proxy.startup import build_services
 
 log = logging.getLogger("proxy")
 
@@ -35,7 +38,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 async def serve(
     config: Config,
-    hooks_factory: HooksFactory | None = None,
+    services: Services | None = None,
     stop: asyncio.Event | None = None,
     started: asyncio.Event | None = None,
 ) -> None:
@@ -44,7 +47,7 @@ async def serve(
     Draining: ``/ready`` turns 503 and new conversations are refused; connected browsers get a
     notice and up to ``config.drain_timeout`` seconds to finish before they are closed with 1001.
     """
-    app = build_app(config, hooks_factory)
+    app = build_app(config, services)
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     sock = listening_socket(config.listen, config.port)
@@ -90,12 +93,20 @@ def configure_logging(level: str) -> None:
     )
 
 
+async def _main(config: Config) -> None:
+    services = await build_services(config)
+    await serve(config, services)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m proxy`` and the ``voiceops-proxy`` script."""
     config = parse_config(argv)
     configure_logging(config.log_level)
     try:
-        asyncio.run(serve(config))
+        asyncio.run(_main(config))
+    except PolicyError as exc:
+        log.error("cannot start: bad guard policy: %s", exc)
+        return 2
     except OSError as exc:
         log.error("cannot listen on [%s]:%d: %s", config.listen, config.port, exc.strerror)
         return 1

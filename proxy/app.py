@@ -16,9 +16,10 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
-from proxy import relay, ui
+from proxy import api, relay, ui
 from proxy.admission import Admission
 from proxy.config import Config
+from proxy.pipeline import Services
 from proxy.relay import CLOSE_GOING_AWAY, HooksFactory, RelayState
 
 log = logging.getLogger("proxy.app")
@@ -28,16 +29,23 @@ STATE = web.AppKey("relay_state", RelayState)
 READY_PROBE_TIMEOUT = 1.0
 
 
-def build_app(config: Config, hooks_factory: HooksFactory | None = None) -> web.Application:
+def build_app(config: Config, services: Services | None = None) -> web.Application:
     """Make the proxy application.
 
-    ``hooks_factory`` attaches the tap and the action flow to each conversation.
+    With ``services`` every conversation gets the tap and the action flow, and the HTTP API
+    (``/process``, ``/execute``, ``/confirm``, ``/cancel``, ``/api/sessions``) is mounted;
+    without, it is the plain relay.
     """
     app = web.Application(client_max_size=64 * 1024)
-    app.cleanup_ctx.append(partial(_lifespan, config=config, hooks_factory=hooks_factory))
+    hooks = services.hooks if services is not None else None
+    app.cleanup_ctx.append(partial(_lifespan, config=config, hooks_factory=hooks))
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
     app.router.add_get("/api/chat", _chat)
+    if services is not None:
+        api.add_routes(app, services.flows)
+        services.add_routes(app)
+    # Last: everything else is the web UI.
     app.router.add_route("GET", "/{tail:.*}", _ui)
     return app
 

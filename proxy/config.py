@@ -7,14 +7,16 @@ can be configured without a command line; a flag given on the command line wins.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+from extraction.anthropic_backend import DEFAULT_MODEL
+from guard import DEFAULT_TRUSTED_PATH
 from proxy.codec import DEFAULT_MAX_MESSAGE_BYTES
 from proxy.query import DEFAULT_TEXT_PROMPT, DEFAULT_VOICE, DEFAULT_VOICES, QueryPolicy
 
@@ -39,16 +41,22 @@ class Config:
     drain_timeout: float = 10.0
     query_policy: QueryPolicy = field(default_factory=QueryPolicy)
     log_level: str = "INFO"
-
-    @property
-    def loopback_only(self) -> bool:
-        """True when the listening address accepts connections from this machine only."""
-        if self.listen == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(self.listen).is_loopback
-        except ValueError:
-            return False
+    # The pipeline behind the relay.
+    data_dir: Path = Path("data")
+    policy: Path | None = None
+    trusted_path: str = DEFAULT_TRUSTED_PATH
+    rules: Path | None = None
+    anthropic_api_key: str | None = field(default=None, repr=False)
+    anthropic_model: str = DEFAULT_MODEL
+    anthropic_base_url: str | None = None
+    memory: bool = True
+    memory_url: str | None = None
+    insecure_exec: bool = False
+    confirm_ttl: float = 120.0
+    exec_timeout: float = 30.0
+    run_as: str | None = None
+    tap: bool = True
+    whisper_model: str | None = None
 
 
 def upstream_url(value: str) -> str:
@@ -79,7 +87,7 @@ def _env_name(flag: str) -> str:
     return ENV_PREFIX + flag.lstrip("-").replace("-", "_").upper()
 
 
-def _add(parser: argparse.ArgumentParser, flag: str, help_text: str, **kwargs: object) -> None:
+def _add(parser: argparse._ActionsContainer, flag: str, help_text: str, **kwargs: object) -> None:
     """Add a flag whose default comes from its environment variable, and say so in --help."""
     env = _env_name(flag)
     default = kwargs.pop("default", None)
@@ -101,7 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
             "web UI and one or more PersonaPlex/moshi servers."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Every flag can also be set by the environment variable shown beside it.",
+        epilog=(
+            "Every flag can also be set by the environment variable shown beside it.\n"
+            "Extraction uses Anthropic when ANTHROPIC_API_KEY is set (model ANTHROPIC_MODEL, "
+            "endpoint ANTHROPIC_BASE_URL),\notherwise the offline rules."
+        ),
     )
     _add(p, "--listen", "address to listen on; '::' is dual-stack (IPv4 too)", default=d.listen)
     _add(p, "--port", "TCP port", type=int, default=d.port)
@@ -168,7 +180,50 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_TEXT_PROMPT,
     )
     _add(p, "--log-level", "DEBUG, INFO, WARNING or ERROR", default=d.log_level)
+    _pipeline_flags(p.add_argument_group("voice ops pipeline"), d)
     return p
+
+
+def _pipeline_flags(g: argparse._ArgumentGroup, d: Config) -> None:
+    add = partial(_add, g)
+    add(
+        "--data-dir",
+        "audit log, memory and tiny-model cache live here",
+        type=Path,
+        default=d.data_dir,
+    )
+    add("--policy", "guard policy TOML replacing the shipped default", type=Path)
+    add("--trusted-path", "where the guard looks up binaries (never $PATH)", default=d.trusted_path)
+    add("--rules", "offline extractor rules TOML replacing the shipped default", type=Path)
+    add("--memory-url", "shared ChromaDB server http://HOST:PORT instead of the embedded one")
+    add("--no-memory", "do not remember or recall past requests", action="store_true")
+    add(
+        "--insecure-exec",
+        "allow running commands although the proxy listens beyond loopback and has no "
+        "authentication yet (logs a warning)",
+        action="store_true",
+    )
+    add(
+        "--confirm-ttl",
+        "seconds a destructive command waits for confirm",
+        type=_positive(float),
+        default=d.confirm_ttl,
+    )
+    add(
+        "--exec-timeout",
+        "seconds before a command's process group is killed",
+        type=_positive(float),
+        default=d.exec_timeout,
+    )
+    add("--run-as", "run commands as this user (when the proxy runs as root)")
+    add(
+        "--no-tap",
+        "do not recognise speech (control frames and the API still work)",
+        action="store_true",
+    )
+    add(
+        "--whisper-model", "CTranslate2 Whisper model directory or name (default: packaged tiny.en)"
+    )
 
 
 def parse_config(argv: Sequence[str] | None = None) -> Config:
@@ -209,4 +264,26 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
             default_text_prompt=str(ns.default_text_prompt),
         ),
         log_level=level,
+        data_dir=Path(ns.data_dir),
+        policy=Path(ns.policy) if ns.policy else None,
+        trusted_path=str(ns.trusted_path),
+        rules=Path(ns.rules) if ns.rules else None,
+        anthropic_api_key=os.environ.get("ANTHROPIC_API_KEY") or None,
+        anthropic_model=os.environ.get("ANTHROPIC_MODEL") or DEFAULT_MODEL,
+        anthropic_base_url=os.environ.get("ANTHROPIC_BASE_URL") or None,
+        memory=not _flag_true(ns.no_memory),
+        memory_url=ns.memory_url or None,
+        insecure_exec=_flag_true(ns.insecure_exec),
+        confirm_ttl=float(ns.confirm_ttl),
+        exec_timeout=float(ns.exec_timeout),
+        run_as=ns.run_as or None,
+        tap=not _flag_true(ns.no_tap),
+        whisper_model=ns.whisper_model or None,
     )
+
+
+def _flag_true(value: object) -> bool:
+    """A store_true flag, or its environment variable spelled 1/true/yes."""
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return bool(value)

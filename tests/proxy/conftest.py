@@ -13,7 +13,7 @@ import pytest
 
 from proxy.__main__ import serve
 from proxy.config import Config
-from proxy.relay import HooksFactory
+from proxy.pipeline import Services
 from tests.proxy.upstream_double import UpstreamDouble, free_port
 
 
@@ -40,13 +40,13 @@ StartProxy = Callable[..., AbstractAsyncContextManager[RunningProxy]]
 
 @contextlib.asynccontextmanager
 async def running_proxy(
-    config: Config, hooks_factory: HooksFactory | None = None
+    config: Config, services: Services | None = None
 ) -> AsyncIterator[RunningProxy]:
     """Serve ``config`` (its port replaced by a free one) until the block ends."""
     host = "::1" if ":" in config.listen else "127.0.0.1"
     config = replace(config, port=free_port(host))
     stop, started = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(serve(config, hooks_factory, stop=stop, started=started))
+    task = asyncio.create_task(serve(config, services, stop=stop, started=started))
     await asyncio.wait(
         {task, asyncio.create_task(started.wait())}, timeout=10, return_when="FIRST_COMPLETED"
     )

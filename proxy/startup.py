@@ -1,0 +1,102 @@
+"""Start-up: turn a :class:`Config` into the running pipeline, loudly and once.
+
+Everything slow or fallible happens here, before the proxy listens: the guard policy is parsed
+(a bad file stops the start with file and line), the extractor is chosen, memory is opened and
+the speech models are loaded.  Each step logs what it chose and how long it took.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from extraction import make_extractor
+from extraction.memory import Memory
+from guard import Guard, load_policy
+from proxy.audit import AuditLog
+from proxy.config import Config
+from proxy.executors.local import LocalExecutor
+from proxy.flow import FlowRegistry, FlowSettings, exec_permission
+from proxy.pipeline import Services
+from proxy.speech.recognisers import Recognisers
+from proxy.speech.settings import TapSettings
+
+log = logging.getLogger("proxy.startup")
+T = TypeVar("T")
+
+AUDIT_FILE = "audit.jsonl"
+
+
+def _timed(what: str, make: Callable[[], T]) -> T:
+    began = time.perf_counter()
+    log.info("%s …", what)
+    value = make()
+    log.info("%s: done in %.2f s", what, time.perf_counter() - began)
+    return value
+
+
+def exec_settings(config: Config) -> FlowSettings:
+    """Whether commands may run (loopback-only or --insecure-exec) and the flow's timers."""
+    allowed, refusal = exec_permission([config.listen], insecure_exec=config.insecure_exec)
+    if config.insecure_exec:
+        log.warning(
+            "--insecure-exec: commands run for ANY client that reaches [%s]:%d — there is no "
+            "authentication yet; use this only on a trusted network",
+            config.listen,
+            config.port,
+        )
+    elif not allowed:
+        log.warning("%s", refusal)
+    settings = FlowSettings(exec_allowed=allowed, confirm_ttl=config.confirm_ttl)
+    return (
+        settings
+        if allowed
+        else FlowSettings(exec_allowed=False, exec_refusal=refusal, confirm_ttl=config.confirm_ttl)
+    )
+
+
+async def build_services(config: Config) -> Services:
+    """Load every part of the pipeline (in worker threads where it is slow)."""
+    guard = Guard(load_policy(config.policy), trusted_path=config.trusted_path)
+    missing = sorted(name for name, path in guard.binaries.items() if path is None)
+    if missing:
+        log.info("guard: not installed here, will be refused: %s", ", ".join(missing))
+    extractor = make_extractor(
+        config.anthropic_api_key,
+        config.anthropic_model,
+        config.anthropic_base_url,
+        config.rules,
+    )
+    memory: Memory | None = None
+    if config.memory:
+        memory = await asyncio.to_thread(
+            _timed,
+            "opening memory",
+            lambda: Memory.open(config.data_dir, url=config.memory_url),
+        )
+        if memory.available:
+            # The embedding model loads on first use (seconds): pay that now, not in a call.
+            await asyncio.to_thread(
+                _timed, "loading the embedding model", lambda: memory.recall("disk", 1)
+            )
+        else:
+            log.warning("memory unavailable, requests go on without it: %s", memory.error)
+    recognisers: Recognisers | None = None
+    tap_settings = TapSettings(whisper_model=config.whisper_model)
+    if config.tap:
+        recognisers = await asyncio.to_thread(
+            _timed, "loading speech recognisers", lambda: Recognisers.load(tap_settings)
+        )
+    flows = FlowRegistry(
+        extractor=extractor,
+        guard=guard,
+        executor=LocalExecutor(timeout=config.exec_timeout, run_as=config.run_as),
+        settings=exec_settings(config),
+        audit=AuditLog(config.data_dir / AUDIT_FILE),
+        memory=memory,
+    )
+    log.info("audit log: %s", config.data_dir / AUDIT_FILE)
+    return Services(flows=flows, recognisers=recognisers, tap_settings=tap_settings)
