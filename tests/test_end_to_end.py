@@ -1,0 +1,206 @@
+"""The product as a user meets it: speech in, command checked and run, result in the same socket.
+
+Real components only: the proxy with its full pipeline, the real tiny moshi upstream, pocketsphinx
+and Whisper on espeak-ng speech, the offline rules extractor, the shipped guard policy, the local
+executor and the audit log.  The headless client drives each conversation.
+
+``systemctl`` is a stand-in script placed first on the guard's trusted PATH, so a "restart nginx"
+that is confirmed really runs — and only writes a line to a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+
+from client.audio import SAMPLE_RATE, Pcm
+from client.options import SessionOptions, execute_step
+from client.session import run_session
+from client.summary import SessionSummary
+from proxy.config import Config
+from proxy.startup import build_services
+from proxy.tinymoshi import TinyMoshiServer
+from tests.proxy.conftest import RunningProxy, running_proxy
+from tests.voices import concat, needs_espeak, say, silence
+
+pytestmark = [pytest.mark.moshi, needs_espeak]
+
+
+@dataclass
+class Product:
+    """A running proxy with the full pipeline, and where to look at what it did."""
+
+    proxy: RunningProxy
+    audit: Path
+    systemctl_log: Path
+
+    def audit_records(self) -> list[dict[str, object]]:
+        if not self.audit.exists():
+            return []
+        return [json.loads(line) for line in self.audit.read_text().splitlines()]
+
+    def restarts(self) -> list[str]:
+        return self.systemctl_log.read_text().splitlines() if self.systemctl_log.exists() else []
+
+
+@pytest.fixture
+async def product(moshi_upstream: TinyMoshiServer, tmp_path: Path) -> AsyncIterator[Product]:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    systemctl_log = tmp_path / "systemctl.log"
+    stand_in = bin_dir / "systemctl"
+    stand_in.write_text(f'#!/bin/sh\necho "$@" >> {systemctl_log}\necho "stand-in systemctl $*"\n')
+    stand_in.chmod(stand_in.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    config = Config(
+        listen="127.0.0.1",
+        upstreams=(moshi_upstream.url,),
+        data_dir=tmp_path / "data",
+        trusted_path=f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
+        memory=False,
+    )
+    services = await build_services(config)
+    async with running_proxy(config, services) as proxy:
+        yield Product(proxy, config.data_dir / "audit.jsonl", systemctl_log)
+
+
+def _options(product: Product, pcm: Pcm, **overrides: object) -> SessionOptions:
+    base = SessionOptions(
+        url=product.proxy.ws, pcm=pcm, speed=2.0, tail=6.0, events=True, idle_timeout=60.0
+    )
+    return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+def _result_texts(summary: SessionSummary) -> str:
+    return "".join(t.text for t in summary.texts)
+
+
+def _commands(summary: SessionSummary, status: str) -> list[dict[str, object]]:
+    return [e.data for e in summary.events if e.data.get("status") == status]
+
+
+def _seconds(pcm: Pcm) -> float:
+    return len(pcm) / SAMPLE_RATE
+
+
+async def test_spoken_request_and_trigger_run_the_command_and_the_result_comes_back(
+    product: Product,
+) -> None:
+    request = concat(silence(0.5), say("please check the disk space"), silence(1.0))
+    trigger = concat(say("execute plan"), silence(0.3))
+    pcm = concat(request, trigger, silence(1.0))
+    summary = await run_session(_options(product, pcm, tail=8.0))
+    assert summary.failure is None and summary.close_code == 1000
+    text = _result_texts(summary)
+    assert "Filesystem" in text, f"the df -h output should be in the conversation: {text!r}"
+    executed = _commands(summary, "executed")
+    assert [e["command"] for e in executed] == ["df -h"]
+    runs = [r for r in product.audit_records() if r["type"] == "run"]
+    assert runs and runs[0]["argv"] == ["/usr/bin/df", "-h"] and runs[0]["exit_code"] == 0
+    arrived = next(t.audio_time for t in summary.texts if "Filesystem" in t.text)
+    end_of_trigger = _seconds(request) + _seconds(trigger)
+    # For the record (pytest -s): audio-clock delay from the end of the trigger to the result.
+    print(f"trigger→result: {arrived - end_of_trigger:.2f} s of audio after 'execute plan'")
+
+
+async def test_destructive_request_waits_for_a_spoken_confirm(product: Product) -> None:
+    pcm = concat(
+        silence(0.5),
+        say("could you restart the nginx service"),
+        silence(1.0),
+        say("execute plan"),
+        silence(5.0),
+        say("confirm"),
+        silence(1.0),
+    )
+    summary = await run_session(_options(product, pcm, speed=1.5, tail=6.0))
+    asked = _commands(summary, "needs_confirmation")
+    assert asked and str(asked[0]["command"]).startswith("systemctl restart nginx")
+    assert "needs confirmation" in _result_texts(summary)
+    assert product.restarts() == ["restart nginx --no-pager"]
+    assert "stand-in systemctl restart nginx" in _result_texts(summary)
+
+
+async def test_spoken_cancel_drops_the_pending_command(product: Product) -> None:
+    pcm = concat(
+        silence(0.5),
+        say("could you restart the nginx service"),
+        silence(1.0),
+        say("execute plan"),
+        silence(5.0),
+        say("cancel"),
+        silence(1.0),
+    )
+    summary = await run_session(_options(product, pcm, speed=1.5, tail=6.0))
+    assert _commands(summary, "needs_confirmation")
+    assert product.restarts() == []
+    assert any(r["type"] == "confirmation" for r in product.audit_records()) or "ancel" in (
+        _result_texts(summary)
+    )
+
+
+async def test_refused_request_reports_the_reason_and_runs_nothing(product: Product) -> None:
+    pcm = concat(
+        silence(0.5),
+        say("which ports are listening"),
+        silence(1.0),
+        say("execute plan"),
+        silence(1.0),
+    )
+    summary = await run_session(_options(product, pcm, tail=8.0))
+    blocked = _commands(summary, "blocked")
+    assert blocked and "not in the policy" in str(blocked[0]["reason"])
+    assert "refused" in _result_texts(summary)
+    assert not [r for r in product.audit_records() if r["type"] == "run"]
+
+
+async def test_control_frames_drive_the_same_flows(product: Product) -> None:
+    disk = concat(silence(0.3), say("please check the disk space"), silence(1.0))
+    summary = await run_session(_options(product, disk, steps=(execute_step(),), tail=5.0))
+    assert "Filesystem" in _result_texts(summary)
+
+    restart = concat(silence(0.3), say("could you restart the nginx service"), silence(1.0))
+    summary = await run_session(
+        _options(product, restart, steps=(execute_step(),), confirm_when_asked=True, tail=5.0)
+    )
+    assert any(c.automatic for c in summary.controls_sent), "the client should have confirmed"
+    assert product.restarts() == ["restart nginx --no-pager"]
+
+    summary = await run_session(
+        _options(
+            product, silence(0.5), steps=(execute_step("which ports are listening"),), tail=4.0
+        )
+    )
+    assert _commands(summary, "blocked")
+    assert len(product.restarts()) == 1
+
+
+def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
+    """The README's first command, minus the install step and the serving-forever part."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "proxy.demo",
+            "--no-serve",
+            "--port",
+            "0",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Filesystem" in done.stdout
