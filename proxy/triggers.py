@@ -13,6 +13,9 @@ Decision rule, chosen from ``bench/bench_triggers.py`` (see the tap's report):
   (``keyphrase_alone``) and only in short utterances.  The keyphrase spotter is deaf to small
   words ("execute the plan" → "execute plan"), so EXECUTE never trusts it alone; single-word
   replies ("cancel") are where Whisper stumbles ("Console") and the spotter helps.
+* "execute plan" must end its utterance (``max_words_after=0``: say it, then pause).  Measured:
+  tiny.en sometimes drops a small word ("We will execute plan tomorrow"); the phrase in the
+  middle of a sentence is talk about a plan, at the end before a pause it is a request.
 * Replies ("confirm", "cancel") count only in short utterances (``max_utterance_words``), so
   "can you confirm the disk is fine" in a discussion is not a reply.
 * One utterance fires each action at most once, and an action does not fire again within
@@ -46,7 +49,9 @@ class TriggerPhrase:
 
     ``variants`` are other spellings the text recogniser produces for the same words
     ("confirmed"); ``max_utterance_words`` limits the phrase to short utterances (``None``:
-    any length); ``keyphrase_alone`` lets a spotter hit fire without the text agreeing.
+    any length); ``max_words_after`` is how many words may follow the phrase in its utterance
+    (``None``: any; 0: the phrase must end the utterance, i.e. be followed by a pause);
+    ``keyphrase_alone`` lets a spotter hit fire without the text agreeing.
     ``spotter_threshold`` is the pocketsphinx keyphrase threshold (smaller: fewer false alarms).
     """
 
@@ -54,6 +59,7 @@ class TriggerPhrase:
     action: Action
     variants: tuple[str, ...] = ()
     max_utterance_words: int | None = None
+    max_words_after: int | None = None
     keyphrase_alone: bool = False
     spotter_threshold: float = 1e-20
 
@@ -72,14 +78,14 @@ class TriggerPhrase:
 
 
 DEFAULT_PHRASES: tuple[TriggerPhrase, ...] = (
-    TriggerPhrase("execute plan", Action.EXECUTE, spotter_threshold=1e-20),
+    TriggerPhrase("execute plan", Action.EXECUTE, max_words_after=0, spotter_threshold=1e-20),
     TriggerPhrase(
         "confirm",
         Action.CONFIRM,
         variants=("confirmed",),
         max_utterance_words=DEFAULT_REPLY_MAX_WORDS,
         keyphrase_alone=True,
-        spotter_threshold=1e-10,
+        spotter_threshold=1e-20,
     ),
     TriggerPhrase(
         "cancel",
@@ -87,7 +93,7 @@ DEFAULT_PHRASES: tuple[TriggerPhrase, ...] = (
         variants=("cancelled", "canceled"),
         max_utterance_words=DEFAULT_REPLY_MAX_WORDS,
         keyphrase_alone=True,
-        spotter_threshold=1e-10,
+        spotter_threshold=1e-20,
     ),
 )
 
@@ -102,11 +108,16 @@ class TriggerMatch:
     source: str  # "text" or "keyphrase"
 
 
-def contains_words(haystack: Sequence[str], needle: Sequence[str]) -> bool:
-    """True when ``needle`` occurs as consecutive whole words in ``haystack``."""
-    n = len(needle)
+def contains_words(
+    haystack: Sequence[str], needle: Sequence[str], max_after: int | None = None
+) -> bool:
+    """True when ``needle`` occurs as consecutive whole words in ``haystack``, followed by at
+    most ``max_after`` words (``None``: any number)."""
+    n, total = len(needle), len(haystack)
     return n > 0 and any(
-        tuple(haystack[i : i + n]) == tuple(needle) for i in range(len(haystack) - n + 1)
+        tuple(haystack[i : i + n]) == tuple(needle)
+        and (max_after is None or total - (i + n) <= max_after)
+        for i in range(total - n + 1)
     )
 
 
@@ -123,7 +134,7 @@ def match_utterance(
             continue
         if p.max_utterance_words is not None and len(said) > p.max_utterance_words:
             continue
-        if any(contains_words(said, s) for s in p.spellings):
+        if any(contains_words(said, s, p.max_words_after) for s in p.spellings):
             found.append(TriggerMatch(p.action, p.phrase, at, "text"))
             seen.add(p.action)
         elif p.keyphrase_alone and words(p.phrase) in heard:
