@@ -113,7 +113,7 @@ async def test_spoken_request_and_trigger_run_the_command_and_the_result_comes_b
 async def test_destructive_request_waits_for_a_spoken_confirm(product: Product) -> None:
     pcm = concat(
         silence(0.5),
-        say("could you restart the nginx service"),
+        say("could you restart the nginx service", speed=130),
         silence(1.0),
         say("execute plan"),
         silence(5.0),
@@ -131,7 +131,7 @@ async def test_destructive_request_waits_for_a_spoken_confirm(product: Product) 
 async def test_spoken_cancel_drops_the_pending_command(product: Product) -> None:
     pcm = concat(
         silence(0.5),
-        say("could you restart the nginx service"),
+        say("could you restart the nginx service", speed=130),
         silence(1.0),
         say("execute plan"),
         silence(5.0),
@@ -166,7 +166,9 @@ async def test_control_frames_drive_the_same_flows(product: Product) -> None:
     summary = await run_session(_options(product, disk, steps=(execute_step(),), tail=5.0))
     assert "Filesystem" in _result_texts(summary)
 
-    restart = concat(silence(0.3), say("could you restart the nginx service"), silence(1.0))
+    restart = concat(
+        silence(0.3), say("could you restart the nginx service", speed=130), silence(1.0)
+    )
     summary = await run_session(
         _options(product, restart, steps=(execute_step(),), confirm_when_asked=True, tail=5.0)
     )
