@@ -11,7 +11,7 @@ import pytest
 from proxy.codec import Kind
 from proxy.relay import CLOSE_BAD_GATEWAY, CLOSE_TRY_AGAIN_LATER
 from tests.proxy.conftest import fast_config, running_proxy
-from tests.proxy.upstream_double import UpstreamDouble
+from tests.proxy.upstream_double import FLOOD_BYTES, FLOOD_MESSAGES, UpstreamDouble
 
 UI_QUERY = {"text_prompt": "hello", "voice_prompt": "NATF0.pt", "text_temperature": "0.7"}
 
@@ -294,3 +294,22 @@ async def test_ui_is_served_from_a_directory(
             assert await response.text() == "let a = 1;"
         async with http.get(proxy.http + "/%2e%2e/secret.txt") as response:
             assert response.status == 404
+
+
+async def test_a_browser_that_stops_reading_slows_the_upstream_instead_of_filling_memory(
+    upstream: UpstreamDouble, http: aiohttp.ClientSession
+) -> None:
+    upstream.behaviour = "flood"
+    async with running_proxy(fast_config(upstream.url)) as proxy, http.ws_connect(proxy.ws) as ws:
+        await receive_kind(ws, Kind.HANDSHAKE)
+        await asyncio.sleep(1.5)  # the browser reads nothing meanwhile
+        stalled_at = upstream.sent
+        print(f"upstream sent {stalled_at} of {FLOOD_MESSAGES} while the browser did not read")
+        # Only socket buffers sit between the two: far less than the 128 MiB being pushed.
+        assert stalled_at * FLOOD_BYTES < 48 * 1024 * 1024
+        received = 0
+        while received < FLOOD_MESSAGES:
+            msg = await ws.receive(timeout=10)
+            assert msg.type is aiohttp.WSMsgType.BINARY
+            received += 1
+    assert upstream.sent == FLOOD_MESSAGES > stalled_at

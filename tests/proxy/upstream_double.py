@@ -13,7 +13,12 @@ from typing import Literal
 
 from aiohttp import WSMsgType, web
 
-Behaviour = Literal["echo", "refuse", "die_after_first", "never_handshake", "close_after_handshake"]
+Behaviour = Literal[
+    "echo", "refuse", "die_after_first", "never_handshake", "close_after_handshake", "flood"
+]
+#: In "flood" mode: how many messages of FLOOD_BYTES the upstream tries to send.
+FLOOD_MESSAGES = 2000
+FLOOD_BYTES = 64 * 1024
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -32,6 +37,7 @@ class UpstreamDouble:
     received: list[bytes] = field(default_factory=list)
     queries: list[dict[str, str]] = field(default_factory=list)
     connections: int = 0
+    sent: int = 0
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     port: int = 0
     _runner: web.AppRunner | None = None
@@ -77,6 +83,11 @@ class UpstreamDouble:
             if self.behaviour == "close_after_handshake":
                 await ws.close()
                 return ws
+            if self.behaviour == "flood":
+                page = b"\x01" + bytes(FLOOD_BYTES - 1)
+                for _ in range(FLOOD_MESSAGES):
+                    await ws.send_bytes(page)
+                    self.sent += 1
             async for msg in ws:
                 if msg.type is not WSMsgType.BINARY:
                     continue
