@@ -1,9 +1,11 @@
 """Per-message latency the relay adds on loopback, p50/p99, against a direct connection.
 
-An echo upstream answers every audio message at once.  The same client sends 80 ms-sized pages
-one at a time and times each round trip, first directly to the echo server (the baseline), then
-through the proxy.  The difference is what the relay adds.  Run: ``.venv/bin/python
-bench/bench_relay.py [--messages N]``; figures go to ``bench/results/relay.json``.
+An echo upstream answers every audio message at once.  The same client sends real 80 ms Ogg/Opus
+pages one at a time and times each round trip: directly to the echo server (the baseline), through
+the plain relay, and through the proxy with the whole pipeline (speech tap decoding and
+recognising both directions, action flow).  The differences are what the relay and the tap add.
+Run: ``.venv/bin/python bench/bench_relay.py [--messages N]``; figures go to
+``bench/results/relay.json``.
 """
 
 from __future__ import annotations
@@ -11,21 +13,33 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import socket
 import statistics
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
+import numpy as np
 from aiohttp import web
 
+from client.audio import FRAME_SAMPLES, SAMPLE_RATE, encode_pages
 from proxy.__main__ import serve
 from proxy.config import Config
+from proxy.startup import build_services
 
+FRAME_SECONDS = FRAME_SAMPLES / SAMPLE_RATE
 RESULTS = Path(__file__).parent / "results" / "relay.json"
-PAGE = b"\x01" + os.urandom(160)  # about one 80 ms Opus page
+
+
+def _pages(count: int) -> list[bytes]:
+    # Quiet noise with a louder burst every few seconds, so the tap's VAD and Whisper have work.
+    rng = np.random.default_rng(0)
+    pcm = (rng.standard_normal(count * FRAME_SAMPLES) * 0.003).astype(np.float32)
+    for start in range(0, len(pcm), 5 * SAMPLE_RATE):
+        pcm[start : start + SAMPLE_RATE] *= 60
+    return [b"\x01" + page for page in encode_pages(pcm)]
 
 
 def _free_port() -> int:
@@ -43,13 +57,17 @@ async def _echo(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-async def _round_trips(url: str, count: int) -> list[float]:
+async def _round_trips(url: str, pages: list[bytes], *, paced: bool = False) -> list[float]:
+    """Round-trip times in ms; ``paced`` sends one page per 80 ms, as a browser does."""
     times: list[float] = []
     async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
         await ws.receive()  # handshake
-        for _ in range(count):
+        began = time.perf_counter()
+        for n, page in enumerate(pages):
+            if paced:
+                await asyncio.sleep(max(0.0, began + n * FRAME_SECONDS - time.perf_counter()))
             start = time.perf_counter()
-            await ws.send_bytes(PAGE)
+            await ws.send_bytes(page)
             msg = await ws.receive()
             while msg.data[0] != 0x01:
                 msg = await ws.receive()
@@ -66,7 +84,7 @@ def _summary(times: list[float]) -> dict[str, float]:
     }
 
 
-async def main(count: int) -> dict[str, object]:
+async def main(count: int, paced_count: int) -> dict[str, object]:
     """Run both measurements and return the figures."""
     app = web.Application()
     app.router.add_get("/api/chat", _echo)
@@ -76,33 +94,66 @@ async def main(count: int) -> dict[str, object]:
     await web.TCPSite(runner, "127.0.0.1", echo_port).start()
     echo_url = f"ws://127.0.0.1:{echo_port}/api/chat"
 
-    config = replace(Config(), listen="127.0.0.1", port=_free_port(), upstreams=(echo_url,))
-    stop, started = asyncio.Event(), asyncio.Event()
-    proxy = asyncio.create_task(serve(config, stop=stop, started=started))
-    await started.wait()
+    pages = _pages(count)
+    real_time = pages[:paced_count]
     try:
-        await _round_trips(echo_url, 50)  # warm-up
-        direct = _summary(await _round_trips(echo_url, count))
-        relayed = _summary(await _round_trips(f"ws://127.0.0.1:{config.port}/api/chat", count))
+        await _round_trips(echo_url, pages[:50])  # warm-up
+        direct = _summary(await _round_trips(echo_url, pages))
+        relayed = _summary(await _through_proxy(echo_url, pages, tap=False))
+        tapped = _summary(await _through_proxy(echo_url, pages, tap=True))
+        paced_off = _summary(await _through_proxy(echo_url, real_time, tap=False, paced=True))
+        paced_on = _summary(await _through_proxy(echo_url, real_time, tap=True, paced=True))
     finally:
-        stop.set()
-        await proxy
         await runner.cleanup()
-    added = {k: round(relayed[k] - direct[k], 4) for k in direct}
     return {
-        "messages": count,
-        "direct": direct,
-        "through_proxy": relayed,
-        "added_by_proxy": added,
-        "p99_ratio": round(relayed["p99_ms"] / direct["p99_ms"], 3),
+        "unpaced": {
+            "messages": count,
+            "direct": direct,
+            "through_proxy": relayed,
+            "through_proxy_with_tap": tapped,
+            "added_by_proxy": {k: round(relayed[k] - direct[k], 4) for k in direct},
+            "p99_ratio_proxy_vs_direct": round(relayed["p99_ms"] / direct["p99_ms"], 3),
+            "p99_ratio_tap_on_vs_off": round(tapped["p99_ms"] / relayed["p99_ms"], 3),
+        },
+        "real_time_paced": {
+            "messages": len(real_time),
+            "tap_off": paced_off,
+            "tap_on": paced_on,
+            "p99_ratio_tap_on_vs_off": round(paced_on["p99_ms"] / paced_off["p99_ms"], 3),
+        },
     }
+
+
+async def _through_proxy(
+    echo_url: str, pages: list[bytes], *, tap: bool, paced: bool = False
+) -> list[float]:
+    with tempfile.TemporaryDirectory() as data:
+        config = replace(
+            Config(),
+            listen="127.0.0.1",
+            port=_free_port(),
+            upstreams=(echo_url,),
+            data_dir=Path(data),
+            memory=False,
+        )
+        services = await build_services(config) if tap else None
+        stop, started = asyncio.Event(), asyncio.Event()
+        proxy = asyncio.create_task(serve(config, services, stop=stop, started=started))
+        await started.wait()
+        try:
+            url = f"ws://127.0.0.1:{config.port}/api/chat"
+            return await _round_trips(url, pages, paced=paced)
+        finally:
+            stop.set()
+            await proxy
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--messages", type=int, default=2000, help="unpaced round trips")
+    parser.add_argument("--paced", type=int, default=375, help="real-time round trips (80 ms)")
     args = parser.parse_args()
-    figures = asyncio.run(main(args.messages))
+    figures = asyncio.run(main(args.messages, args.paced))
     print(json.dumps(figures, indent=2))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
