@@ -83,3 +83,15 @@ def fast_config(*upstreams: str, **overrides: object) -> Config:
         drain_timeout=1.0,
     )
     return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+async def until_close(
+    ws: aiohttp.ClientWebSocketResponse, timeout: float = 5.0
+) -> tuple[aiohttp.WSMessage, list[int]]:
+    """Read until the socket closes: the closing message and the kinds of what came before."""
+    kinds: list[int] = []
+    msg = await ws.receive(timeout=timeout)
+    while msg.type is aiohttp.WSMsgType.BINARY:
+        kinds.append(msg.data[0])
+        msg = await ws.receive(timeout=timeout)
+    return msg, kinds

@@ -16,7 +16,7 @@ from client.audio import FRAME_SAMPLES, decode_pages, encode_pages
 from proxy.codec import Kind
 from proxy.relay import CLOSE_BAD_GATEWAY
 from proxy.tinymoshi import TinyModel, TinyMoshiServer
-from tests.proxy.conftest import fast_config, running_proxy
+from tests.proxy.conftest import fast_config, running_proxy, until_close
 from tests.voices import concat, needs_espeak, say, silence
 
 # Everything the PersonaPlex web UI puts in its query.
@@ -126,7 +126,5 @@ async def test_upstream_crash_mid_call_closes_the_browser_with_1014(tiny_model: 
         ):
             assert (await ws.receive(timeout=30)).data[0] == Kind.HANDSHAKE
             await asyncio.to_thread(server.stop, 0.1)
-            msg = await ws.receive(timeout=5)
-            while msg.type is aiohttp.WSMsgType.BINARY:
-                msg = await ws.receive(timeout=5)
+            msg, _ = await until_close(ws)
     assert msg.type is aiohttp.WSMsgType.CLOSE and msg.data == CLOSE_BAD_GATEWAY

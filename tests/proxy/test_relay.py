@@ -10,7 +10,7 @@ import pytest
 
 from proxy.codec import Kind
 from proxy.relay import CLOSE_BAD_GATEWAY, CLOSE_TRY_AGAIN_LATER
-from tests.proxy.conftest import fast_config, running_proxy
+from tests.proxy.conftest import fast_config, running_proxy, until_close
 from tests.proxy.upstream_double import FLOOD_BYTES, FLOOD_MESSAGES, UpstreamDouble
 
 UI_QUERY = {"text_prompt": "hello", "voice_prompt": "NATF0.pt", "text_temperature": "0.7"}
@@ -165,9 +165,7 @@ async def test_upstream_dying_mid_call_closes_the_browser_within_a_second(
     async with running_proxy(fast_config(upstream.url)) as proxy, http.ws_connect(proxy.ws) as ws:
         await receive_kind(ws, Kind.HANDSHAKE)
         await ws.send_bytes(b"\x01page")
-        msg = await ws.receive(timeout=1.0)
-        while msg.type is aiohttp.WSMsgType.BINARY:
-            msg = await ws.receive(timeout=1.0)
+        msg, _ = await until_close(ws, timeout=1.0)
     assert msg.type is aiohttp.WSMsgType.CLOSE
     assert msg.data == CLOSE_BAD_GATEWAY and "voice server ended" in str(msg.extra)
 
@@ -178,11 +176,7 @@ async def test_upstream_that_never_handshakes_is_given_up_on(
     upstream.behaviour = "never_handshake"
     config = fast_config(upstream.url, handshake_timeout=1.0)
     async with running_proxy(config) as proxy, http.ws_connect(proxy.ws) as ws:
-        kinds = []
-        msg = await ws.receive(timeout=5)
-        while msg.type is aiohttp.WSMsgType.BINARY:
-            kinds.append(msg.data[0])
-            msg = await ws.receive(timeout=5)
+        msg, kinds = await until_close(ws)
     assert Kind.PING in kinds, "the browser should get keepalives while the upstream is silent"
     assert msg.data == CLOSE_BAD_GATEWAY and "not ready" in str(msg.extra)
     await asyncio.wait_for(upstream.closed.wait(), 2)
@@ -259,9 +253,7 @@ async def test_drain_notifies_browsers_then_closes_with_1001(
         await receive_kind(ws, Kind.HANDSHAKE)
         proxy.stop.set()
         assert b"restarting" in await receive_kind(ws, Kind.TEXT)
-        msg = await ws.receive(timeout=5)
-        while msg.type is aiohttp.WSMsgType.BINARY:
-            msg = await ws.receive(timeout=5)
+        msg, _ = await until_close(ws)
         assert msg.type is aiohttp.WSMsgType.CLOSE and msg.data == 1001
         await asyncio.wait_for(proxy.task, 5)
 
