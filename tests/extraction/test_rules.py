@@ -35,6 +35,7 @@ PHRASINGS = [
     ("restart nginx", ["systemctl restart nginx"]),
     ("could you restart the nginx service", ["systemctl restart nginx"]),
     ("please restart engine x", ["systemctl restart nginx"]),
+    ("please restart the engine next service", ["systemctl restart nginx"]),
     ("reload the nginx config", ["systemctl reload nginx"]),
     ("restart postgres", ["systemctl restart postgresql"]),
     ("is redis running", ["systemctl status redis"]),
