@@ -110,6 +110,7 @@ async def _demo(args: argparse.Namespace) -> int:
             await stop.wait()
         stop.set()
         await proxy
+    print("stopped: proxy and moshi server are down", flush=True)
     return 0 if ok else 1
 
 
