@@ -14,6 +14,17 @@ States::
       │                                          │ Confirm                                     ▼
       └────────────── Cancel / Sweep ──── AWAITING_CONFIRMATION ◀──────── (pending left) ──────┘
 
+Order.  The steps of one request run strictly in the order they were agreed.  A request is cut
+into a *schedule*: ``run`` (the allowed steps before the first step that needs confirmation; they
+run now, and ``StepDone`` must come for each in that order), ``confirm`` (that step) and ``held``
+(every later step that the guard did not refuse).  Once the last step of ``run`` is done (at
+once when ``run`` is empty) ``confirm`` becomes :class:`Pending`, carrying ``held`` with it.
+Confirming it schedules the rest the same way: the pending step and the allowed held steps after
+it run, and the next held step that needs confirmation becomes the next pending one.  Cancelling
+the pending step, or letting it expire, drops its held steps too.  Refused steps are final: they
+are reported at once and never hold anything up.  Held steps keep the guard's decision; nothing
+is extracted or checked again.
+
 User inputs (Execute, Confirm, Cancel, Sweep) are legal in every state: while a request is in
 flight they answer :class:`Busy` instead of raising, because pressing EXECUTE twice is something a
 person does, not a bug.  Progress events (Planned, Failed, StepDone, Reported, Abort) are legal
@@ -173,11 +184,16 @@ class Step:
 
 @dataclass(frozen=True, slots=True)
 class Pending:
-    """A command that runs only after a person confirms it before ``expires_at``."""
+    """A command that runs only after a person confirms it before ``expires_at``.
+
+    ``held`` are the later steps of the same request that wait behind it, in order: they run
+    after it when it is confirmed and are dropped with it when it is cancelled or expires.
+    """
 
     step: Step
     created_at: float
     expires_at: float
+    held: tuple[Step, ...] = ()
 
 
 # Events ------------------------------------------------------------------------------------
@@ -207,9 +223,10 @@ class Failed:
 
 @dataclass(frozen=True, slots=True)
 class StepDone:
-    """The runner finished (or gave up on) running step ``step_id``."""
+    """The runner finished (or gave up on) running step ``step_id`` at time ``now``."""
 
     step_id: str
+    now: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,33 +290,51 @@ class Busy:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """What to do with a request: ``run`` now, ``pending`` awaiting a person, ``refused``."""
+    """What to do with a request (``steps``, in the agreed order).
+
+    ``run`` now, in this order; then ``confirm`` awaits a person (it becomes pending when the
+    last step of ``run`` is done) with ``held`` waiting behind it; ``refused`` never run.
+    """
 
     steps: tuple[Step, ...]
     run: tuple[Step, ...]
-    pending: tuple[Pending, ...]
+    confirm: Step | None
+    held: tuple[Step, ...]
     refused: tuple[Step, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Confirmed:
-    """The pending command is taken out of the pending set and must run now, exactly as is."""
+    """The pending command is taken out of the pending set and must run now, exactly as is.
+
+    ``run`` is what runs now, in this order: the confirmed step, then the held steps up to the
+    next one that needs confirmation.  That one is ``confirm`` (it becomes pending when ``run``
+    is done) and ``held`` are the steps that wait behind it.
+    """
 
     pending: Pending
+    run: tuple[Step, ...]
+    confirm: Step | None
+    held: tuple[Step, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Cancelled:
-    """The pending command was dropped."""
+    """The pending command was dropped, and with it the steps held behind it."""
 
     pending: Pending
 
 
 @dataclass(frozen=True, slots=True)
 class Expired:
-    """The pending command(s) ran out of time and were dropped (``ids``, oldest first)."""
+    """The pending command(s) ran out of time and were dropped (``ids``, oldest first).
+
+    ``entries`` are those dropped by this very event, each with the steps held behind it (which
+    are dropped too); an id that expired earlier is named in ``ids`` but has no entry.
+    """
 
     ids: tuple[str, ...]
+    entries: tuple[Pending, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,7 +368,9 @@ class ActionMachine:
     _state: State = State.IDLE
     _requests: int = 0
     _current: str | None = None
-    _to_run: dict[str, Step] = field(default_factory=dict)
+    _to_run: deque[Step] = field(default_factory=deque)
+    # The step that becomes pending once _to_run is done, and the steps held behind it.
+    _then: tuple[Step, ...] = ()
     _pending: dict[str, Pending] = field(default_factory=dict)
     _expired: deque[str] = field(default_factory=lambda: deque(maxlen=_EXPIRED_MEMORY))
     _newest_pending: str | None = None
@@ -377,40 +414,69 @@ class ActionMachine:
             Step(f"{request_id}.{n}", request_id, proposed, decision)
             for n, (proposed, decision) in enumerate(event.checked, start=1)
         )
-        run, pending, refused = [], [], []
-        for step in steps:
-            match step.decision:
-                case Allowed():
-                    run.append(step)
-                case NeedsConfirmation():
-                    entry = Pending(step, event.now, event.now + self.confirm_ttl)
-                    self._pending[step.id] = entry
-                    self._newest_pending = step.id
-                    pending.append(entry)
-                case Refused():
-                    refused.append(step)
-        self._to_run = {step.id: step for step in run}
-        self._state = State.RUNNING if run else State.REPORTING
-        return Plan(steps, tuple(run), tuple(pending), tuple(refused))
+        refused = tuple(step for step in steps if isinstance(step.decision, Refused))
+        run, confirm, held = self._schedule(
+            tuple(step for step in steps if not isinstance(step.decision, Refused)), event.now
+        )
+        return Plan(steps, run, confirm, held, refused)
+
+    def _schedule(
+        self, steps: tuple[Step, ...], now: float, *, confirmed: int = 0
+    ) -> tuple[tuple[Step, ...], Step | None, tuple[Step, ...]]:
+        """Queue the leading steps that need no more confirmation; the rest waits behind the
+        first one that does.  ``steps`` holds no refused step; its first ``confirmed`` steps
+        were confirmed already."""
+        cut = next(
+            (
+                n
+                for n, step in enumerate(steps)
+                if n >= confirmed and isinstance(step.decision, NeedsConfirmation)
+            ),
+            len(steps),
+        )
+        run, then = steps[:cut], steps[cut:]
+        self._to_run = deque(run)
+        self._then = then
+        if run:
+            self._state = State.RUNNING
+        else:
+            self._state = State.REPORTING
+            self._arm(now)
+        return run, (then[0] if then else None), then[1:]
+
+    def _arm(self, now: float) -> None:
+        # Every step before it has run: the next step that needs confirmation becomes pending.
+        if self._then:
+            step, *held = self._then
+            self._pending[step.id] = Pending(step, now, now + self.confirm_ttl, tuple(held))
+            self._newest_pending = step.id
+        self._then = ()
 
     def _failed(self, _event: Event) -> Outcome:
         self._to_run.clear()
+        self._then = ()
         self._state = State.REPORTING
         return Next(self._state)
 
     def _step_done(self, event: Event) -> Outcome:
         assert isinstance(event, StepDone)
-        if self._to_run.pop(event.step_id, None) is None:
+        # Strictly in order: only the step at the head of the queue may report done.
+        if not self._to_run or self._to_run[0].id != event.step_id:
             raise IllegalTransition(self._state, event)
+        self._to_run.popleft()
         if not self._to_run:
             self._state = State.REPORTING
+            self._arm(event.now)
         return Next(self._state)
 
     def _reported(self, _event: Event) -> Outcome:
         return self._rest()
 
     def _abort(self, _event: Event) -> Outcome:
+        # Steps that were still to run, or to become pending after them, are dropped: running
+        # or asking for them now would break the agreed order.  An armed pending one survives.
         self._to_run.clear()
+        self._then = ()
         return self._rest()
 
     def _rest(self) -> Outcome:
@@ -420,24 +486,21 @@ class ActionMachine:
 
     def _confirm(self, event: Event) -> Outcome:
         assert isinstance(event, ConfirmRequested)
-        expired = self._drop_expired(event.now)
-        self._settle_rest()
-        pending_id = event.pending_id or self._newest_live()
-        if pending_id is None:
-            # Nothing live: if the newest pending one just ran out, say so rather than "none".
-            newest = self._newest_pending
-            if newest is not None and newest in self._expired:
-                return Expired((newest,))
-            return NothingPending(None)
-        entry = self._pending.pop(pending_id, None)
+        # Nothing named and nothing live: if the newest pending one ran out, say so rather than
+        # "none".  Other expired entries are left for Sweep, which reports them.
+        pending_id = event.pending_id or self._newest_live(event.now) or self._newest_pending
+        entry = self._pending.pop(pending_id, None) if pending_id else None
+        if entry is not None and entry.expires_at <= event.now:
+            self._expired.append(entry.step.id)
+            self._settle_rest()
+            return Expired((entry.step.id,), (entry,))
         if entry is None:
-            if pending_id in expired or pending_id in self._expired:
+            if pending_id is not None and pending_id in self._expired:
                 return Expired((pending_id,))
-            return NothingPending(pending_id)
+            return NothingPending(event.pending_id)
         self._current = entry.step.request_id
-        self._to_run = {entry.step.id: entry.step}
-        self._state = State.RUNNING
-        return Confirmed(entry)
+        run, confirm, held = self._schedule((entry.step, *entry.held), event.now, confirmed=1)
+        return Confirmed(entry, run, confirm, held)
 
     def _cancel(self, event: Event) -> Outcome:
         assert isinstance(event, CancelRequested)
@@ -452,21 +515,27 @@ class ActionMachine:
         assert isinstance(event, Sweep)
         expired = self._drop_expired(event.now)
         self._settle_rest()
-        return Expired(expired)
+        return Expired(tuple(entry.step.id for entry in expired), expired)
 
     def _settle_rest(self) -> None:
         # At rest, the state says whether anything is pending; while busy it is left alone.
         if not self._state.busy:
             self._state = State.AWAITING_CONFIRMATION if self._pending else State.IDLE
 
-    def _newest_live(self) -> str | None:
-        return next(reversed(self._pending), None)
+    def _newest_live(self, now: float | None = None) -> str | None:
+        # The newest pending id (that has not run out at ``now``, when given).
+        live = (
+            pid
+            for pid, entry in reversed(self._pending.items())
+            if now is None or entry.expires_at > now
+        )
+        return next(live, None)
 
-    def _drop_expired(self, now: float) -> tuple[str, ...]:
-        gone = tuple(pid for pid, entry in self._pending.items() if entry.expires_at <= now)
-        for pid in gone:
-            del self._pending[pid]
-            self._expired.append(pid)
+    def _drop_expired(self, now: float) -> tuple[Pending, ...]:
+        gone = tuple(entry for entry in self._pending.values() if entry.expires_at <= now)
+        for entry in gone:
+            del self._pending[entry.step.id]
+            self._expired.append(entry.step.id)
         return gone
 
 

@@ -14,10 +14,23 @@ Routes (mount with :func:`add_routes`)::
     GET  /api/sessions/{session_id}/actions
 
 Results are ``{"session_id", "outcome", "message", "request_id", "results": [{"id", "command",
-"argv", "status": executed|blocked|needs_confirmation|failed|cancelled|expired, "reason"?,
-"exit_code"?, "output"?}]}``.  Status codes: 200 handled (also when a command was blocked or
-failed), 400 bad body, 403 execution switched off, 404 unknown session or nothing pending,
-409 busy, 410 confirmation expired, 413 body too large.
+"argv", "status": executed|blocked|needs_confirmation|held|failed|cancelled|expired, "reason"?,
+"exit_code"?, "output"?}]}``, one item per command in the agreed order.  Status codes: 200
+handled (also when a command was blocked or failed), 400 bad body, 403 execution switched off,
+404 unknown session or nothing pending, 409 busy, 410 confirmation expired, 413 body too large.
+
+Commands run strictly in the agreed order.  When one needs confirmation it is
+``needs_confirmation`` and every later command that was not refused is ``held``: already checked
+by the guard, it has not run and waits for that confirmation (``reason`` names the id it waits
+for, e.g. ``"held: runs after r1.2 is confirmed"``).  Confirming (``/confirm``, or ``/process``
+with ``"confirm"``) runs the pending command and then the held ones in order; the answer lists
+them as ``executed``/``failed``, and a held command that needs its own confirmation comes back as
+the next ``needs_confirmation`` with the rest still ``held``.  Cancelling, or letting the
+confirmation expire, drops the held commands too: they are listed as ``cancelled``/``expired``
+with a ``reason`` naming the command they waited for.  A ``blocked`` command is final and holds
+nothing up.  A held id is not pending: confirming or cancelling it is a 404 that says which id
+to answer instead.  ``GET /api/sessions/{id}/actions`` lists each pending command with its
+``"held": [{"id", "command"}]``.
 """
 
 from __future__ import annotations

@@ -10,6 +10,12 @@ The flow never talks to a socket: it reports through a :class:`Notifier` that th
 :meth:`SessionFlow.confirm` — control frames, the user's recognised speech
 (:meth:`SessionFlow.on_user_utterance`) and the API — never the model's text, so the voice model
 cannot confirm its own proposal.
+
+A request's commands run strictly in the order they were agreed (the machine decides which run
+now, which one asks for confirmation and which are held behind it; see ``proxy/actions.py``).
+Held commands are reported with status ``held``; when the command they wait for is cancelled or
+expires they are reported ``cancelled`` / ``expired`` too, and every such fate gets an audit
+``confirmation`` record marked ``held_behind``.
 """
 
 from __future__ import annotations
@@ -176,7 +182,7 @@ def _is_loopback(host: str) -> bool:
 # Results
 
 CommandStatus = Literal[
-    "executed", "blocked", "needs_confirmation", "failed", "cancelled", "expired"
+    "executed", "blocked", "needs_confirmation", "held", "failed", "cancelled", "expired"
 ]
 Outcome = Literal[
     "done",
@@ -387,7 +393,9 @@ class SessionFlow:
             raise
 
     async def confirm(self, pending_id: str | None = None, *, via: str = "api") -> ActionReport:
-        """Run the pending command ``pending_id`` (default: the newest) exactly as approved."""
+        """Run the pending command ``pending_id`` (default: the newest) exactly as approved,
+        then the steps of its request held behind it, in order (up to the next one that needs
+        confirmation, which becomes pending)."""
         self.last_active = self._clock()
         if not self._settings.exec_allowed:
             return await self._refuse_exec("confirm", via)
@@ -398,23 +406,21 @@ class SessionFlow:
         match outcome:
             case Busy():
                 return await self._busy("confirm")
-            case Expired(ids):
-                return await self._expired_answer(ids)
-            case Confirmed(entry):
+            case Expired():
+                return await self._expired_answer(outcome)
+            case Confirmed():
                 try:
-                    return await self._run_confirmed(entry)
+                    return await self._run_confirmed(outcome)
                 except BaseException:
                     if self._machine.state.busy:
                         self._machine.handle(Abort())
                     raise
             case _:
-                what = f"pending command {pending_id}" if pending_id else "pending command"
-                message = f"Nothing to confirm: there is no {what}."
-                await self._tell(message, {"event": "not_pending", "id": pending_id})
-                return ActionReport(self.session_id, "confirm", "not_pending", message)
+                return await self._not_pending("confirm", pending_id)
 
     async def cancel(self, pending_id: str | None = None, *, via: str = "api") -> ActionReport:
-        """Drop the pending command ``pending_id`` (default: the newest); it will not run."""
+        """Drop the pending command ``pending_id`` (default: the newest) and the steps held
+        behind it; none of them will run."""
         self.last_active = self._clock()
         async with self._lock:
             outcome = self._machine.handle(CancelRequested(pending_id))
@@ -432,13 +438,16 @@ class SessionFlow:
             self._remember(result, step.request_id)
             message = f"Cancelled {_display(step)} ({step.id}); it was not run."
             await self._tell(message, _event("command", self.session_id, step.request_id, result))
+            dropped = await self._drop_held(outcome.pending, "cancelled", "which was cancelled")
             return ActionReport(
-                self.session_id, "cancel", "cancelled", message, step.request_id, (result,)
+                self.session_id,
+                "cancel",
+                "cancelled",
+                message,
+                step.request_id,
+                (result, *dropped),
             )
-        what = f"pending command {pending_id}" if pending_id else "pending command"
-        message = f"Nothing to cancel: there is no {what}."
-        await self._tell(message, {"event": "not_pending", "id": pending_id})
-        return ActionReport(self.session_id, "cancel", "not_pending", message)
+        return await self._not_pending("cancel", pending_id)
 
     async def sweep(self) -> tuple[str, ...]:
         """Drop pending commands whose time is up and tell the user; returns their ids."""
@@ -447,15 +456,16 @@ class SessionFlow:
             assert isinstance(outcome, Expired)
             if outcome.ids:
                 await self._write_confirmation(outcome, "sweep")
-        for pending_id in outcome.ids:
-            result = CommandResult(pending_id, "", "expired", reason="confirmation timed out")
-            self._remember(result, pending_id.split(".", 1)[0])
+        for entry in outcome.entries:
+            self._remember(_expired_result(entry), entry.step.request_id)
         if outcome.ids:
             ids = ", ".join(outcome.ids)
             await self._tell(
                 f"Confirmation for {ids} timed out; nothing was run.",
                 {"event": "expired", "ids": list(outcome.ids)},
             )
+        for entry in outcome.entries:
+            await self._drop_held(entry, "expired", "whose confirmation timed out")
         return outcome.ids
 
     # -- the request pipeline
@@ -510,16 +520,40 @@ class SessionFlow:
                     decision=step.decision,
                 )
             )
-        results = [await self._settle(step) for step in steps]
+        results = await self._carry_out(steps, plan.run, plan.confirm)
         return await self._finish(request_id, words, tuple(results), "done", _tally(results))
 
-    async def _settle(self, step: Step) -> CommandResult:
-        """Run, park or refuse one step, tell the user, and return its result."""
+    async def _carry_out(
+        self,
+        steps: Sequence[Step],
+        run: Sequence[Step],
+        confirm: Step | None,
+        *,
+        confirmed: Step | None = None,
+    ) -> list[CommandResult]:
+        """Go through ``steps`` in the agreed order: run those in ``run`` (``confirmed`` is the
+        one a person just confirmed), ask for ``confirm``, and report the refused and the held
+        ones.  The machine has already decided which is which; this only carries it out."""
+        to_run = {step.id for step in run}
+        results = []
+        for step in steps:
+            if step.id in to_run:
+                approval = step.approval
+                assert approval is not None  # refused steps are never scheduled to run
+                result = await self._run_step(step, approval, confirmed=step is confirmed)
+            else:
+                result = await self._park(step, confirm)
+            results.append(result)
+        return results
+
+    async def _park(self, step: Step, confirm: Step | None) -> CommandResult:
+        """Refuse, ask about or hold one step that does not run now; tell the user."""
         command = step.proposed.command
         match step.decision:
-            case Allowed(approval):
-                return await self._run_step(step, approval, confirmed=False)
-            case NeedsConfirmation(approval, why):
+            case Refused(_, reason, rule):
+                result = CommandResult(step.id, command, "blocked", reason=reason, rule=rule)
+                message = f"{command} → refused: {reason}"
+            case NeedsConfirmation(approval, why) if step is confirm:
                 result = CommandResult(
                     step.id,
                     command,
@@ -533,12 +567,44 @@ class SessionFlow:
                     f"{approval.display} needs confirmation ({why}). Say “confirm” or "
                     f"“cancel” within {ttl} s (id {step.id})."
                 )
-            case Refused(_, reason, rule):
-                result = CommandResult(step.id, command, "blocked", reason=reason, rule=rule)
-                message = f"{command} → refused: {reason}"
+            case Allowed(approval) | NeedsConfirmation(approval, _):
+                # Held behind ``confirm``: it runs only after that one, never before.
+                assert confirm is not None
+                reason = f"held: runs after {confirm.id} is confirmed"
+                message = f"{approval.display} ({step.id}) will run after you confirm {confirm.id}."
+                if isinstance(step.decision, NeedsConfirmation):
+                    why = step.decision.why
+                    reason += f", then needs its own confirmation ({why})"
+                    message = (
+                        f"{approval.display} ({step.id}) is held until you confirm {confirm.id}; "
+                        f"then it will ask for its own confirmation ({why})."
+                    )
+                result = CommandResult(
+                    step.id, command, "held", approval.argv, reason=reason, rule=approval.rule
+                )
         self._remember(result, step.request_id)
         await self._tell(message, _event("command", self.session_id, step.request_id, result))
         return result
+
+    async def _drop_held(
+        self, entry: Pending, status: Literal["cancelled", "expired"], because: str
+    ) -> list[CommandResult]:
+        """Report the steps held behind ``entry`` as dropped with it (their audit records are
+        written with the pending one's)."""
+        results = []
+        for step in entry.held:
+            reason = f"dropped: it was to run after {entry.step.id}, {because}"
+            result = CommandResult(
+                step.id, step.proposed.command, status, _argv(step), reason=reason
+            )
+            self._remember(result, step.request_id)
+            message = (
+                f"Dropped {_display(step)} ({step.id}): it was to run after {entry.step.id}, "
+                f"{because}; it was not run."
+            )
+            await self._tell(message, _event("command", self.session_id, step.request_id, result))
+            results.append(result)
+        return results
 
     async def _run_step(self, step: Step, approval: Approval, *, confirmed: bool) -> CommandResult:
         try:
@@ -568,7 +634,7 @@ class SessionFlow:
             timed_out=run.timed_out,
             truncated=run.truncated,
         )
-        self._machine.handle(StepDone(step.id))
+        self._machine.handle(StepDone(step.id, self._clock()))
         self._remember(result, step.request_id)
         await self._tell(
             summarise(
@@ -578,15 +644,21 @@ class SessionFlow:
         )
         return result
 
-    async def _run_confirmed(self, entry: Pending) -> ActionReport:
-        step = entry.step
-        approval = step.approval
-        assert approval is not None  # only NeedsConfirmation steps are ever pending
-        result = await self._run_step(step, approval, confirmed=True)
+    async def _run_confirmed(self, confirmed: Confirmed) -> ActionReport:
+        """Run the confirmed step, then the steps held behind it, in order, up to the next one
+        that needs confirmation (which becomes pending, with the rest held behind it)."""
+        step = confirmed.pending.step
+        asked = () if confirmed.confirm is None else (confirmed.confirm,)
+        steps = (*confirmed.run, *asked, *confirmed.held)
+        results = await self._carry_out(steps, confirmed.run, confirmed.confirm, confirmed=step)
+        # A lone command's result line says it all; a continuation gets the closing tally.
+        message = "" if len(results) == 1 else _tally(results)
         words = f"confirm {step.id}"
-        report = await self._finish(step.request_id, words, (result,), "done", "", quiet=True)
+        report = await self._finish(
+            step.request_id, words, tuple(results), "done", message, quiet=not message
+        )
         return ActionReport(
-            self.session_id, "confirm", "done", report.message, step.request_id, (result,)
+            self.session_id, "confirm", "done", report.message, step.request_id, report.results
         )
 
     async def _finish(
@@ -686,22 +758,32 @@ class SessionFlow:
             log.exception("audit write failed for %s %s", record.get("type"), record.get("id"))
 
     async def _write_confirmation(self, outcome: Confirmed | Cancelled | Expired, via: str) -> None:
+        # One record per step whose fate this decides: the pending one, and for a cancellation
+        # or expiry each step held behind it (marked with the pending id it waited for).
+        records: list[tuple[str, str | None]] = []
         match outcome:
-            case Confirmed(entry) | Cancelled(entry):
-                kind = "confirmed" if isinstance(outcome, Confirmed) else "cancelled"
-                ids: tuple[str, ...] = (entry.step.id,)
-            case Expired(expired):
-                kind, ids = "expired", expired
-        for pending_id in ids:
-            await self._write(
-                {
-                    "type": "confirmation",
-                    "session_id": self.session_id,
-                    "id": pending_id,
-                    "outcome": kind,
-                    "via": via,
-                }
-            )
+            case Confirmed(pending=entry):
+                kind = "confirmed"
+                records = [(entry.step.id, None)]
+            case Cancelled(pending=entry):
+                kind = "cancelled"
+                records = [(entry.step.id, None), *((s.id, entry.step.id) for s in entry.held)]
+            case Expired(ids=ids, entries=entries):
+                kind = "expired"
+                records = [(pending_id, None) for pending_id in ids]
+                for entry in entries:
+                    records += [(s.id, entry.step.id) for s in entry.held]
+        for step_id, behind in records:
+            record: dict[str, object] = {
+                "type": "confirmation",
+                "session_id": self.session_id,
+                "id": step_id,
+                "outcome": kind,
+                "via": via,
+            }
+            if behind is not None:
+                record["held_behind"] = behind
+            await self._write(record)
 
     async def _tell(self, text: str, event: dict[str, object]) -> None:
         event = {"type": "voiceops", "session_id": self.session_id, **event}
@@ -736,10 +818,40 @@ class SessionFlow:
         await self._tell(message, {"event": "busy", "request_id": self._machine.current_request})
         return ActionReport(self.session_id, action, "busy", message)
 
-    async def _expired_answer(self, ids: tuple[str, ...]) -> ActionReport:
+    async def _expired_answer(self, outcome: Expired) -> ActionReport:
+        ids = outcome.ids
         message = f"Too late: the confirmation for {', '.join(ids)} expired; nothing was run."
+        results: list[CommandResult] = []
+        for entry in outcome.entries:
+            result = _expired_result(entry)
+            self._remember(result, entry.step.request_id)
+            results.append(result)
         await self._tell(message, {"event": "expired", "ids": list(ids)})
-        return ActionReport(self.session_id, "confirm", "expired", message)
+        for entry in outcome.entries:
+            results += await self._drop_held(entry, "expired", "whose confirmation timed out")
+        return ActionReport(self.session_id, "confirm", "expired", message, results=tuple(results))
+
+    async def _not_pending(
+        self, action: Literal["confirm", "cancel"], pending_id: str | None
+    ) -> ActionReport:
+        what = f"pending command {pending_id}" if pending_id else "pending command"
+        message = f"Nothing to {action}: there is no {what}."
+        behind = next(
+            (
+                entry.step.id
+                for entry in self._machine.pending()
+                if any(step.id == pending_id for step in entry.held)
+            ),
+            None,
+        )
+        if behind is not None:
+            then = "it runs after that" if action == "confirm" else "cancelling that drops it too"
+            message = (
+                f"Nothing to {action}: {pending_id} is not pending yet; it is held until "
+                f"{behind} is confirmed ({then})."
+            )
+        await self._tell(message, {"event": "not_pending", "id": pending_id})
+        return ActionReport(self.session_id, action, "not_pending", message)
 
 
 # --------------------------------------------------------------------------------------------
@@ -786,6 +898,7 @@ def _tally(results: Sequence[CommandResult]) -> str:
         "failed": "failed",
         "blocked": "refused",
         "needs_confirmation": "waiting for confirmation",
+        "held": "held until then",
     }
     parts = [f"{n} {words.get(status, status)}" for status, n in counts.items()]
     return "Done: " + ", ".join(parts) + "."
@@ -813,7 +926,15 @@ def _pending_dict(entry: Pending, now: float) -> dict[str, object]:
         "command": step.proposed.command,
         "argv": list(_argv(step) or ()),
         "expires_in": max(0.0, round(entry.expires_at - now, 1)),
+        "held": [{"id": s.id, "command": s.proposed.command} for s in entry.held],
     }
+
+
+def _expired_result(entry: Pending) -> CommandResult:
+    step = entry.step
+    return CommandResult(
+        step.id, step.proposed.command, "expired", _argv(step), reason="confirmation timed out"
+    )
 
 
 # --------------------------------------------------------------------------------------------

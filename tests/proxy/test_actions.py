@@ -29,6 +29,7 @@ from proxy.actions import (
     Planned,
     Reported,
     State,
+    Step,
     StepDone,
     Sweep,
     action_from_control,
@@ -109,9 +110,9 @@ def test_request_goes_through_extracting_running_reporting_to_idle(guard: Guard)
     assert [s.id for s in plan.run] == ["r1.1", "r1.3"]
     assert [s.id for s in plan.refused] == ["r1.2"]
     assert state_of(m) is State.RUNNING
-    m.handle(StepDone("r1.1"))
+    m.handle(StepDone("r1.1", 0.0))
     assert state_of(m) is State.RUNNING
-    m.handle(StepDone("r1.3"))
+    m.handle(StepDone("r1.3", 0.0))
     assert state_of(m) is State.REPORTING
     m.handle(Reported())
     assert state_of(m) is State.IDLE
@@ -121,7 +122,7 @@ def test_request_goes_through_extracting_running_reporting_to_idle(guard: Guard)
 def test_execute_and_confirm_while_busy_answer_busy(guard: Guard) -> None:
     m = ActionMachine()
     m.handle(ExecuteRequested())
-    for state_events in ([], [Planned(checked(guard, "df -h"), 0.0)], [StepDone("r1.1")]):
+    for state_events in ([], [Planned(checked(guard, "df -h"), 0.0)], [StepDone("r1.1", 0.0)]):
         for event in state_events:
             m.handle(event)
         assert state_of(m).busy
@@ -133,11 +134,11 @@ def test_execute_and_confirm_while_busy_answer_busy(guard: Guard) -> None:
     ("setup", "event"),
     [
         ([], Planned((), 0.0)),
-        ([], StepDone("r1.1")),
+        ([], StepDone("r1.1", 0.0)),
         ([], Reported()),
         ([], Abort()),
         ([ExecuteRequested()], Reported()),
-        ([ExecuteRequested()], StepDone("r1.1")),
+        ([ExecuteRequested()], StepDone("r1.1", 0.0)),
         ([ExecuteRequested(), Failed("x")], Planned((), 0.0)),
     ],
 )
@@ -156,7 +157,7 @@ def test_step_done_for_a_step_that_is_not_running_is_illegal(guard: Guard) -> No
     m.handle(ExecuteRequested())
     m.handle(Planned(checked(guard, "df -h", "systemctl restart nginx"), 0.0))
     with pytest.raises(IllegalTransition):
-        m.handle(StepDone("r1.2"))  # pending, not running
+        m.handle(StepDone("r1.2", 0.0))  # pending, not running
 
 
 def test_destructive_command_waits_and_confirm_hands_back_exactly_that_step(guard: Guard) -> None:
@@ -169,11 +170,12 @@ def test_destructive_command_waits_and_confirm_hands_back_exactly_that_step(guar
     assert state_of(m) is State.AWAITING_CONFIRMATION
     outcome = m.handle(ConfirmRequested(None, now=129.0))
     assert isinstance(outcome, Confirmed)
-    assert outcome.pending.step is plan.pending[0].step
+    assert outcome.pending.step is plan.confirm
+    assert outcome.run == (plan.confirm,)
     assert outcome.pending.step.approval is not None
     assert outcome.pending.step.approval.argv[1:] == ("restart", "nginx")
     assert state_of(m) is State.RUNNING
-    m.handle(StepDone("r1.1"))
+    m.handle(StepDone("r1.1", 0.0))
     m.handle(Reported())
     assert state_of(m) is State.IDLE
     # Taken once: a second confirmation finds nothing.
@@ -185,7 +187,8 @@ def test_late_confirmation_is_expired_not_run(guard: Guard) -> None:
     m.handle(ExecuteRequested())
     m.handle(Planned(checked(guard, "systemctl restart nginx"), now=0.0))
     m.handle(Reported())
-    assert m.handle(ConfirmRequested(None, now=120.0)) == Expired(("r1.1",))
+    late = m.handle(ConfirmRequested(None, now=120.0))
+    assert isinstance(late, Expired) and late.ids == ("r1.1",)
     assert state_of(m) is State.IDLE
     assert m.handle(ConfirmRequested("r1.1", now=121.0)) == Expired(("r1.1",))
 
@@ -199,21 +202,24 @@ def test_sweep_drops_expired_and_keeps_live_ones(guard: Guard) -> None:
     m.handle(Planned(checked(guard, "systemctl restart apache"), now=50.0))
     m.handle(Reported())
     assert m.handle(Sweep(now=99.0)) == Expired(())
-    assert m.handle(Sweep(now=100.0)) == Expired(("r1.1",))
+    assert ids_of(m.handle(Sweep(now=100.0))) == ["r1.1"]
     assert [p.step.id for p in m.pending()] == ["r2.1"]
     assert state_of(m) is State.AWAITING_CONFIRMATION
-    assert m.handle(Sweep(now=150.0)) == Expired(("r2.1",))
+    assert ids_of(m.handle(Sweep(now=150.0))) == ["r2.1"]
     assert state_of(m) is State.IDLE
 
 
 def test_cancel_defaults_to_the_newest_and_unknown_ids_are_not_pending(guard: Guard) -> None:
     m = ActionMachine()
     m.handle(ExecuteRequested())
-    m.handle(Planned(checked(guard, "systemctl restart nginx", "systemctl restart apache"), 0.0))
+    m.handle(Planned(checked(guard, "systemctl restart nginx"), 0.0))
+    m.handle(Reported())
+    m.handle(ExecuteRequested())
+    m.handle(Planned(checked(guard, "systemctl restart apache"), 0.0))
     m.handle(Reported())
     assert m.handle(CancelRequested("r9.9")) == NothingPending("r9.9")
     cancelled = m.handle(CancelRequested(None))
-    assert isinstance(cancelled, Cancelled) and cancelled.pending.step.id == "r1.2"
+    assert isinstance(cancelled, Cancelled) and cancelled.pending.step.id == "r2.1"
     assert state_of(m) is State.AWAITING_CONFIRMATION
     confirmed = m.handle(ConfirmRequested(None, 1.0))
     assert isinstance(confirmed, Confirmed) and confirmed.pending.step.id == "r1.1"
@@ -227,7 +233,134 @@ def test_failed_extraction_and_abort_return_to_rest(guard: Guard) -> None:
     m.handle(Reported())
     assert state_of(m) is State.IDLE
     m.handle(ExecuteRequested())
-    m.handle(Planned(checked(guard, "df -h", "systemctl restart nginx"), 0.0))
+    m.handle(Planned(checked(guard, "systemctl restart nginx", "df -h"), 0.0))
     m.handle(Abort())
-    # The pending command survives an abort of the rest of its request.
+    # A pending command (and what is held behind it) survives an abort of its request...
     assert state_of(m) is State.AWAITING_CONFIRMATION
+    assert [(p.step.id, [h.id for h in p.held]) for p in m.pending()] == [("r2.1", ["r2.2"])]
+    # ...but a step that was to ask only after an earlier one ran is dropped with the run.
+    m.handle(ExecuteRequested())
+    m.handle(Planned(checked(guard, "df -h", "systemctl restart apache"), 0.0))
+    m.handle(Abort())
+    assert [p.step.id for p in m.pending()] == ["r2.1"]
+
+
+# -- order: steps after one that needs confirmation are held, never run ahead of it
+
+
+def ids_of(outcome: object) -> list[str]:
+    assert isinstance(outcome, Expired)
+    return list(outcome.ids)
+
+
+def names(steps: tuple[Step, ...]) -> list[str]:
+    return [s.id for s in steps]
+
+
+def test_steps_after_a_confirmation_are_held_and_run_after_it_in_order(guard: Guard) -> None:
+    m = ActionMachine(confirm_ttl=100.0)
+    m.handle(ExecuteRequested())
+    plan = m.handle(
+        Planned(checked(guard, "df -h", "systemctl restart nginx", "blurt 5", "id -u"), now=0.0)
+    )
+    assert isinstance(plan, Plan)
+    assert names(plan.run) == ["r1.1"]
+    assert plan.confirm is not None and plan.confirm.id == "r1.2"
+    assert names(plan.held) == ["r1.3", "r1.4"]
+    # Not pending before the step ahead of it has run (it cannot be confirmed out of order).
+    assert m.pending() == ()
+    m.handle(StepDone("r1.1", now=30.0))
+    [entry] = m.pending()
+    assert entry.step.id == "r1.2" and names(entry.held) == ["r1.3", "r1.4"]
+    assert entry.expires_at == 130.0  # the clock starts when it is asked, not when planned
+    m.handle(Reported())
+    confirmed = m.handle(ConfirmRequested(None, now=40.0))
+    assert isinstance(confirmed, Confirmed)
+    assert names(confirmed.run) == ["r1.2", "r1.3", "r1.4"]
+    assert confirmed.confirm is None and confirmed.held == ()
+    assert state_of(m) is State.RUNNING
+    # The runner must report them in that order: anything else is a bug.
+    with pytest.raises(IllegalTransition):
+        m.handle(StepDone("r1.3", now=41.0))
+    for step_id in ("r1.2", "r1.3", "r1.4"):
+        m.handle(StepDone(step_id, now=41.0))
+    m.handle(Reported())
+    assert state_of(m) is State.IDLE and m.pending() == ()
+
+
+def test_two_destructive_steps_need_two_confirmations(guard: Guard) -> None:
+    m = ActionMachine(confirm_ttl=100.0)
+    m.handle(ExecuteRequested())
+    plan = m.handle(
+        Planned(checked(guard, "systemctl restart nginx", "systemctl restart db", "df -h"), 0.0)
+    )
+    assert isinstance(plan, Plan) and plan.run == ()
+    assert plan.confirm is not None and plan.confirm.id == "r1.1"
+    assert names(plan.held) == ["r1.2", "r1.3"]
+    m.handle(Reported())
+    # A held step is not pending: it cannot be confirmed (or cancelled) ahead of its turn.
+    assert m.handle(ConfirmRequested("r1.2", 1.0)) == NothingPending("r1.2")
+    assert m.handle(CancelRequested("r1.2")) == NothingPending("r1.2")
+    first = m.handle(ConfirmRequested(None, now=10.0))
+    assert isinstance(first, Confirmed)
+    assert names(first.run) == ["r1.1"]
+    assert first.confirm is not None and first.confirm.id == "r1.2"
+    assert names(first.held) == ["r1.3"]
+    m.handle(StepDone("r1.1", now=20.0))
+    [entry] = m.pending()
+    assert entry.step.id == "r1.2" and names(entry.held) == ["r1.3"]
+    assert entry.expires_at == 120.0
+    m.handle(Reported())
+    assert state_of(m) is State.AWAITING_CONFIRMATION
+    second = m.handle(ConfirmRequested(None, now=30.0))
+    assert isinstance(second, Confirmed)
+    assert names(second.run) == ["r1.2", "r1.3"] and second.confirm is None
+
+
+def test_refused_steps_are_final_and_hold_nothing_up(guard: Guard) -> None:
+    m = ActionMachine()
+    m.handle(ExecuteRequested())
+    plan = m.handle(Planned(checked(guard, "df -h", "rm -rf /", "blurt 5"), 0.0))
+    assert isinstance(plan, Plan)
+    assert names(plan.run) == ["r1.1", "r1.3"] and names(plan.refused) == ["r1.2"]
+    assert plan.confirm is None and plan.held == ()
+    m.handle(StepDone("r1.1", 0.0))
+    m.handle(StepDone("r1.3", 0.0))
+    m.handle(Reported())
+    # Behind a pending step a refused one is not held: it has been reported and stays refused.
+    m.handle(ExecuteRequested())
+    plan = m.handle(Planned(checked(guard, "systemctl restart nginx", "rm -rf /", "df -h"), 0.0))
+    assert isinstance(plan, Plan)
+    assert names(plan.refused) == ["r2.2"] and names(plan.held) == ["r2.3"]
+
+
+def test_cancelling_drops_the_held_steps_with_the_pending_one(guard: Guard) -> None:
+    m = ActionMachine()
+    m.handle(ExecuteRequested())
+    m.handle(Planned(checked(guard, "systemctl restart nginx", "df -h", "blurt 5"), 0.0))
+    m.handle(Reported())
+    cancelled = m.handle(CancelRequested("r1.1"))
+    assert isinstance(cancelled, Cancelled)
+    assert names(cancelled.pending.held) == ["r1.2", "r1.3"]
+    assert m.pending() == () and state_of(m) is State.IDLE
+    assert m.handle(ConfirmRequested(None, 1.0)) == NothingPending(None)
+
+
+def test_expiry_drops_the_held_steps_with_the_pending_one(guard: Guard) -> None:
+    m = ActionMachine(confirm_ttl=100.0)
+    m.handle(ExecuteRequested())
+    m.handle(Planned(checked(guard, "systemctl restart nginx", "df -h"), 0.0))
+    m.handle(Reported())
+    swept = m.handle(Sweep(now=100.0))
+    assert isinstance(swept, Expired) and swept.ids == ("r1.1",)
+    [entry] = swept.entries
+    assert names(entry.held) == ["r1.2"]
+    assert m.handle(ConfirmRequested("r1.1", 101.0)) == Expired(("r1.1",))  # reported once
+    # A late confirmation that finds it expired drops the held steps just the same.
+    m.handle(ExecuteRequested())
+    m.handle(Planned(checked(guard, "systemctl restart nginx", "blurt 5"), 200.0))
+    m.handle(Reported())
+    late = m.handle(ConfirmRequested(None, now=300.0))
+    assert isinstance(late, Expired) and late.ids == ("r2.1",)
+    assert [names(e.held) for e in late.entries] == [["r2.2"]]
+    assert m.pending() == () and state_of(m) is State.IDLE

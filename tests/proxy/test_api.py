@@ -147,13 +147,74 @@ async def test_destructive_needs_confirmation_then_runs_the_pending_argv(api: Ap
 
 
 async def test_confirm_and_cancel_endpoints(api: Api) -> None:
-    await api.post("/execute", {"transcript": ["restart nginx", "stop nginx"], "session_id": "s2"})
+    first = await api.post(
+        "/execute", {"transcript": ["restart nginx", "stop nginx"], "session_id": "s2"}
+    )
+    assert [i["status"] for i in results(first)] == ["needs_confirmation", "held"]
+    # r1.2 waits behind r1.1: it cannot be cancelled or confirmed ahead of its turn.
+    early = await api.post("/cancel", {"session_id": "s2", "id": "r1.2"}, status=404)
+    assert "held until r1.1" in str(early["message"])
+    await api.post("/confirm", {"session_id": "s2", "id": "r1.2"}, status=404)
+    confirmed = await api.post("/confirm", {"session_id": "s2", "id": "r1.1"})
+    assert [(i["id"], i["status"]) for i in results(confirmed)] == [
+        ("r1.1", "executed"),
+        ("r1.2", "needs_confirmation"),
+    ]
     cancelled = await api.post("/cancel", {"session_id": "s2", "id": "r1.2"})
     assert results(cancelled)[0]["status"] == "cancelled"
     await api.post("/confirm", {"session_id": "s2", "id": "r1.2"}, status=404)
-    await api.post("/confirm", {"session_id": "s2", "id": "r1.1"})
     assert ran_log(api.bin_dir) == ["restart nginx --no-pager"]
     await api.post("/confirm", {"session_id": "nobody-here"}, status=404)
+
+
+async def test_held_steps_are_shown_and_run_after_the_confirmation(api: Api) -> None:
+    transcript = "show the status of apache, then restart nginx, then show the status of nginx"
+    data = await api.post("/process", {"transcript": transcript, "session_id": "ord"})
+    assert [(i["id"], i["status"]) for i in results(data)] == [
+        ("r1.1", "executed"),
+        ("r1.2", "needs_confirmation"),
+        ("r1.3", "held"),
+    ]
+    held = results(data)[2]
+    assert held["reason"] == "held: runs after r1.2 is confirmed"
+    argv = held["argv"]
+    assert isinstance(argv, list) and argv[1:] == ["status", "nginx", "--no-pager"]
+    assert "exit_code" not in held and "output" not in held
+    assert ran_log(api.bin_dir) == ["status apache2 --no-pager"]
+    state = await (await api.client.get("/api/sessions/ord/actions")).json()
+    assert state["pending"][0]["id"] == "r1.2"
+    assert state["pending"][0]["held"] == [{"id": "r1.3", "command": "systemctl status nginx"}]
+    confirmed = await api.post("/process", {"transcript": "confirm", "session_id": "ord"})
+    assert [(i["id"], i["status"]) for i in results(confirmed)] == [
+        ("r1.2", "executed"),
+        ("r1.3", "executed"),
+    ]
+    assert ran_log(api.bin_dir) == [
+        "status apache2 --no-pager",
+        "restart nginx --no-pager",
+        "status nginx --no-pager",
+    ]
+
+
+async def test_cancelled_and_expired_confirmations_list_the_dropped_held_steps(api: Api) -> None:
+    clock = [0.0]
+    api.flows.clock = lambda: clock[0]
+    request = {"transcript": ["restart nginx", "show the status of nginx"]}
+    await api.post("/execute", {**request, "session_id": "c"})
+    cancelled = await api.post("/cancel", {"session_id": "c"})
+    assert [(i["id"], i["status"]) for i in results(cancelled)] == [
+        ("r1.1", "cancelled"),
+        ("r1.2", "cancelled"),
+    ]
+    assert "r1.1" in str(results(cancelled)[1]["reason"])
+    await api.post("/execute", {**request, "session_id": "e"})
+    clock[0] += 121.0
+    expired = await api.post("/confirm", {"session_id": "e"}, status=410)
+    assert [(i["id"], i["status"]) for i in results(expired)] == [
+        ("r1.1", "expired"),
+        ("r1.2", "expired"),
+    ]
+    assert ran_log(api.bin_dir) == []
 
 
 async def test_expired_pending_is_not_run(api: Api) -> None:

@@ -18,7 +18,14 @@ from proxy.actions import Cancel, Confirm, Execute, InvalidControl, State
 from proxy.audit import AuditLog
 from proxy.executors import LocalExecutor
 from proxy.executors.base import RunResult
-from proxy.flow import FlowRegistry, FlowSettings, SessionFlow, exec_permission, summarise
+from proxy.flow import (
+    ActionReport,
+    FlowRegistry,
+    FlowSettings,
+    SessionFlow,
+    exec_permission,
+    summarise,
+)
 from tests.proxy.test_executor_local import approve, make_bin_dir, make_guard, ran_log
 
 
@@ -359,3 +366,165 @@ def test_summary_is_capped_for_the_conversation(tmp_path: Path) -> None:
     assert "line 9" in text and "line 10" not in text and "40 more lines" in text
     wide = "y" * 5000
     assert len(summarise(approval, RunResult(approval.argv, 0, wide, "", 5000, 0, 0.1))) <= 600
+
+
+# -- order: a command that needs confirmation holds up the ones agreed after it
+
+ORDERED = "show the status of apache, then restart nginx, then show the status of nginx"
+
+
+def statuses(report: ActionReport) -> list[tuple[str, str]]:
+    return [(r.id, r.status) for r in report.results]
+
+
+async def test_order_is_kept_across_a_confirmation(env: Env) -> None:
+    flow = env.flow()
+    first = await flow.execute(ORDERED)
+    assert statuses(first) == [
+        ("r1.1", "executed"),
+        ("r1.2", "needs_confirmation"),
+        ("r1.3", "held"),
+    ]
+    # The status check agreed for after the restart has not run ahead of it.
+    assert env.ran() == ["status apache2 --no-pager"]
+    assert "systemctl status nginx --no-pager (r1.3) will run after you confirm r1.2." in (
+        env.notifier.texts
+    )
+    [pending] = flow.pending()
+    assert pending["id"] == "r1.2" and pending["held"] == [
+        {"id": "r1.3", "command": "systemctl status nginx"}
+    ]
+    # A held step is not pending: confirming it directly runs nothing and says what to confirm.
+    early = await flow.confirm("r1.3")
+    assert early.outcome == "not_pending" and "held until r1.2" in early.message
+    assert env.ran() == ["status apache2 --no-pager"]
+
+    confirmed = await flow.on_user_utterance("yes")
+    assert confirmed is not None and confirmed.outcome == "done"
+    assert statuses(confirmed) == [("r1.2", "executed"), ("r1.3", "executed")]
+    assert env.ran() == [
+        "status apache2 --no-pager",
+        "restart nginx --no-pager",
+        "status nginx --no-pager",
+    ]
+    assert state_of(flow) is State.IDLE and not flow.pending()
+    # Every decision and every run is in the audit log, the confirmed one marked as such.
+    records = env.audit.read()
+    assert [(r["type"], r["id"]) for r in records] == [
+        ("decision", "r1.1"),
+        ("decision", "r1.2"),
+        ("decision", "r1.3"),
+        ("run", "r1.1"),
+        ("confirmation", "r1.2"),
+        ("run", "r1.2"),
+        ("run", "r1.3"),
+    ]
+    assert [r["confirmed"] for r in records if r["type"] == "run"] == [False, True, False]
+    assert [(a["id"], a["status"]) for a in flow.history()] == [
+        ("r1.1", "executed"),
+        ("r1.2", "needs_confirmation"),
+        ("r1.3", "held"),
+        ("r1.2", "executed"),
+        ("r1.3", "executed"),
+    ]
+
+
+async def test_cancel_drops_the_held_steps_too(env: Env) -> None:
+    flow = env.flow()
+    await flow.execute("restart nginx, then show the status of nginx")
+    cancelled = await flow.handle(Cancel(), via="voice")
+    assert statuses(cancelled) == [("r1.1", "cancelled"), ("r1.2", "cancelled")]
+    held = cancelled.results[1]
+    assert held.reason == "dropped: it was to run after r1.1, which was cancelled"
+    assert "Dropped systemctl status nginx --no-pager (r1.2)" in env.notifier.texts[-1]
+    assert (await flow.confirm()).outcome == "not_pending"
+    assert env.ran() == []
+    assert state_of(flow) is State.IDLE
+    confirmations = [r for r in env.audit.read() if r["type"] == "confirmation"]
+    assert [(r["id"], r["outcome"], r.get("held_behind")) for r in confirmations] == [
+        ("r1.1", "cancelled", None),
+        ("r1.2", "cancelled", "r1.1"),
+    ]
+
+
+async def test_expiry_drops_the_held_steps_too(env: Env) -> None:
+    # Found by the background sweep...
+    flow = env.flow()
+    await flow.execute("restart nginx, then show the status of nginx")
+    env.clock.now += 121
+    assert await flow.sweep() == ("r1.1",)
+    assert "Confirmation for r1.1 timed out" in env.notifier.texts[-2]
+    assert "Dropped systemctl status nginx --no-pager (r1.2)" in env.notifier.texts[-1]
+    assert [(a["id"], a["status"]) for a in flow.history()][-2:] == [
+        ("r1.1", "expired"),
+        ("r1.2", "expired"),
+    ]
+    assert (await flow.confirm("r1.1")).outcome == "expired"
+    # ...or by a confirmation that comes too late.
+    late = env.registry.open("late")
+    await late.execute("restart nginx, then show the status of nginx")
+    env.clock.now += 121
+    report = await late.confirm()
+    assert report.outcome == "expired"
+    assert statuses(report) == [("r1.1", "expired"), ("r1.2", "expired")]
+    assert report.results[1].reason == (
+        "dropped: it was to run after r1.1, whose confirmation timed out"
+    )
+    assert env.ran() == []
+    expired = [
+        (r["session_id"], r["id"], r.get("held_behind"))
+        for r in env.audit.read()
+        if r["type"] == "confirmation"
+    ]
+    assert ("ws-1", "r1.2", "r1.1") in expired and ("late", "r1.2", "r1.1") in expired
+
+
+async def test_two_destructive_steps_in_a_row_need_two_confirmations(env: Env) -> None:
+    flow = env.flow()
+    first = await flow.execute("restart nginx and stop apache and show the status of nginx")
+    assert statuses(first) == [("r1.1", "needs_confirmation"), ("r1.2", "held"), ("r1.3", "held")]
+    assert any("(r1.2) is held until you confirm r1.1" in t for t in env.notifier.texts)
+    second = await flow.confirm()
+    # The restart ran; the stop now asks for its own confirmation, the status still waits.
+    assert statuses(second) == [
+        ("r1.1", "executed"),
+        ("r1.2", "needs_confirmation"),
+        ("r1.3", "held"),
+    ]
+    assert env.ran() == ["restart nginx --no-pager"]
+    assert any("needs confirmation" in t and "r1.2" in t for t in env.notifier.texts[-4:])
+    assert [p["id"] for p in flow.pending()] == ["r1.2"]
+    assert state_of(flow) is State.AWAITING_CONFIRMATION
+    third = await flow.confirm()
+    assert statuses(third) == [("r1.2", "executed"), ("r1.3", "executed")]
+    assert env.ran() == [
+        "restart nginx --no-pager",
+        "stop apache2 --no-pager",
+        "status nginx --no-pager",
+    ]
+    assert state_of(flow) is State.IDLE
+
+
+async def test_a_refused_step_in_the_middle_blocks_nothing(env: Env) -> None:
+    flow = env.flow()
+    plain = await flow.execute("check the status of redis and run env and show the status of nginx")
+    assert [r.status for r in plain.results] == ["executed", "blocked", "executed"]
+    assert env.ran() == ["status redis --no-pager", "status nginx --no-pager"]
+    # Behind a pending step a refused one is reported at once and is not held.
+    first = await flow.execute("restart nginx and run env and show the status of apache")
+    assert statuses(first) == [
+        ("r2.1", "needs_confirmation"),
+        ("r2.2", "blocked"),
+        ("r2.3", "held"),
+    ]
+    confirmed = await flow.confirm()
+    assert statuses(confirmed) == [("r2.1", "executed"), ("r2.3", "executed")]
+    assert env.ran()[2:] == ["restart nginx --no-pager", "status apache2 --no-pager"]
+
+
+async def test_concurrent_confirmations_run_the_held_steps_once(env: Env) -> None:
+    flow = env.flow()
+    await flow.execute("restart nginx, then show the status of nginx")
+    reports = await asyncio.gather(flow.confirm(), flow.confirm(), flow.confirm("r1.1"))
+    assert [r.outcome for r in reports].count("done") == 1
+    assert env.ran() == ["restart nginx --no-pager", "status nginx --no-pager"]
