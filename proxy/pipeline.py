@@ -22,8 +22,8 @@ from proxy.codec import Action, Control, Metadata, encode
 from proxy.flow import FlowRegistry, NullNotifier, SessionFlow
 from proxy.relay import Browser, Conversation, ConversationHooks
 from proxy.speech.events import TapEvent, TriggerHeard, UserSpoke
-from proxy.speech.recognisers import Recognisers
 from proxy.speech.settings import DEFAULT_SETTINGS, TapSettings
+from proxy.speech.worker import SpeechWorker
 from proxy.tap import Tap
 from proxy.transcript import Transcript
 
@@ -110,7 +110,7 @@ class Services:
     """What all conversations share.  ``recognisers`` None means no speech tap (controls only)."""
 
     flows: FlowRegistry
-    recognisers: Recognisers | None = None
+    recognisers: SpeechWorker | None = None
     tap_settings: TapSettings = DEFAULT_SETTINGS
     archive: SessionArchive = field(default_factory=SessionArchive)
 

@@ -21,8 +21,8 @@ from proxy.config import Config
 from proxy.executors.local import LocalExecutor
 from proxy.flow import FlowRegistry, FlowSettings, exec_permission
 from proxy.pipeline import Services
-from proxy.speech.recognisers import Recognisers
 from proxy.speech.settings import TapSettings
+from proxy.speech.worker import SpeechWorker
 
 log = logging.getLogger("proxy.startup")
 T = TypeVar("T")
@@ -84,11 +84,19 @@ async def build_services(config: Config) -> Services:
             )
         else:
             log.warning("memory unavailable, requests go on without it: %s", memory.error)
-    recognisers: Recognisers | None = None
+    recognisers: SpeechWorker | None = None
     tap_settings = TapSettings(whisper_model=config.whisper_model)
     if config.tap:
+        # One worker process per settings value for this process; it loads the models once.
         recognisers = await asyncio.to_thread(
-            _timed, "loading speech recognisers", lambda: Recognisers.load(tap_settings)
+            _timed,
+            "loading speech recognisers (worker process)",
+            lambda: SpeechWorker.shared(tap_settings),
+        )
+        log.info(
+            "speech worker pid %s: models loaded in %.2f s",
+            recognisers.pid,
+            recognisers.load_seconds,
         )
     flows = FlowRegistry(
         extractor=extractor,

@@ -5,8 +5,9 @@ Client 0x01 pages → :class:`PageDecoder` (24 kHz → 16 kHz) → :class:`Keyph
 :class:`TriggerMatcher`.  Server 0x01 pages advance the assistant clock (80 ms each); server 0x02
 pieces build assistant turns.  Only the client's audio can fire a trigger.
 
-The pipeline calls the recognisers synchronously; :class:`proxy.tap.Tap` runs it on a worker
-thread so none of this ever runs on the event loop.
+The pipeline calls the recognisers synchronously; the speech worker process
+(:mod:`proxy.speech.worker`, driven by :class:`proxy.tap.Tap`) runs it, so none of this ever runs
+in the proxy's process, let alone on its event loop.
 """
 
 from __future__ import annotations

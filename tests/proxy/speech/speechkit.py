@@ -6,12 +6,18 @@ import functools
 
 from client.audio import Pcm, encode_pages
 from proxy.speech.recognisers import Recognisers
+from proxy.speech.worker import SpeechWorker
 
 
 @functools.cache
 def recognisers() -> Recognisers:
     """The real models (faster-whisper tiny.en + pocketsphinx), loaded once per process."""
     return Recognisers.load()
+
+
+def speech_worker() -> SpeechWorker:
+    """The shared speech worker process for the default settings (the one the proxy uses)."""
+    return SpeechWorker.shared()
 
 
 def client_messages(pcm: Pcm) -> list[bytes]:
