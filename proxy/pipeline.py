@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from proxy.actions import Cancel, Confirm, Execute, UserAction, action_from_control
+from proxy.actions import (
+    Cancel,
+    Confirm,
+    Execute,
+    InvalidControl,
+    UserAction,
+    action_from_control,
+)
 from proxy.codec import Action, Control, Metadata, encode
 from proxy.flow import FlowRegistry, NullNotifier, SessionFlow
 from proxy.relay import Browser, Conversation, ConversationHooks
@@ -150,6 +157,7 @@ class ConversationPipeline:
             self._tap = Tap(conv.id, self._on_tap_event, loop, settings, services.recognisers)
             transcript = self._tap.transcript
             self._tap.start()
+        self._controls: asyncio.Task[None] | None = None
         self._record = SessionRecord(conv.id, conv.peer, transcript)
         services.archive.add(self._record)
         self.flow: SessionFlow = services.flows.open(
@@ -167,10 +175,23 @@ class ConversationPipeline:
             self._tap.offer_server(data)
 
     def control(self, control: Control) -> None:
-        """EXECUTE / CONFIRM / CANCEL from the browser (malformed ones get a readable answer)."""
+        """EXECUTE / CONFIRM / CANCEL from the browser (malformed ones get a readable answer).
+
+        Actions reach the flow in the order they were sent.  An EXECUTE without request text
+        first waits for the tap to settle, so words said just before the press are extracted.
+        """
         action = action_from_control(control)
         if action is not None:
-            self.flow.submit(action, via="control")
+            self._controls = asyncio.create_task(self._submit_after(self._controls, action))
+
+    async def _submit_after(
+        self, previous: asyncio.Task[None] | None, action: UserAction | InvalidControl
+    ) -> None:
+        if previous is not None:
+            await previous
+        if isinstance(action, Execute) and action.request is None and self._tap is not None:
+            await self._tap.settle()
+        self.flow.submit(action, via="control")
 
     def _on_tap_event(self, event: TapEvent) -> None:
         match event:
@@ -194,6 +215,8 @@ class ConversationPipeline:
 
     async def close(self) -> None:
         """Flush the tap (its last utterance lands in the transcript) and detach from the flow."""
+        if self._controls is not None:
+            self._controls.cancel()
         if self._tap is not None:
             await self._tap.close()
             stats = self._tap.stats

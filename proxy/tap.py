@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Final
 
@@ -54,6 +55,8 @@ log = logging.getLogger(__name__)
 #: Longest wait in :meth:`Tap.close` for the worker to finish a session (a wedged worker must
 #: not hold a conversation's teardown forever; a live one finishes in well under a second).
 CLOSE_TIMEOUT_S: Final = 120.0
+#: Longest wait for :meth:`Tap.settle` (Whisper on one utterance takes ≈0.3 s here).
+SETTLE_TIMEOUT_S: Final = 10.0
 
 _AUDIO: Final = bytes([Kind.AUDIO])
 
@@ -95,6 +98,7 @@ class Tap:
         self._stats: PipelineStats | None = None
         self._closing = False
         self._finished: asyncio.Future[None] | None = None
+        self._settling: deque[asyncio.Future[None]] = deque()
 
     @property
     def dropped(self) -> int:
@@ -174,6 +178,29 @@ class Tap:
         else:
             self._dropped += 1
 
+    async def settle(self, within: float = SETTLE_TIMEOUT_S) -> None:
+        """Return once everything offered so far is recognised, the open utterance included.
+
+        For an EXECUTE pressed right after speaking: the words just said must be in the
+        transcript before extraction reads it.  Gives up after ``within`` seconds (logged).
+        """
+        channel = self._channel
+        if self._closing or channel is None or self._lost:
+            return
+        waiter = self._loop.create_future()
+        self._settling.append(waiter)
+        if not channel.settle():
+            self._settling.remove(waiter)
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), within)
+        except TimeoutError:
+            log.warning(
+                "session %s: speech not settled within %.0f s; extracting without it",
+                self.session_id,
+                within,
+            )
+
     async def close(self) -> None:
         """Stop accepting messages; wait until the worker finished the session's last utterance.
 
@@ -203,7 +230,12 @@ class Tap:
     # -- called on the worker's reader thread (proxy.speech.worker.SessionSink) ---------------
 
     def worker_replied(
-        self, events: list[TapEvent], processed: int, stats: PipelineStats | None, closed: bool
+        self,
+        events: list[TapEvent],
+        processed: int,
+        stats: PipelineStats | None,
+        closed: bool,
+        settled: int,
     ) -> None:
         """Acknowledged messages and their events, from the worker (reader thread)."""
         self._acknowledged += processed
@@ -216,6 +248,8 @@ class Tap:
                 self._transcript.add(event.turn)
         if events:
             self._schedule(self._deliver_all, events)
+        if settled:
+            self._schedule(self._resolve_settled, settled)
         if closed:
             self._schedule(self._resolve_finished)
 
@@ -223,11 +257,18 @@ class Tap:
         """The worker process died: degrade to no speech, release a waiting :meth:`close`."""
         self._lost = True
         self._schedule(self._resolve_finished)
+        self._schedule(self._resolve_settled, len(self._settling))
 
     def _schedule(self, callback: Callable[..., None], *args: object) -> None:
         # A closed loop raises RuntimeError: nobody is listening any more.
         with contextlib.suppress(RuntimeError):
             self._loop.call_soon_threadsafe(callback, *args)
+
+    def _resolve_settled(self, count: int) -> None:
+        for _ in range(min(count, len(self._settling))):
+            waiter = self._settling.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
 
     def _resolve_finished(self) -> None:
         if self._finished is not None and not self._finished.done():

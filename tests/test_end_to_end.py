@@ -162,7 +162,8 @@ async def test_refused_request_reports_the_reason_and_runs_nothing(product: Prod
 
 
 async def test_control_frames_drive_the_same_flows(product: Product) -> None:
-    disk = concat(silence(0.3), say("please check the disk space"), silence(1.0))
+    # EXECUTE right after the last word: the proxy must finish hearing it before extracting.
+    disk = concat(silence(0.3), say("please check the disk space"))
     summary = await run_session(_options(product, disk, steps=(execute_step(),), tail=5.0))
     assert "Filesystem" in _result_texts(summary)
 

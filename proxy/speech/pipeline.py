@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass, replace
 
 from extraction.model import Turn
-from proxy.codec import Kind
+from proxy.codec import Action, Kind
 from proxy.speech.audio import BadAudio, PageDecoder
 from proxy.speech.events import AssistantSpoke, TapEvent, TriggerHeard, UserSpoke
 from proxy.speech.recognisers import Recognisers
@@ -121,6 +121,20 @@ class SpeechPipeline:
             events.extend(self._utterance(last))
         self._spotter.close()
         return events
+
+    def settle(self) -> list[TapEvent]:
+        """The user pressed EXECUTE: whatever they are saying ends here and is transcribed now.
+
+        An EXECUTE trigger inside that last utterance is left out: the press already is one.
+        """
+        last = self._vad.flush()
+        if last is None:
+            return []
+        return [
+            e
+            for e in self._utterance(last)
+            if not (isinstance(e, TriggerHeard) and e.action is Action.EXECUTE)
+        ]
 
     def _assistant_closed(self, turn: Turn | None) -> list[TapEvent]:
         if turn is None:

@@ -61,6 +61,7 @@ CLIENT: Final = 1
 SERVER: Final = 2
 CLOSE: Final = 3
 _SHUTDOWN: Final = 4
+SETTLE: Final = 5
 
 #: Requests the worker takes in one go before it sends the replies they produced: fewer, larger
 #: replies mean fewer wake-ups of the proxy's reader thread.
@@ -106,9 +107,15 @@ class SessionSink(Protocol):
     """The proxy side of one session; both methods are called on the worker's reader thread."""
 
     def worker_replied(
-        self, events: list[TapEvent], processed: int, stats: PipelineStats | None, closed: bool
+        self,
+        events: list[TapEvent],
+        processed: int,
+        stats: PipelineStats | None,
+        closed: bool,
+        settled: int,
     ) -> None:
-        """``processed`` more messages are done; ``events`` came of them; ``closed``: finished."""
+        """``processed`` more messages are done; ``events`` came of them; ``closed``: finished;
+        ``settled``: how many SETTLE requests were answered (in order)."""
 
     def worker_lost(self) -> None:
         """The worker process is gone; nothing more will come for this session."""
@@ -183,6 +190,10 @@ class SessionChannel:
     def send(self, op: int, data: bytes) -> bool:
         """Queue a CLIENT or SERVER message; ``False`` when the worker is gone."""
         return self._put((op, self._key, data))
+
+    def settle(self) -> bool:
+        """Ask for the open utterance to be cut and transcribed now; ``False`` if not sent."""
+        return self._put((SETTLE, self._key, None))
 
     def close(self) -> bool:
         """Ask for the session's end (flush the last utterance); ``False`` if not sent now."""
@@ -314,7 +325,7 @@ class SpeechWorker:
             gen.load_seconds = float(first[1])
             gen.ready.set()
             while True:
-                key, events, processed, stats, closed = gen.replies.recv()
+                key, events, processed, stats, closed, settled = gen.replies.recv()
                 sink = gen.sessions.get(key)
                 if sink is None:
                     continue
@@ -322,7 +333,7 @@ class SpeechWorker:
                     with self._lock:
                         gen.sessions.pop(key, None)
                 try:
-                    sink.worker_replied(events, processed, stats, closed)
+                    sink.worker_replied(events, processed, stats, closed, settled)
                 except Exception:
                     log.exception("speech worker reply handling failed")
         except (EOFError, OSError):
@@ -403,6 +414,7 @@ class _Hosted:
     events: list[TapEvent]
     processed: int = 0
     closed: bool = False
+    settled: int = 0
 
 
 def serve(settings: TapSettings, requests: Connection, replies: Connection, level: int) -> None:
@@ -442,7 +454,7 @@ def serve(settings: TapSettings, requests: Connection, replies: Connection, leve
             session = _handle(recognisers, hosted, op, key, payload)
             if session is None:
                 continue
-            if session.events or session.closed:
+            if session.events or session.closed or session.settled:
                 # Words and triggers go out at once (a control frame may be right behind them);
                 # plain acknowledgements wait for the end of the batch.
                 _reply(replies, hosted, key, session)
@@ -455,8 +467,10 @@ def serve(settings: TapSettings, requests: Connection, replies: Connection, leve
 
 
 def _reply(replies: Connection, hosted: dict[int, _Hosted], key: int, session: _Hosted) -> None:
-    replies.send((key, session.events, session.processed, _stats(session), session.closed))
-    session.events, session.processed = [], 0
+    replies.send(
+        (key, session.events, session.processed, _stats(session), session.closed, session.settled)
+    )
+    session.events, session.processed, session.settled = [], 0, 0
     if session.closed:
         del hosted[key]
 
@@ -476,6 +490,11 @@ def _handle(
         session.closed = True
         if pipeline is not None:
             _run(pipeline, session, pipeline.finish, "finishing")
+        return session
+    if op == SETTLE:
+        session.settled += 1
+        if pipeline is not None:
+            _run(pipeline, session, pipeline.settle, "settling")
         return session
     session.processed += 1
     if pipeline is not None:

@@ -210,3 +210,34 @@ def test_the_worker_exits_when_the_proxy_dies(tmp_path: Path) -> None:
         assert proxy.wait() == 0
     while _exists(pid):  # an orphan would keep this loop going until the test times out
         os.sched_yield()
+
+
+async def test_settle_transcribes_what_was_just_said_before_returning() -> None:
+    """EXECUTE pressed mid-sentence: the open utterance is cut, heard, and in the transcript."""
+    loop = asyncio.get_running_loop()
+    seen: list[TapEvent] = []
+    tap = Tap("s-settle", seen.append, loop, recognisers=speech_worker())
+    tap.start()
+    # No trailing silence: the VAD alone would keep this utterance open.
+    for message in client_messages(concat(silence(0.4), say("please check the disk space"))):
+        tap.offer_client(message)
+        await asyncio.sleep(0)
+    await tap.settle()
+    spoken = [e for e in seen if isinstance(e, UserSpoke)]
+    assert spoken and "disk" in spoken[-1].turn.text.lower()
+    assert "disk" in tap.transcript.turns()[-1].text.lower()
+    await tap.close()
+
+
+async def test_settle_does_not_fire_a_second_execute() -> None:
+    loop = asyncio.get_running_loop()
+    seen: list[TapEvent] = []
+    tap = Tap("s-settle-2", seen.append, loop, recognisers=speech_worker())
+    tap.start()
+    for message in client_messages(concat(silence(0.4), say("execute plan"))):
+        tap.offer_client(message)
+        await asyncio.sleep(0)
+    await tap.settle()
+    await tap.close()
+    assert any(isinstance(e, UserSpoke) for e in seen)
+    assert not [e for e in seen if isinstance(e, TriggerHeard)]
