@@ -53,6 +53,8 @@ case "$cmd" in
   demo)  install_system; install_python; exec "$PY" -m proxy.demo "$@" ;;
   test)  install_system; install_python; exec "$PY" -m pytest -q "$@" ;;
   lint)  install_python; "$PY" -m ruff check . && "$PY" -m ruff format --check . && exec "$PY" -m mypy . ;;
-  bench) install_system; install_python; for b in bench/*.py; do say "running $b"; "$PY" "$b" "$@"; done ;;
+  bench) install_system; install_python
+         # The benches import the test helpers (espeak voices) from the repository root.
+         for b in bench/*.py; do say "running $b"; PYTHONPATH=. "$PY" "$b" "$@"; done ;;
   *) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -11,12 +11,9 @@ import asyncio
 import json
 import platform
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from extraction.rules import RulesExtractor
 from guard import Guard

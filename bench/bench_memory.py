@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from extraction import embedding
 from extraction.memory import InteractionRecord, Memory

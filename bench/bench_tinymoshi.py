@@ -12,19 +12,17 @@ import json
 import os
 import re
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import aiohttp
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from client.audio import encode_pages
+from proxy.tinymoshi import TinyModel, TinyMoshiServer, build_tiny_model
+from tests.voices import concat, say, silence
 
-from client.audio import encode_pages  # noqa: E402
-from proxy.tinymoshi import TinyModel, TinyMoshiServer, build_tiny_model  # noqa: E402
-from tests.voices import concat, say, silence  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]  # the repository
 
 RESULT = ROOT / "bench" / "results" / "tinymoshi.json"
 

@@ -17,24 +17,22 @@ then compared on the same recordings:
 from __future__ import annotations
 
 import json
-import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from client.audio import Pcm, encode_pages
+from proxy.codec import Action
+from proxy.speech.audio import PageDecoder
+from proxy.speech.recognisers import Recognisers
+from proxy.speech.settings import DEFAULT_SETTINGS
+from proxy.speech.vad import EnergyVad
+from proxy.triggers import DEFAULT_PHRASES, TriggerPhrase, match_utterance
+from tests.voices import concat, say, silence
 
-from client.audio import Pcm, encode_pages  # noqa: E402
-from proxy.codec import Action  # noqa: E402
-from proxy.speech.audio import PageDecoder  # noqa: E402
-from proxy.speech.recognisers import Recognisers  # noqa: E402
-from proxy.speech.settings import DEFAULT_SETTINGS  # noqa: E402
-from proxy.speech.vad import EnergyVad  # noqa: E402
-from proxy.triggers import DEFAULT_PHRASES, TriggerPhrase, match_utterance  # noqa: E402
-from tests.voices import concat, say, silence  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]  # the repository
 
 VOICES = ("en-us", "en", "en-gb-x-rp", "en-us+f3", "en-us+m3", "en-029")
 SPEEDS = (135, 175)
