@@ -1,7 +1,7 @@
 """Cost of the tiny moshi upstream: build, start, per-frame round trip, memory.
 
 Prints a summary and writes ``bench/results/tinymoshi.json``.  Run from anywhere:
-``.venv/bin/python bench/bench_tinymoshi.py [--frames N] [--starts K]``.
+``PYTHONPATH=. .venv/bin/python bench/bench_tinymoshi.py [--frames N] [--starts K]``.
 """
 
 from __future__ import annotations

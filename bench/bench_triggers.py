@@ -1,7 +1,7 @@
 """Trigger recall, false triggers per hour and recogniser cost, on generated espeak-ng speech.
 
-Run: ``.venv/bin/python bench/bench_triggers.py`` (≈2–3 min on 2 cores).  Prints a table and
-writes ``bench/results/triggers.json``.
+Run: ``PYTHONPATH=. .venv/bin/python bench/bench_triggers.py`` (≈2–3 min on 2 cores).  Prints a
+table and writes ``bench/results/triggers.json``.
 
 Every stream is client audio as the proxy sees it (24 kHz → Ogg/Opus pages → decode → 16 kHz),
 run through the real pocketsphinx keyphrase spotter, the energy VAD and faster-whisper tiny.en.
