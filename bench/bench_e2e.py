@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import statistics
 import tempfile
 from pathlib import Path
@@ -25,16 +24,10 @@ from client.session import run_session
 from proxy.__main__ import serve
 from proxy.config import Config
 from proxy.startup import build_services
-from proxy.tinymoshi import TinyMoshiServer, build_tiny_model
+from proxy.tinymoshi import TinyMoshiServer, build_tiny_model, free_port
 from tests.voices import concat, say, silence
 
 RESULTS = Path(__file__).parent / "results" / "e2e.json"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _once(url: str, *, voice: bool) -> float:
@@ -58,7 +51,7 @@ async def main(runs: int) -> dict[str, object]:
         with TinyMoshiServer(model) as upstream:
             config = Config(
                 listen="127.0.0.1",
-                port=_free_port(),
+                port=free_port(),
                 upstreams=(upstream.url,),
                 data_dir=Path(data),
                 memory=False,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import statistics
 import tempfile
 import time
@@ -28,6 +27,7 @@ from client.audio import FRAME_SAMPLES, SAMPLE_RATE, encode_pages
 from proxy.__main__ import serve
 from proxy.config import Config
 from proxy.startup import build_services
+from proxy.tinymoshi import free_port
 
 FRAME_SECONDS = FRAME_SAMPLES / SAMPLE_RATE
 RESULTS = Path(__file__).parent / "results" / "relay.json"
@@ -40,12 +40,6 @@ def _pages(count: int) -> list[bytes]:
     for start in range(0, len(pcm), 5 * SAMPLE_RATE):
         pcm[start : start + SAMPLE_RATE] *= 60
     return [b"\x01" + page for page in encode_pages(pcm)]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _echo(request: web.Request) -> web.WebSocketResponse:
@@ -90,7 +84,7 @@ async def main(count: int, paced_count: int) -> dict[str, object]:
     app.router.add_get("/api/chat", _echo)
     runner = web.AppRunner(app)
     await runner.setup()
-    echo_port = _free_port()
+    echo_port = free_port()
     await web.TCPSite(runner, "127.0.0.1", echo_port).start()
     echo_url = f"ws://127.0.0.1:{echo_port}/api/chat"
 
@@ -131,7 +125,7 @@ async def _through_proxy(
         config = replace(
             Config(),
             listen="127.0.0.1",
-            port=_free_port(),
+            port=free_port(),
             upstreams=(echo_url,),
             data_dir=Path(data),
             memory=False,

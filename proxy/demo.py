@@ -15,7 +15,6 @@ import contextlib
 import logging
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,7 +27,7 @@ from client.session import run_session
 from proxy.__main__ import configure_logging, serve
 from proxy.config import Config
 from proxy.startup import build_services
-from proxy.tinymoshi import TinyMoshiServer, build_tiny_model
+from proxy.tinymoshi import TinyMoshiServer, build_tiny_model, free_port
 
 REQUEST = "please check the disk space"
 TRIGGER = "execute plan"
@@ -36,12 +35,6 @@ TRIGGER = "execute plan"
 
 def _step(n: int, text: str) -> None:
     print(f"\n\033[1m[{n}/5] {text}\033[0m", flush=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _speech() -> Pcm | None:
@@ -67,7 +60,7 @@ async def _demo(args: argparse.Namespace) -> int:
     _step(2, "starting the real moshi server on those weights (CPU)")
     with TinyMoshiServer(model) as upstream:
         print(f"      moshi server at {upstream.url}", flush=True)
-        port = args.port or _free_port()
+        port = args.port or free_port()
         config = Config(
             listen="127.0.0.1", port=port, upstreams=(upstream.url,), data_dir=args.data_dir
         )

@@ -5,7 +5,7 @@
 """
 
 from proxy.tinymoshi.build import TinyModel, build_tiny_model, default_data_dir
-from proxy.tinymoshi.runner import TinyMoshiServer, UpstreamStartError
+from proxy.tinymoshi.runner import TinyMoshiServer, UpstreamStartError, free_port
 
 __all__ = [
     "TinyModel",
@@ -13,4 +13,5 @@ __all__ = [
     "UpstreamStartError",
     "build_tiny_model",
     "default_data_dir",
+    "free_port",
 ]

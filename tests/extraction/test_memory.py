@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -18,16 +17,10 @@ from pathlib import Path
 import pytest
 
 from extraction.memory import InteractionRecord, Memory
+from proxy.tinymoshi import free_port
 
 CHROMA = Path(sys.executable).parent / "chroma"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class ChromaServer:

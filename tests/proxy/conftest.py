@@ -14,7 +14,8 @@ import pytest
 from proxy.__main__ import serve
 from proxy.config import Config
 from proxy.pipeline import Services
-from tests.proxy.upstream_double import UpstreamDouble, free_port
+from proxy.tinymoshi import free_port
+from tests.proxy.upstream_double import UpstreamDouble
 
 
 @dataclass

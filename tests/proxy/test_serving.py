@@ -12,8 +12,9 @@ from pathlib import Path
 import aiohttp
 
 from proxy.codec import Kind
+from proxy.tinymoshi import free_port
 from tests.proxy.conftest import until_close
-from tests.proxy.upstream_double import UpstreamDouble, free_port
+from tests.proxy.upstream_double import UpstreamDouble
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False"}
 

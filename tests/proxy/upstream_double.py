@@ -7,11 +7,12 @@ hard to provoke there: refusing, dying mid-call, never handshaking, echoing arbi
 from __future__ import annotations
 
 import asyncio
-import socket
 from dataclasses import dataclass, field
 from typing import Literal
 
 from aiohttp import WSMsgType, web
+
+from proxy.tinymoshi import free_port
 
 Behaviour = Literal[
     "echo", "refuse", "die_after_first", "never_handshake", "close_after_handshake", "flood"
@@ -19,14 +20,6 @@ Behaviour = Literal[
 #: In "flood" mode: how many messages of FLOOD_BYTES the upstream tries to send.
 FLOOD_MESSAGES = 2000
 FLOOD_BYTES = 64 * 1024
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free a moment ago."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
