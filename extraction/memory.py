@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,8 @@ MAX_COMMAND_CHARS = 500
 MAX_FIELD_CHARS = 200
 MAX_QUERY_CHARS = 2000
 MAX_RECALL = 20
+#: Seconds between attempts to open a memory store that was unavailable.
+RETRY_AFTER_S = 30.0
 SUMMARY_OUTPUT_CHARS = 300
 
 
@@ -153,52 +156,95 @@ class Memory:
     ``error`` says why not.  Thread-safe for concurrent :meth:`store` / :meth:`recall`.
     """
 
-    def __init__(self, collection: Any, where: str, error: str | None = None) -> None:
+    def __init__(
+        self,
+        collection: Any,
+        where: str,
+        error: str | None = None,
+        *,
+        reconnect: Callable[[], Any] | None = None,
+        retry_after: float = RETRY_AFTER_S,
+    ) -> None:
         self._collection = collection
         self.where = where
         self.error = error
+        # A store that could not be opened (server still starting, disk not mounted yet) is
+        # tried again on use, at most every ``retry_after`` seconds.
+        self._reconnect = reconnect
+        self._retry_after = retry_after
+        self._retry_at = time.monotonic() + retry_after
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Memory(where={self.where!r}, available={self.available}, error={self.error!r})"
 
     @property
     def available(self) -> bool:
-        """Whether the store was opened; a store that later fails still logs and carries on."""
+        """Whether the store is open; a store that later fails still logs and carries on."""
         return self._collection is not None
+
+    def _live(self) -> Any:
+        """The collection, reopening it when it was unavailable and the retry time has come."""
+        if self._collection is not None or self._reconnect is None:
+            return self._collection
+        with self._lock:
+            if self._collection is None and time.monotonic() >= self._retry_at:
+                self._retry_at = time.monotonic() + self._retry_after
+                try:
+                    self._collection = self._reconnect()
+                except Exception as exc:
+                    self.error = f"{type(exc).__name__}: {_clip(str(exc), 300)}"
+                    log.warning("memory still unavailable at %s: %s", self.where, self.error)
+                else:
+                    self.error = None
+                    log.info("memory reconnected at %s", self.where)
+        return self._collection
 
     @classmethod
     def open(
-        cls, data_dir: Path | None = None, url: str | None = None, *, collection: str = COLLECTION
+        cls,
+        data_dir: Path | None = None,
+        url: str | None = None,
+        *,
+        collection: str = COLLECTION,
+        retry_after: float = RETRY_AFTER_S,
     ) -> Memory:
         """Open embedded memory under ``data_dir/memory`` or the ChromaDB server at ``url``.
 
         ``data_dir`` defaults to ``$VOICEOPS_DATA_DIR`` or ``./data``; ``collection`` lets
         several deployments (or tests) share one server without mixing.  On any failure this
-        logs the error and returns a Memory that does nothing (``available`` is False).
+        logs the error and returns a Memory that does nothing (``available`` is False) until a
+        later store or recall, at least ``retry_after`` seconds on, manages to open it.
         The embedding model is not loaded here but on the first store or recall.
         """
         where = url or str(data_dir)
-        try:
-            client, where = _client(data_dir, url)
+
+        def connect() -> tuple[Any, str]:
+            client, shown = _client(data_dir, url)
             store = client.get_or_create_collection(
                 collection,
                 embedding_function=PackagedMiniLM(),
                 configuration={"hnsw": {"space": "cosine"}},
             )
+            return store, shown
+
+        try:
+            store, where = connect()
         except Exception as exc:  # memory must never stop the proxy from starting
             error = f"{type(exc).__name__}: {_clip(str(exc), 300)}"
-            log.error("memory unavailable at %s: %s", where, error)
-            return cls(None, where, error)
+            log.error("memory unavailable at %s: %s (will retry)", where, error)
+            return cls(None, where, error, reconnect=lambda: connect()[0], retry_after=retry_after)
         log.info("memory open at %s (collection %s)", where, collection)
         return cls(store, where)
 
     def store(self, record: InteractionRecord) -> str | None:
         """Store one finished interaction; returns its new uuid4 id, or None on failure."""
-        if self._collection is None:
+        collection = self._live()
+        if collection is None:
             return None
         item_id = str(uuid.uuid4())
         try:
-            self._collection.add(
+            collection.add(
                 ids=[item_id], documents=[_document(record)], metadatas=[_metadata(record)]
             )
         except Exception as exc:  # a failed write must not fail the request
@@ -208,12 +254,13 @@ class Memory:
 
     def recall(self, text: str, k: int = 3) -> list[Recollection]:
         """The ``k`` (1–20) past interactions closest in meaning to ``text``; [] on failure."""
-        if self._collection is None or not text.strip():
+        collection = self._live() if text.strip() else None
+        if collection is None:
             return []
         k = max(1, min(k, MAX_RECALL))
         try:
             started = time.perf_counter()
-            result = self._collection.query(
+            result = collection.query(
                 query_texts=[_clip(text, MAX_QUERY_CHARS)],
                 n_results=k,
                 include=["metadatas", "distances"],

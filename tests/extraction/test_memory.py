@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 class ChromaServer:
     """A `chroma run` process on a free loopback port with its data in a temp folder."""
 
-    def __init__(self, path: Path) -> None:
-        self.port = free_port()
+    def __init__(self, path: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = (path / "chroma.log").open("wb")
         self.proc = subprocess.Popen(
@@ -150,7 +150,8 @@ def test_broken_data_dir_is_logged_not_raised(
     not_a_dir = tmp_path / "data"
     not_a_dir.write_text("I am a file, not a folder")
     memory = Memory.open(not_a_dir)
-    assert not memory.available and memory.error
+    refused = memory.error
+    assert refused, "not available yet"
     assert memory.store(PAST[0]) is None
     assert memory.recall("disk") == []
     assert any(
@@ -176,7 +177,8 @@ def test_unusable_server_url_is_logged_not_raised(
     url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     memory = Memory.open(url=url)
-    assert not memory.available and memory.error
+    refused = memory.error
+    assert refused, "not available yet"
     assert memory.store(PAST[0]) is None and memory.recall("disk") == []
     assert "memory unavailable" in caplog.text
 
@@ -219,3 +221,19 @@ def test_memory_survives_a_process_restart_offline(tmp_path: Path) -> None:
     stored_id = done.stdout.strip().splitlines()[-1]
     found = Memory.open(tmp_path).recall("is the drive running out of room", k=1)
     assert found and found[0].id == stored_id and found[0].session_id == "s-restart"
+
+
+def test_server_down_at_start_is_reconnected_on_a_later_use(tmp_path: Path) -> None:
+    port = free_port()
+    memory = Memory.open(url=f"http://127.0.0.1:{port}", collection="reconnect", retry_after=0.2)
+    refused = memory.error
+    assert refused, "not available yet"
+    assert memory.store(record("check the disk space", ("df -h",))) is None
+    server = ChromaServer(tmp_path, port=port)
+    try:
+        time.sleep(0.3)
+        assert memory.store(record("check the disk space", ("df -h",))) is not None
+        assert memory.available and memory.error is None
+        assert memory.recall("how full are the disks", 1)[0].commands == ("df -h",)
+    finally:
+        server.stop()
