@@ -12,23 +12,43 @@ then compared on the same recordings:
 * ``keyphrase``  — the pocketsphinx spotter alone;
 * ``both``       — spotter hit confirmed by the text;
 * ``chosen``     — the shipped default: text, plus spotter alone for short replies.
+
+The quick negatives above are only ≈5 minutes of speech.  ``--negative-minutes M`` adds a long
+negative run (≈10–20 min on 2 cores for M=60): about M minutes of generated, deterministic
+(fixed seed) non-trigger ops conversation — sentences from templates × vocabulary, near-misses
+("we will execute the plan tomorrow", "I can't confirm that yet"), questions, short replies and
+short sound-alikes ("console", "explain plan"), 8 voices × 3 speeds, clean and noisy, with
+pauses between utterances — streamed as client 0x01 messages through the proxy's own
+:class:`SpeechPipeline` in a pool of ``--workers`` processes.  Every ``TriggerHeard`` is false;
+they are counted per action per hour of speech and written to the ``long_negatives`` section.
+``--long-only`` skips the quick run (the other sections of the results file are kept); a quick
+run alone keeps the file's previous ``long_negatives`` section.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import math
+import multiprocessing
+import random
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from client.audio import Pcm, encode_pages
-from proxy.codec import Action
+from proxy.codec import Action, Kind
 from proxy.speech.audio import PageDecoder
+from proxy.speech.events import TapEvent, TriggerHeard
+from proxy.speech.pipeline import SpeechPipeline
 from proxy.speech.recognisers import Recognisers
 from proxy.speech.settings import DEFAULT_SETTINGS
 from proxy.speech.vad import EnergyVad
+from proxy.transcript import Transcript
 from proxy.triggers import DEFAULT_PHRASES, TriggerPhrase, match_utterance
 from tests.voices import concat, say, silence
 
@@ -151,8 +171,379 @@ def noisy(audio: Pcm, rms: float, seed: int) -> Pcm:
     return (audio + rng.normal(0.0, rms, audio.size)).astype(np.float32)
 
 
-def main() -> None:
+# ---------------------------------------------------------------------------------------------
+# Long negative run (--negative-minutes M): about M minutes of generated non-trigger ops talk,
+# streamed as client 0x01 messages through the proxy's own SpeechPipeline (Opus pages → decode →
+# spotter + VAD → Whisper → TriggerMatcher with its cooldown).  Every TriggerHeard is false.
+
+LONG_SEED = 20240611
+LONG_VOICES = (*VOICES, "en-gb-scotland", "en-us-nyc")
+LONG_SPEEDS = (135, 160, 185)
+LONG_NOISE_RMS = (0.0, 0.01)
+#: Speech per stream; the stream count follows from the requested minutes.
+LONG_STREAM_SPEECH_S = 90.0
+
+SERVICES = (
+    "nginx", "postgres", "redis", "the database", "the mail server", "the load balancer",
+    "kafka", "the api gateway", "prometheus", "grafana", "the backup job", "the cron job",
+    "elasticsearch", "the auth service", "the payment service", "the build pipeline",
+    "the dns resolver", "rabbitmq", "the web app", "the search index",
+)  # fmt: skip
+SHORT_SERVICES = ("nginx", "postgres", "redis", "kafka", "grafana", "mail", "auth", "billing")
+HOSTS = (
+    "web one", "web two", "db three", "cache one", "the staging box", "worker four",
+    "the build server", "edge node seven", "the bastion host", "app server twelve",
+    "the old mail host", "node five",
+)  # fmt: skip
+TIMES = ("nine", "noon", "midnight", "half past two", "six thirty", "ten tonight")
+
+OPS = (
+    "restart {svc} on {host}",
+    "please check the disk usage on {host}",
+    "{svc} has been using {pct} percent of the cpu since {time}",
+    "the logs on {host} show {n} errors in the last {m} minutes",
+    "let us roll back {svc} to version {v}",
+    "memory on {host} is at {pct} percent and still climbing",
+    "show me the last {n} lines of the {short} log",
+    "scale {svc} to {small} replicas before the traffic peak",
+    "the certificate for {svc} expires in {small} days",
+    "we had {n} timeouts on {host} overnight",
+    "tail the logs of {svc} on {host} and look for warnings",
+    "I restarted {svc} on {host} about {m} minutes ago",
+    "the deploy of {svc} finished at {time}",
+    "open a ticket for the {short} latency on {host}",
+    "{host} dropped out of the cluster again",
+    "swap usage on {host} is way too high",
+    "the queue for {svc} has {n} messages waiting",
+    "move {svc} from {host} to {host2}",
+    "I think {svc} needs more memory",
+    "the alert for {host} fired {small} times this morning",
+    "latency on {svc} went up to {n} milliseconds",
+    "let me look at the dashboard for {svc} first",
+    "block port {port} on {host} for now",
+    "the backup of {host} took {m} minutes last night",
+    "we should upgrade {svc} during the next maintenance window",
+    "patch {host} and reboot it after {time}",
+    "the console on {host} keeps freezing",
+    "the council approved the new budget for {short}",
+)
+NEAR_MISSES = (
+    "we will execute the plan tomorrow",
+    "we will execute the plan tomorrow morning after the standup",
+    "the execution plan looks fine",
+    "the execution plan for that query looks fine to me",
+    "can you explain the plan",
+    "can you explain the plan for {svc}",
+    "I can't confirm that yet",
+    "I can't confirm that {svc} is healthy yet",
+    "please don't cancel the backup",
+    "please don't cancel the backup on {host}",
+    "the confirmation email never arrived",
+    "did you get the confirmation email from the vendor",
+    "what is the cancellation policy for the support contract",
+    "the cancellation policy changed last month",
+    "I confirmed the booking last week",
+    "she confirmed the booking last week for the offsite",
+    "we need to execute the migration of {svc} carefully",
+    "the script will execute at {time} every night",
+    "what is the plan for {svc} on {host}",
+    "the plan is to restart {svc} on {host} tonight",
+    "let us plan the upgrade of {svc} for next week",
+    "do not execute the plan yet",
+    "I want to review the plan before we execute it",
+    "once everyone agrees we execute the plan",
+    "then we execute the plan",
+    "we could execute plan b if the failover does not work",
+    "the executive planning meeting moved to thursday",
+    "he executed the plan perfectly last time",
+    "the plan was executed without problems",
+    "we need to confirm the maintenance window with the customer",
+    "can you confirm how much memory {svc} uses",
+    "we should cancel the meeting with the vendor",
+    "they cancelled the order for the new disks last week",
+    "the job on {host} was cancelled after {m} minutes",
+    "the cancel button on the dashboard does nothing",
+    "the confirm dialog on the dashboard is broken again",
+    "execute permission is missing on the deploy script",
+    "I will confirm the numbers with finance after lunch",
+    "let us not cancel anything until we know more",
+    "the execute plan button on the dashboard is grey",
+    "planning for the execution of the migration starts monday",
+    "is the plan still to migrate {svc} this quarter",
+)
+QUESTIONS = (
+    "what is the uptime of {host}",
+    "why is {svc} restarting every few minutes",
+    "how many users are logged in on {host}",
+    "did the backup of {host} finish",
+    "is {svc} healthy right now",
+    "when does the maintenance window start",
+    "what changed on {host} since yesterday",
+    "who is on call this weekend",
+    "can you list the running containers on {host}",
+    "how much disk space is left on {host}",
+    "what does the load average on {host} look like",
+    "which version of {svc} are we running",
+    "is port {port} reachable from {host}",
+    "could you summarise what we did so far",
+    "should we wait for the vendor to call back",
+    "do you see any errors in the {short} logs",
+)
+#: Short replies without a trigger word ("confirm"/"cancel" alone are triggers by design).
+SHORT = (
+    "okay", "yes", "sure", "go on", "right", "got it", "thanks", "okay thanks", "no", "wait",
+    "one moment", "sounds good", "let me think", "go ahead", "yes please", "all right",
+    "not yet", "hold on", "continue", "next", "perfect", "good", "that's fine", "makes sense",
+    "I see", "great", "yeah", "nope", "exactly", "go for it", "fine", "okay, go on",
+)  # fmt: skip
+#: Short sound-alikes of the triggers: where the spotter alone (short utterances) could fire.
+SOUNDALIKES = (
+    "console", "the console", "counsel", "conform", "concern", "consult", "council", "candle",
+    "confirmation", "cancellation", "conference", "control", "comfort", "consider it",
+    "consent", "conflict", "complete", "can sell", "explain plan", "execution plan",
+    "exit plan", "excellent plan", "exact plan", "the plan", "execute", "plan", "executive",
+    "new plan", "execute it", "explain the plan", "confirmation sent", "cancellation fee",
+)  # fmt: skip
+CATEGORIES: tuple[tuple[str, tuple[str, ...], float], ...] = (
+    ("ops", OPS, 0.33),
+    ("near_miss", NEAR_MISSES, 0.30),
+    ("question", QUESTIONS, 0.14),
+    ("short", SHORT, 0.13),
+    ("soundalike", SOUNDALIKES, 0.10),
+)
+SHORT_CATEGORIES = ("short", "soundalike")
+
+
+def fill(template: str, rng: random.Random) -> str:
+    """One sentence from a template and the vocabulary."""
+    hosts = rng.sample(HOSTS, 2)
+    return template.format(
+        svc=rng.choice(SERVICES),
+        short=rng.choice(SHORT_SERVICES),
+        host=hosts[0],
+        host2=hosts[1],
+        time=rng.choice(TIMES),
+        pct=rng.randrange(40, 100),
+        n=rng.choice((3, 7, 12, 40, 150, 300, 1200)),
+        m=rng.choice((2, 5, 10, 15, 30, 45)),
+        small=rng.randrange(2, 9),
+        v=f"{rng.randrange(1, 5)}.{rng.randrange(0, 20)}",
+        port=rng.choice((22, 80, 443, 5432, 6379, 8080, 9090)),
+    )
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    index: int
+    voice: str
+    speed: int
+    noise_rms: float
+    speech_s: float  # speech to generate (pauses come on top)
+    seed: int
+
+
+@dataclass
+class Said:
+    """One scripted utterance inside a stream, on the stream's audio clock."""
+
+    text: str
+    category: str
+    start: float
+    end: float
+
+
+def long_specs(minutes: float) -> list[StreamSpec]:
+    """The streams of the long run: voice × speed × noise combinations in a fixed shuffle."""
+    combos = [(v, s, n) for v in LONG_VOICES for s in LONG_SPEEDS for n in LONG_NOISE_RMS]
+    random.Random(LONG_SEED).shuffle(combos)
+    count = max(1, round(minutes * 60.0 / LONG_STREAM_SPEECH_S))
+    per = minutes * 60.0 / count
+    return [
+        StreamSpec(i, *combos[i % len(combos)], speech_s=per, seed=LONG_SEED + i)
+        for i in range(count)
+    ]
+
+
+def long_script(spec: StreamSpec) -> tuple[Pcm, list[Said], float]:
+    """A stream's audio, its scripted utterances and its seconds of speech (deterministic)."""
+    rng = random.Random(spec.seed)
+    names = [c[0] for c in CATEGORIES]
+    weights = [c[2] for c in CATEGORIES]
+    pools = {c[0]: c[1] for c in CATEGORIES}
+    parts: list[Pcm] = [silence(0.5)]
+    clock, speech_s = 0.5, 0.0
+    said: list[Said] = []
+    while speech_s < spec.speech_s:
+        category = rng.choices(names, weights)[0]
+        text = fill(rng.choice(pools[category]), rng)
+        audio = say(text, spec.voice, spec.speed)
+        length = len(audio) / 24_000
+        said.append(Said(text, category, clock, clock + length))
+        # Natural pauses: mostly a clear break, sometimes too short for the VAD to split.
+        pause = rng.uniform(0.3, 0.55) if rng.random() < 0.15 else rng.uniform(0.8, 3.0)
+        parts += [audio, silence(pause)]
+        clock += length + pause
+        speech_s += length
+    parts.append(silence(1.0))
+    audio = noisy(concat(*parts), spec.noise_rms, spec.seed)
+    return audio, said, speech_s
+
+
+_RECS: Recognisers | None = None
+
+
+def _worker_init() -> None:
+    global _RECS  # noqa: PLW0603 - one set of models per worker process
+    _RECS = Recognisers.load(DEFAULT_SETTINGS)
+
+
+def long_stream(spec: StreamSpec) -> dict[str, Any]:
+    """Stream one generated conversation through SpeechPipeline; every trigger is false."""
+    recs = _RECS if _RECS is not None else Recognisers.load(DEFAULT_SETTINGS)
+    audio, said, speech_s = long_script(spec)
+    wall = time.perf_counter()
+    pipeline = SpeechPipeline(f"neg{spec.index}", recs, Transcript(max_turns=100_000))
+    events: list[TapEvent] = []
+    for page in encode_pages(audio):
+        events += pipeline.client(bytes([Kind.AUDIO]) + page)
+    events += pipeline.finish()
+    wall = time.perf_counter() - wall
+    false: list[dict[str, Any]] = []
+    for e in events:
+        if not isinstance(e, TriggerHeard):
+            continue
+        last = e.turns[-1] if e.turns else None
+        turn = last if last is not None and abs(last.end - e.at) < 0.01 else None
+        start = turn.start if turn is not None else e.at - 3.0
+        text = turn.text if turn is not None else ""
+        by_text = any(
+            m.action is e.action for m in match_utterance(text, (), DEFAULT_SETTINGS.phrases, 0)
+        )
+        # The scripted utterances the recognised one covers (most of each, or the best one).
+        overlap = [(min(s.end, e.at) - max(s.start, start), s) for s in said]
+        inside = [s for o, s in overlap if o > 0.5 * (s.end - s.start)]
+        if not inside and overlap:
+            inside = [max(overlap, key=lambda x: x[0])[1]]
+        false.append(
+            {
+                "action": e.action.name,
+                "source": "text" if by_text else "keyphrase",
+                "recognised": text,
+                "said": [s.text for s in inside],
+                "categories": sorted({s.category for s in inside}),
+                "from_short_utterance": bool(inside)
+                and all(s.category in SHORT_CATEGORIES for s in inside),
+                "voice": spec.voice,
+                "speed": spec.speed,
+                "noise_rms": spec.noise_rms,
+                "stream": spec.index,
+                "at_s": round(e.at, 2),
+            }
+        )
+    by_category: dict[str, list[float]] = {}
+    for s in said:
+        by_category.setdefault(s.category, []).append(s.end - s.start)
+    return {
+        "speech_s": speech_s,
+        "audio_s": len(audio) / 24_000,
+        "wall_s": wall,
+        "said": len(said),
+        "by_category": {k: [len(v), sum(v)] for k, v in by_category.items()},
+        "recognised_utterances": pipeline.stats.utterances,
+        "false": false,
+    }
+
+
+LONG_SUMMARY = (
+    "minutes_of_speech",
+    "streams",
+    "false_triggers",
+    "false_per_hour_of_speech",
+    "upper_95_per_hour",
+    "wall_s",
+)
+
+
+def poisson_upper(k: int, confidence: float = 0.95) -> float:
+    """The rate whose Poisson probability of at most ``k`` events is ``1 - confidence``."""
+    lo, hi = 0.0, 10.0 + 10.0 * k
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        cdf = sum(math.exp(-mid) * mid**i / math.factorial(i) for i in range(k + 1))
+        lo, hi = (mid, hi) if cdf > 1.0 - confidence else (lo, mid)
+    return hi
+
+
+def long_negatives(minutes: float, workers: int) -> dict[str, Any]:
+    """Run the long negative streams (in a pool of ``workers`` processes) and summarise them."""
+    specs = long_specs(minutes)
     began = time.perf_counter()
+    print(f"long negatives: {len(specs)} streams ≈ {minutes:g} min of speech, {workers} workers")
+    results: list[dict[str, Any]] = []
+    if workers <= 1:
+        _worker_init()
+        results = [long_stream(s) for s in specs]
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init) as pool:
+            for spec, r in zip(specs, pool.map(long_stream, specs), strict=True):
+                results.append(r)
+                print(
+                    f"  stream {spec.index:3} {spec.voice:15} {spec.speed} noise={spec.noise_rms}"
+                    f" speech={r['speech_s']:.0f}s false={[f['action'] for f in r['false']]}",
+                    flush=True,
+                )
+    speech_s = sum(r["speech_s"] for r in results)
+    audio_s = sum(r["audio_s"] for r in results)
+    hours = speech_s / 3600.0
+    false = [f for r in results for f in r["false"]]
+    actions = ("EXECUTE", "CONFIRM", "CANCEL")
+    counts = {a: sum(f["action"] == a for f in false) for a in actions}
+    categories: dict[str, dict[str, float]] = {}
+    for r in results:
+        for k, (n, s) in r["by_category"].items():
+            c = categories.setdefault(k, {"utterances": 0, "speech_s": 0.0})
+            c["utterances"] += n
+            c["speech_s"] += s
+    return {
+        "what": "generated non-trigger ops conversation (templates × vocabulary, near-misses, "
+        "questions, short replies, sound-alikes) streamed as client pages through "
+        "SpeechPipeline; every TriggerHeard counts as false. CONFIRM/CANCEL are counted "
+        "whenever reported, although the flow honours them only while a command is pending.",
+        "seed": LONG_SEED,
+        "minutes_of_speech": round(speech_s / 60.0, 1),
+        "minutes_of_audio": round(audio_s / 60.0, 1),
+        "streams": len(results),
+        "voices": list(LONG_VOICES),
+        "speeds": list(LONG_SPEEDS),
+        "noise_rms": list(LONG_NOISE_RMS),
+        "pauses_s": "0.8–3.0 (85%), 0.3–0.55 (15%, run-on)",
+        "scripted_utterances": sum(r["said"] for r in results),
+        "recognised_utterances": sum(r["recognised_utterances"] for r in results),
+        "by_category": {
+            k: {"utterances": int(v["utterances"]), "speech_s": round(v["speech_s"], 1)}
+            for k, v in sorted(categories.items())
+        },
+        "false_triggers": counts,
+        "false_per_hour_of_speech": {a: round(n / hours, 2) for a, n in counts.items()},
+        "false_total_per_hour_of_speech": round(len(false) / hours, 2),
+        # One-sided 95% Poisson upper bound on the rate: with no event in T hours it is 3.0 / T,
+        # so one hour without a false trigger cannot by itself show "≤ 1 per hour".
+        "upper_95_per_hour": {a: round(poisson_upper(n) / hours, 2) for a, n in counts.items()},
+        "confirm_cancel_from_short_utterances": sum(
+            f["from_short_utterance"] for f in false if f["action"] != "EXECUTE"
+        ),
+        "confirm_cancel_from_longer_speech": sum(
+            not f["from_short_utterance"] for f in false if f["action"] != "EXECUTE"
+        ),
+        "examples": false[:40],
+        "workers": workers,
+        "wall_s": round(time.perf_counter() - began, 1),
+        "rtf": round(sum(r["wall_s"] for r in results) / audio_s, 3),
+    }
+
+
+def quick(began: float) -> dict[str, Any]:
     recs = Recognisers.load(DEFAULT_SETTINGS)
     print(f"recognisers loaded in {recs.load_seconds:.2f}s ({recs.transcriber.name})")
     costs = Costs()
@@ -261,9 +652,37 @@ def main() -> None:
         print("  missed (chosen):", m)
     for e in neg_examples["chosen"]:
         print("  false (chosen):", e)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument(
+        "--negative-minutes",
+        type=float,
+        default=0.0,
+        help="also stream about this many minutes of generated non-trigger speech (0: skip)",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="processes for the long run")
+    parser.add_argument("--long-only", action="store_true", help="skip the quick run")
+    args = parser.parse_args()
+    began = time.perf_counter()
     out = ROOT / "bench" / "results" / "triggers.json"
+    previous: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {}
+    result = previous if args.long_only else quick(began)
+    if args.negative_minutes > 0:
+        long = long_negatives(args.negative_minutes, args.workers)
+        result["long_negatives"] = long
+        print("\nlong negatives:", json.dumps({k: long[k] for k in LONG_SUMMARY}))
+        for f in long["examples"]:
+            print(
+                f"  false {f['action']} by {f['source']} ({'/'.join(f['categories'])}):"
+                f" said {f['said']} → heard {f['recognised']!r} [{f['voice']}/{f['speed']}]"
+            )
+    elif "long_negatives" in previous:
+        result["long_negatives"] = previous["long_negatives"]  # from an earlier long run
     out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\nwrote {out} in {result['bench_wall_s']}s")
+    print(f"\nwrote {out} in {time.perf_counter() - began:.1f}s")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,9 @@ Decision rule, chosen from ``bench/bench_triggers.py`` (see the tap's report):
 * "execute plan" must end its utterance (``max_words_after=0``: say it, then pause).  Measured:
   tiny.en sometimes drops a small word ("We will execute plan tomorrow"); the phrase in the
   middle of a sentence is talk about a plan, at the end before a pause it is a request.
+* A spotter hit on a one-word phrase does not fire when the text shows a longer word
+  starting with it ("confirmation", "cancelation"): the spotter heard the phrase inside that
+  word (measured with the bench's ``--negative-minutes`` run).
 * Replies ("confirm", "cancel") count only in short utterances (``max_utterance_words``), so
   "can you confirm the disk is fine" in a discussion is not a reply.
 * One utterance fires each action at most once, and an action does not fire again within
@@ -121,6 +124,17 @@ def contains_words(
     )
 
 
+def _lengthened(said: Sequence[str], phrase: TriggerPhrase) -> bool:
+    """True when a one-word phrase's text has a longer word beginning with it ("confirmation",
+    "cancelation"): the spotter, which knows no word boundaries, heard the phrase inside that
+    word.  (The phrase's own spellings never get here: the text already fired.)"""
+    phrase_words = words(phrase.phrase)
+    if len(phrase_words) != 1:
+        return False
+    own = {w for spelling in phrase.spellings for w in spelling}
+    return any(w not in own and w.startswith(phrase_words[0]) for w in said)
+
+
 def match_utterance(
     text: str, spotted: Iterable[str], phrases: Sequence[TriggerPhrase], at: float
 ) -> list[TriggerMatch]:
@@ -137,7 +151,7 @@ def match_utterance(
         if any(contains_words(said, s, p.max_words_after) for s in p.spellings):
             found.append(TriggerMatch(p.action, p.phrase, at, "text"))
             seen.add(p.action)
-        elif p.keyphrase_alone and words(p.phrase) in heard:
+        elif p.keyphrase_alone and words(p.phrase) in heard and not _lengthened(said, p):
             found.append(TriggerMatch(p.action, p.phrase, at, "keyphrase"))
             seen.add(p.action)
     return found

@@ -55,6 +55,16 @@ def test_spotter_alone_fires_a_short_reply() -> None:
     assert fired("the console on the web server is broken again", spotted=("cancel",)) == []
 
 
+def test_spotter_alone_does_not_fire_inside_a_longer_word() -> None:
+    # Long negative bench: a lone "confirmation" / "cancellation" spotted as the reply word.
+    assert fired("Confirmation.", spotted=("confirm",)) == []
+    assert fired("cancelation", spotted=("cancel",)) == []
+    assert fired("the cancellation fee", spotted=("cancel",)) == []
+    # The text's own spellings still fire, and so does the spotter next to other words.
+    assert fired("Confirmed.", spotted=("confirm",)) == [Action.CONFIRM]
+    assert fired("yes, Console", spotted=("cancel",)) == [Action.CANCEL]
+
+
 def test_one_utterance_fires_each_action_once() -> None:
     matches = match_utterance("execute plan, execute plan", ["execute plan"], DEFAULT_PHRASES, 2.0)
     assert [(m.action, m.source) for m in matches] == [(Action.EXECUTE, "text")]
