@@ -50,12 +50,8 @@ def exec_settings(config: Config) -> FlowSettings:
         )
     elif not allowed:
         log.warning("%s", refusal)
-    settings = FlowSettings(exec_allowed=allowed, confirm_ttl=config.confirm_ttl)
-    return (
-        settings
-        if allowed
-        else FlowSettings(exec_allowed=False, exec_refusal=refusal, confirm_ttl=config.confirm_ttl)
-    )
+    # The refusal text is only ever shown when commands are not allowed.
+    return FlowSettings(exec_allowed=allowed, exec_refusal=refusal, confirm_ttl=config.confirm_ttl)
 
 
 async def build_services(config: Config) -> Services:

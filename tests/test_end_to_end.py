@@ -86,6 +86,20 @@ def _commands(summary: SessionSummary, status: str) -> list[dict[str, object]]:
     return [e.data for e in summary.events if e.data.get("status") == status]
 
 
+def _restart_nginx_then(answer: str) -> Pcm:
+    """A destructive request, the trigger, a pause for the question, then the spoken answer."""
+    return concat(
+        silence(0.5),
+        # tiny.en hears espeak's "nginx" as "engine next" at 150 wpm; 130 wpm comes out right.
+        say("could you restart the nginx service", speed=130),
+        silence(1.0),
+        say("execute plan"),
+        silence(5.0),
+        say(answer),
+        silence(1.0),
+    )
+
+
 def _seconds(pcm: Pcm) -> float:
     return len(pcm) / SAMPLE_RATE
 
@@ -111,15 +125,7 @@ async def test_spoken_request_and_trigger_run_the_command_and_the_result_comes_b
 
 
 async def test_destructive_request_waits_for_a_spoken_confirm(product: Product) -> None:
-    pcm = concat(
-        silence(0.5),
-        say("could you restart the nginx service", speed=130),
-        silence(1.0),
-        say("execute plan"),
-        silence(5.0),
-        say("confirm"),
-        silence(1.0),
-    )
+    pcm = _restart_nginx_then("confirm")
     summary = await run_session(_options(product, pcm, speed=1.5, tail=6.0))
     asked = _commands(summary, "needs_confirmation")
     assert asked and str(asked[0]["command"]).startswith("systemctl restart nginx")
@@ -129,15 +135,7 @@ async def test_destructive_request_waits_for_a_spoken_confirm(product: Product) 
 
 
 async def test_spoken_cancel_drops_the_pending_command(product: Product) -> None:
-    pcm = concat(
-        silence(0.5),
-        say("could you restart the nginx service", speed=130),
-        silence(1.0),
-        say("execute plan"),
-        silence(5.0),
-        say("cancel"),
-        silence(1.0),
-    )
+    pcm = _restart_nginx_then("cancel")
     summary = await run_session(_options(product, pcm, speed=1.5, tail=6.0))
     assert _commands(summary, "needs_confirmation")
     assert product.restarts() == []
