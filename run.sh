@@ -50,7 +50,7 @@ install_python() {
 
 cmd="${1:-help}"; shift || true
 case "$cmd" in
-  demo)  install_system; install_python; exec "$PY" -m proxy.demo "$@" ;;
+  demo)  install_system; install_python; exec "$PY" -m devtools.demo "$@" ;;
   test)  install_system; install_python; exec "$PY" -m pytest -q "$@" ;;
   lint)  install_python; "$PY" -m ruff check . && "$PY" -m ruff format --check . && exec "$PY" -m mypy . ;;
   bench) install_system; install_python

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from extraction.rules import RulesExtractor
 from guard import Guard
-from proxy.actions import Execute
-from proxy.audit import AuditLog
-from proxy.executors import LocalExecutor
-from proxy.flow import FlowRegistry, FlowSettings
+from proxy.actions.audit import AuditLog
+from proxy.actions.executors import LocalExecutor
+from proxy.actions.flow import FlowRegistry, FlowSettings
+from proxy.actions.machine import Execute
 
 ITERATIONS = 40
 WARMUP = 3

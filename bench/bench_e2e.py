@@ -21,10 +21,10 @@ from pathlib import Path
 from client.audio import FRAME_SAMPLES, SAMPLE_RATE
 from client.options import SessionOptions, execute_step
 from client.session import run_session
+from devtools.tinymoshi import TinyMoshiServer, build_tiny_model, free_port
 from proxy.__main__ import serve
 from proxy.config import Config
 from proxy.startup import build_services
-from proxy.tinymoshi import TinyMoshiServer, build_tiny_model, free_port
 from tests.voices import concat, say, silence
 
 RESULTS = Path(__file__).parent / "results" / "e2e.json"

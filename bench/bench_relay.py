@@ -24,10 +24,10 @@ import numpy as np
 from aiohttp import web
 
 from client.audio import FRAME_SAMPLES, SAMPLE_RATE, encode_pages
+from devtools.tinymoshi import free_port
 from proxy.__main__ import serve
 from proxy.config import Config
 from proxy.startup import build_services
-from proxy.tinymoshi import free_port
 
 FRAME_SECONDS = FRAME_SAMPLES / SAMPLE_RATE
 RESULTS = Path(__file__).parent / "results" / "relay.json"

@@ -19,7 +19,7 @@ from pathlib import Path
 import aiohttp
 
 from client.audio import encode_pages
-from proxy.tinymoshi import TinyModel, TinyMoshiServer, build_tiny_model
+from devtools.tinymoshi import TinyModel, TinyMoshiServer, build_tiny_model
 from tests.voices import concat, say, silence
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository

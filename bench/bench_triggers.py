@@ -41,15 +41,15 @@ from typing import Any
 import numpy as np
 
 from client.audio import Pcm, encode_pages
-from proxy.codec import Action, Kind
-from proxy.speech.audio import PageDecoder
-from proxy.speech.events import TapEvent, TriggerHeard
-from proxy.speech.pipeline import SpeechPipeline
-from proxy.speech.recognisers import Recognisers
-from proxy.speech.settings import DEFAULT_SETTINGS
-from proxy.speech.vad import EnergyVad
-from proxy.transcript import Transcript
-from proxy.triggers import DEFAULT_PHRASES, TriggerPhrase, match_utterance
+from proxy.listen.speech.audio import PageDecoder
+from proxy.listen.speech.events import TapEvent, TriggerHeard
+from proxy.listen.speech.pipeline import SpeechPipeline
+from proxy.listen.speech.recognisers import Recognisers
+from proxy.listen.speech.settings import DEFAULT_SETTINGS
+from proxy.listen.speech.vad import EnergyVad
+from proxy.listen.transcript import Transcript
+from proxy.listen.triggers import DEFAULT_PHRASES, TriggerPhrase, match_utterance
+from proxy.relay.codec import Action, Kind
 from tests.voices import concat, say, silence
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository

@@ -32,7 +32,7 @@ from client.options import (
 )
 from client.session import run_session
 from client.summary import ExitCode, SessionSummary, exit_code
-from proxy.codec import Action
+from proxy.relay.codec import Action
 
 DEFAULT_URL = "ws://127.0.0.1:8080/api/chat"
 #: Environment variable holding the bearer token (the name, not a secret).

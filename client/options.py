@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from client.audio import Pcm
-from proxy.codec import Action, Control
+from proxy.relay.codec import Action, Control
 
 #: The query parameters the PersonaPlex web UI sends (besides its optional account fields).
 UI_QUERY_PARAMS: tuple[str, ...] = (

@@ -17,7 +17,7 @@ import numpy as np
 from client.asking import ConfirmationAsk, ask_in_event, ask_in_text
 from client.audio import SAMPLE_RATE, OpusDecoder, Pcm
 from client.summary import EventRecord, SentControl, SessionSummary, TextEvent, close_name
-from proxy.codec import (
+from proxy.relay.codec import (
     Action,
     Audio,
     Control,

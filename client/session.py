@@ -37,7 +37,7 @@ from client.options import (
 )
 from client.recorder import SessionRecorder
 from client.summary import SessionSummary
-from proxy.codec import Audio, Control, Handshake, ProtocolError, encode, parse
+from proxy.relay.codec import Audio, Control, Handshake, ProtocolError, encode, parse
 
 #: Longest HTTP error body shown to the person.
 MAX_REASON_CHARS = 2000

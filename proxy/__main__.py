@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from guard import PolicyError
-from proxy.app import STATE, build_app, close_conversations
 from proxy.config import Config, parse_config
-from proxy.pipeline import Services
-from proxy.relay import CLOSE_GOING_AWAY
+from proxy.relay.chat import CLOSE_GOING_AWAY
+from proxy.server.app import STATE, build_app, close_conversations
+from proxy.server.pipeline import Services
 from proxy.startup import build_services
 
 log = logging.getLogger("proxy")

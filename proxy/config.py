@@ -17,8 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from extraction.anthropic_backend import DEFAULT_MODEL
 from guard import DEFAULT_TRUSTED_PATH
-from proxy.codec import DEFAULT_MAX_MESSAGE_BYTES
-from proxy.query import DEFAULT_TEXT_PROMPT, DEFAULT_VOICE, DEFAULT_VOICES, QueryPolicy
+from proxy.relay.codec import DEFAULT_MAX_MESSAGE_BYTES
+from proxy.relay.query import DEFAULT_TEXT_PROMPT, DEFAULT_VOICE, DEFAULT_VOICES, QueryPolicy
 
 ENV_PREFIX = "VOICEOPS_"
 T = TypeVar("T")

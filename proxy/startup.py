@@ -16,13 +16,13 @@ from typing import TypeVar
 from extraction import make_extractor
 from extraction.memory import Memory
 from guard import Guard, load_policy
-from proxy.audit import AuditLog
+from proxy.actions.audit import AuditLog
+from proxy.actions.executors.local import LocalExecutor
+from proxy.actions.flow import FlowRegistry, FlowSettings, exec_permission
 from proxy.config import Config
-from proxy.executors.local import LocalExecutor
-from proxy.flow import FlowRegistry, FlowSettings, exec_permission
-from proxy.pipeline import Services
-from proxy.speech.settings import TapSettings
-from proxy.speech.worker import SpeechWorker
+from proxy.listen.speech.settings import TapSettings
+from proxy.listen.speech.worker import SpeechWorker
+from proxy.server.pipeline import Services
 
 log = logging.getLogger("proxy.startup")
 T = TypeVar("T")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from proxy.tinymoshi import TinyModel, TinyMoshiServer, build_tiny_model, default_data_dir
+from devtools.tinymoshi import TinyModel, TinyMoshiServer, build_tiny_model, default_data_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

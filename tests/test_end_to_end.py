@@ -25,9 +25,9 @@ from client.audio import SAMPLE_RATE, Pcm
 from client.options import SessionOptions, execute_step
 from client.session import run_session
 from client.summary import SessionSummary
+from devtools.tinymoshi import TinyMoshiServer
 from proxy.config import Config
 from proxy.startup import build_services
-from proxy.tinymoshi import TinyMoshiServer
 from tests.proxy.conftest import RunningProxy, running_proxy
 from tests.voices import concat, needs_espeak, say, silence
 
@@ -190,7 +190,7 @@ def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "proxy.demo",
+            "devtools.demo",
             "--no-serve",
             "--port",
             "0",

@@ -12,7 +12,7 @@ from client.audio import read_wav, write_wav
 from client.options import SessionOptions, execute_step
 from client.session import run_session
 from client.summary import ExitCode, exit_code
-from proxy.tinymoshi import TinyMoshiServer
+from devtools.tinymoshi import TinyMoshiServer
 from tests.voices import needs_espeak, say
 
 pytestmark = [pytest.mark.moshi, needs_espeak]

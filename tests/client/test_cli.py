@@ -11,7 +11,7 @@ from client.cli import main, parse_invocation
 from client.errors import MicrophoneUnavailable
 from client.mic import open_microphone
 from client.options import build_url, execute_step, id_step
-from proxy.codec import Action
+from proxy.relay.codec import Action
 
 URL = ["--url", "ws://127.0.0.1:9/api/chat"]
 

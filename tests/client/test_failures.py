@@ -14,7 +14,7 @@ from client.errors import AuthFailed, ConnectFailed, Rejected
 from client.options import SessionOptions
 from client.session import run_session
 from client.summary import ExitCode, exit_code
-from proxy.codec import Handshake, Text, encode
+from proxy.relay.codec import Handshake, Text, encode
 from tests.client.servers import closed_port_url, serve
 
 

@@ -13,7 +13,7 @@ from client.options import (
     id_step,
     redact_url,
 )
-from proxy.codec import Action, encode
+from proxy.relay.codec import Action, encode
 
 
 def test_query_is_merged_into_the_url_and_given_values_win() -> None:

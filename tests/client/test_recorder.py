@@ -10,7 +10,7 @@ import pytest
 from client.audio import FRAME_SAMPLES, encode_pages
 from client.recorder import SessionRecorder
 from client.summary import ExitCode, SessionSummary, exit_code
-from proxy.codec import Action, Audio, Control, Error, Handshake, Metadata, Ping, Text
+from proxy.relay.codec import Action, Audio, Control, Error, Handshake, Metadata, Ping, Text
 
 ASK = "Request r1 needs confirmation: reboot. Say confirm or cancel."
 

@@ -12,7 +12,7 @@ from client.audio import FRAME_SAMPLES, OpusDecoder
 from client.options import SessionOptions, execute_step, id_step
 from client.session import run_session
 from client.summary import ExitCode, exit_code
-from proxy.codec import Action, Audio, Control, Handshake, Metadata, Text, encode, parse
+from proxy.relay.codec import Action, Audio, Control, Handshake, Metadata, Text, encode, parse
 from tests.client.servers import serve
 
 

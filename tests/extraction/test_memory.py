@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from devtools.tinymoshi import free_port
 from extraction.memory import InteractionRecord, Memory
-from proxy.tinymoshi import free_port
 
 CHROMA = Path(sys.executable).parent / "chroma"
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,10 +11,10 @@ from dataclasses import dataclass, replace
 import aiohttp
 import pytest
 
+from devtools.tinymoshi import free_port
 from proxy.__main__ import serve
 from proxy.config import Config
-from proxy.pipeline import Services
-from proxy.tinymoshi import free_port
+from proxy.server.pipeline import Services
 from tests.proxy.upstream_double import UpstreamDouble
 
 

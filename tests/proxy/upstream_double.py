@@ -12,7 +12,7 @@ from typing import Literal
 
 from aiohttp import WSMsgType, web
 
-from proxy.tinymoshi import free_port
+from devtools.tinymoshi import free_port
 
 Behaviour = Literal[
     "echo", "refuse", "die_after_first", "never_handshake", "close_after_handshake", "flood"

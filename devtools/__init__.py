@@ -1,0 +1,1 @@
+"""Development tools, not the runtime proxy: the tiny CPU moshi upstream and the demo."""

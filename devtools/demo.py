@@ -1,0 +1,125 @@
+"""``python -m devtools.demo``: the whole product on one machine, no GPU, no keys, no network.
+
+It builds tiny moshi weights, starts the real moshi server on them, starts the proxy with every
+embedded default (offline rules, local ChromaDB, pocketsphinx + packaged Whisper, shipped guard
+policy, local executor), then holds a short spoken conversation through it with the headless
+client: "please check the disk space … execute plan".  The result of ``df -h`` comes back into
+the conversation.  Then it keeps serving until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from client.audio import SAMPLE_RATE, Pcm, read_wav
+from client.options import SessionOptions, execute_step
+from client.session import run_session
+from devtools.tinymoshi import TinyMoshiServer, build_tiny_model, free_port
+from proxy.__main__ import configure_logging, serve
+from proxy.config import Config
+from proxy.startup import build_services
+
+REQUEST = "please check the disk space"
+TRIGGER = "execute plan"
+
+
+def _step(n: int, text: str) -> None:
+    print(f"\n\033[1m[{n}/5] {text}\033[0m", flush=True)
+
+
+def _speech() -> Pcm | None:
+    """The operator's words, spoken by espeak-ng (None when it is not installed)."""
+    espeak = shutil.which("espeak-ng")
+    if espeak is None:
+        return None
+    import numpy as np  # noqa: PLC0415
+
+    parts = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for text in (REQUEST, TRIGGER):
+            wav = Path(tmp) / "say.wav"
+            subprocess.run([espeak, "-s", "150", "-w", str(wav), text], check=True)
+            parts += [np.zeros(SAMPLE_RATE // 2, np.float32), read_wav(wav)]
+    return np.concatenate([*parts, np.zeros(SAMPLE_RATE, np.float32)])
+
+
+async def _demo(args: argparse.Namespace) -> int:
+    _step(1, "building the tiny moshi weights (cached after the first run)")
+    model = await asyncio.to_thread(build_tiny_model, args.data_dir / "tinymoshi")
+
+    _step(2, "starting the real moshi server on those weights (CPU)")
+    with TinyMoshiServer(model) as upstream:
+        print(f"      moshi server at {upstream.url}", flush=True)
+        port = args.port or free_port()
+        config = Config(
+            listen="127.0.0.1", port=port, upstreams=(upstream.url,), data_dir=args.data_dir
+        )
+        _step(3, "loading the pipeline: guard policy, rules extractor, memory, speech models")
+        services = await build_services(config)
+        stop, started = asyncio.Event(), asyncio.Event()
+        proxy = asyncio.create_task(serve(config, services, stop=stop, started=started))
+        await started.wait()
+        url = f"ws://127.0.0.1:{port}/api/chat"
+        _step(4, f"proxy listening on http://localhost:{port} (health: /health, ready: /ready)")
+
+        pcm = _speech()
+        if pcm is None:
+            _step(5, "espeak-ng is missing: sending the request as an EXECUTE control frame")
+            options = SessionOptions(
+                url=url, pcm=None, steps=(execute_step(REQUEST),), tail=5.0, events=False
+            )
+        else:
+            _step(5, f'a spoken conversation: "{REQUEST} … {TRIGGER}"')
+            options = SessionOptions(url=url, pcm=pcm, speed=2.0, tail=8.0)
+        summary = await run_session(options, on_output=lambda s: print(s, end="", flush=True))
+        print(flush=True)
+        ok = "Filesystem" in summary.text
+        print(
+            "\n\033[1mdemo result:\033[0m "
+            + ("df -h ran and its output came back into the conversation" if ok else "no result")
+        )
+        if ok and not args.no_serve:
+            print(
+                f"\nServing until Ctrl-C on http://localhost:{port} — try:\n"
+                f"  .venv/bin/python -m client --url {url} --execute --request 'show free memory'\n"
+                f"  curl -s localhost:{port}/api/sessions\n"
+                "The tiny moshi server has no web UI of its own; point --ui-dir at a PersonaPlex "
+                "client build to use a browser.",
+                flush=True,
+            )
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
+        stop.set()
+        await proxy
+    print("stopped: proxy and moshi server are down", flush=True)
+    return 0 if ok else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the demo; exit 0 when the command's result came back into the conversation."""
+    parser = argparse.ArgumentParser(prog="python -m devtools.demo", description=__doc__)
+    parser.add_argument("--port", type=int, default=8080, help="proxy port (0: any free port)")
+    parser.add_argument("--data-dir", type=Path, default=Path("data"), help="where files go")
+    parser.add_argument("--no-serve", action="store_true", help="exit after the conversation")
+    args = parser.parse_args(argv)
+    configure_logging("WARNING")
+    logging.getLogger("proxy.startup").setLevel(logging.INFO)
+    with contextlib.suppress(KeyboardInterrupt):
+        return asyncio.run(_demo(args))
+    return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Act stage: extract the agreed commands, check them with the guard, run and report them."""

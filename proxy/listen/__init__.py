@@ -1,0 +1,1 @@
+"""Listen stage: a bounded copy of both sides becomes a transcript and trigger events."""

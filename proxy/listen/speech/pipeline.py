@@ -1,0 +1,175 @@
+"""One session's listening pipeline: relayed messages in, tap events out (no threads, no sockets).
+
+Client 0x01 pages → :class:`PageDecoder` (24 kHz → 16 kHz) → :class:`KeyphraseSpotter` and
+:class:`EnergyVad` → per utterance :class:`Transcriber` → user :class:`Turn` →
+:class:`TriggerMatcher`.  Server 0x01 pages advance the assistant clock (80 ms each); server 0x02
+pieces build assistant turns.  Only the client's audio can fire a trigger.
+
+The pipeline calls the recognisers synchronously; the speech worker process
+(:mod:`proxy.listen.speech.worker`, driven by :class:`proxy.listen.tap.Tap`) runs it, so none of
+this ever runs in the proxy's process, let alone on its event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+
+from extraction.model import Turn
+from proxy.listen.speech.audio import BadAudio, PageDecoder
+from proxy.listen.speech.events import AssistantSpoke, TapEvent, TriggerHeard, UserSpoke
+from proxy.listen.speech.recognisers import Recognisers
+from proxy.listen.speech.spotter import KeyphraseHit
+from proxy.listen.speech.vad import EnergyVad, Utterance
+from proxy.listen.transcript import AssistantAssembler, Transcript
+from proxy.listen.triggers import TriggerMatcher
+from proxy.relay.codec import Action, Kind
+
+log = logging.getLogger(__name__)
+
+#: Keyphrase hits this close (s) outside an utterance's bounds still belong to it: the spotter
+#: reports a phrase a little after it ended, the VAD may cut a soft first syllable.
+HIT_SLACK_S = 0.5
+
+
+@dataclass(slots=True)
+class PipelineStats:
+    """Counters for metrics and logs."""
+
+    client_pages: int = 0
+    server_pages: int = 0
+    bad_audio: int = 0
+    bad_text: int = 0
+    utterances: int = 0
+    triggers: int = 0
+
+
+class SpeechPipeline:
+    """Raw relayed messages in (``client(data)`` / ``server(data)``), :data:`TapEvent` lists out."""
+
+    def __init__(self, session_id: str, recognisers: Recognisers, transcript: Transcript) -> None:
+        s = recognisers.settings
+        self.session_id = session_id
+        self.transcript = transcript
+        self.stats = PipelineStats()
+        self._transcriber = recognisers.transcriber
+        self._decoder = PageDecoder()
+        self._vad = EnergyVad(s)
+        self._spotter = recognisers.spotter()
+        phrases = s.phrases
+        if not self._transcriber.reliable:
+            # Without Whisper the text is too poor to decide on; the spotter has to.
+            phrases = tuple(replace(p, keyphrase_alone=True) for p in phrases)
+        self._matcher = TriggerMatcher(phrases, s.cooldown_s)
+        self._assistant = AssistantAssembler(s.assistant_gap_s)
+        self._server_page_s = s.server_page_s
+        self._hits: list[KeyphraseHit] = []
+
+    @property
+    def server_seconds(self) -> float:
+        """The assistant's audio clock: server pages × 80 ms."""
+        return self.stats.server_pages * self._server_page_s
+
+    def client(self, data: bytes) -> list[TapEvent]:
+        """A message the client sent (only 0x01 audio matters)."""
+        if not data or data[0] != Kind.AUDIO:
+            return []
+        self.stats.client_pages += 1
+        try:
+            pcm = self._decoder.push(bytes(data[1:]))
+        except BadAudio as exc:
+            self.stats.bad_audio += 1
+            if self.stats.bad_audio == 1:  # logged once per session: a broken client floods
+                log.warning(
+                    "session %s: bad client audio (%s); counting further ones", self.session_id, exc
+                )
+            return []
+        if pcm.size == 0:
+            return []
+        self._hits.extend(self._spotter.push(pcm))
+        events: list[TapEvent] = []
+        for utt in self._vad.push(pcm):
+            events.extend(self._utterance(utt))
+        return events
+
+    def server(self, data: bytes) -> list[TapEvent]:
+        """A message the server sent: 0x01 advances the clock, 0x02 is the model's words."""
+        if not data:
+            return []
+        if data[0] == Kind.AUDIO:
+            self.stats.server_pages += 1
+            return self._assistant_closed(self._assistant.tick(self.server_seconds))
+        if data[0] == Kind.TEXT:
+            try:
+                text = bytes(data[1:]).decode("utf-8")
+            except UnicodeDecodeError:
+                self.stats.bad_text += 1
+                return []
+            return self._assistant_closed(self._assistant.piece(text, self.server_seconds))
+        return []
+
+    def finish(self) -> list[TapEvent]:
+        """End of session: the last utterance and the open assistant turn."""
+        events = self._assistant_closed(self._assistant.flush())
+        tail = self._decoder.finish()
+        if tail.size:
+            self._hits.extend(self._spotter.push(tail))
+            for utt in self._vad.push(tail):
+                events.extend(self._utterance(utt))
+        last = self._vad.flush()
+        if last is not None:
+            events.extend(self._utterance(last))
+        self._spotter.close()
+        return events
+
+    def settle(self) -> list[TapEvent]:
+        """The user pressed EXECUTE: whatever they are saying ends here and is transcribed now.
+
+        An EXECUTE trigger inside that last utterance is left out: the press already is one.
+        """
+        last = self._vad.flush()
+        if last is None:
+            return []
+        return [
+            e
+            for e in self._utterance(last)
+            if not (isinstance(e, TriggerHeard) and e.action is Action.EXECUTE)
+        ]
+
+    def _assistant_closed(self, turn: Turn | None) -> list[TapEvent]:
+        if turn is None:
+            return []
+        self.transcript.add(turn)
+        return [AssistantSpoke(turn)]
+
+    def _utterance(self, utt: Utterance) -> list[TapEvent]:
+        self.stats.utterances += 1
+        spotted = [
+            h.phrase for h in self._hits if utt.start - HIT_SLACK_S <= h.at <= utt.end + HIT_SLACK_S
+        ]
+        self._hits = [h for h in self._hits if h.at > utt.end + HIT_SLACK_S]
+        try:
+            text = self._transcriber.transcribe(utt.pcm)
+        except Exception:  # a recogniser failure loses one utterance, never the session
+            log.exception("session %s: transcription failed", self.session_id)
+            text = ""
+        # The model's open turn was spoken before this utterance ended: keep the order.
+        events = self._assistant_closed(self._assistant.flush())
+        turn = Turn("user", text, round(utt.start, 3), round(utt.end, 3))
+        if text.strip():
+            self.transcript.add(turn)
+            events.append(UserSpoke(turn))
+        for match in self._matcher.utterance(text, spotted, utt.end):
+            self.stats.triggers += 1
+            log.info(
+                "session %s: trigger %s (%r, by %s) at %.2fs",
+                self.session_id,
+                match.action.name,
+                match.phrase,
+                match.source,
+                match.at,
+            )
+            events.append(
+                TriggerHeard(match.action, match.phrase, match.at, self.transcript.turns())
+            )
+        return events

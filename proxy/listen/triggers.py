@@ -1,0 +1,180 @@
+"""Trigger matching: recognised user words in, trigger matches out (pure, no audio, no I/O).
+
+The tap hands this module one finished user utterance at a time — the Whisper-class text and
+the keyphrases the streaming spotter heard inside it — and gets back the actions it should
+report.  Model speech never reaches this module: only the user's recognised audio does.
+
+Decision rule, chosen from ``bench/bench_triggers.py`` (see the tap's report):
+
+* A phrase fires when its words appear as *consecutive whole words* in the utterance's text.
+  "we will execute the plan tomorrow" therefore does not fire "execute plan": the extra word
+  is exactly what separates talking about the plan from asking for it.
+* A spotter hit alone (text disagrees) fires only for phrases that allow it
+  (``keyphrase_alone``) and only in short utterances.  The keyphrase spotter is deaf to small
+  words ("execute the plan" → "execute plan"), so EXECUTE never trusts it alone; single-word
+  replies ("cancel") are where Whisper stumbles ("Console") and the spotter helps.
+* "execute plan" must end its utterance (``max_words_after=0``: say it, then pause).  Measured:
+  tiny.en sometimes drops a small word ("We will execute plan tomorrow"); the phrase in the
+  middle of a sentence is talk about a plan, at the end before a pause it is a request.
+* A spotter hit on a one-word phrase does not fire when the text shows a longer word
+  starting with it ("confirmation", "cancelation"): the spotter heard the phrase inside that
+  word (measured with the bench's ``--negative-minutes`` run).
+* Replies ("confirm", "cancel") count only in short utterances (``max_utterance_words``), so
+  "can you confirm the disk is fine" in a discussion is not a reply.
+* One utterance fires each action at most once, and an action does not fire again within
+  ``cooldown_s`` seconds of audio (an utterance split by a pause must not fire twice).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from proxy.relay.codec import Action
+
+#: Default seconds of audio during which the same action cannot fire twice.
+DEFAULT_COOLDOWN_S = 3.0
+#: Default longest utterance (in words) in which a reply word counts as a reply.
+DEFAULT_REPLY_MAX_WORDS = 4
+
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+def words(text: str) -> tuple[str, ...]:
+    """Lower-case words of ``text`` with punctuation dropped ("Execute plan." → execute, plan)."""
+    return tuple(w.strip("'") for w in _WORD.findall(text.lower()) if w.strip("'"))
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerPhrase:
+    """One configured phrase and the action it stands for.
+
+    ``variants`` are other spellings the text recogniser produces for the same words
+    ("confirmed"); ``max_utterance_words`` limits the phrase to short utterances (``None``:
+    any length); ``max_words_after`` is how many words may follow the phrase in its utterance
+    (``None``: any; 0: the phrase must end the utterance, i.e. be followed by a pause);
+    ``keyphrase_alone`` lets a spotter hit fire without the text agreeing.
+    ``spotter_threshold`` is the pocketsphinx keyphrase threshold (smaller: fewer false alarms).
+    """
+
+    phrase: str
+    action: Action
+    variants: tuple[str, ...] = ()
+    max_utterance_words: int | None = None
+    max_words_after: int | None = None
+    keyphrase_alone: bool = False
+    spotter_threshold: float = 1e-20
+
+    def __post_init__(self) -> None:
+        if not words(self.phrase):
+            raise ValueError(f"trigger phrase {self.phrase!r} has no words")
+        if self.action not in (Action.EXECUTE, Action.CONFIRM, Action.CANCEL):
+            raise ValueError(
+                f"trigger action must be EXECUTE, CONFIRM or CANCEL, not {self.action}"
+            )
+
+    @property
+    def spellings(self) -> tuple[tuple[str, ...], ...]:
+        """The phrase and its variants as word tuples."""
+        return tuple(words(p) for p in (self.phrase, *self.variants))
+
+
+DEFAULT_PHRASES: tuple[TriggerPhrase, ...] = (
+    TriggerPhrase("execute plan", Action.EXECUTE, max_words_after=0, spotter_threshold=1e-20),
+    TriggerPhrase(
+        "confirm",
+        Action.CONFIRM,
+        variants=("confirmed",),
+        max_utterance_words=DEFAULT_REPLY_MAX_WORDS,
+        keyphrase_alone=True,
+        spotter_threshold=1e-20,
+    ),
+    TriggerPhrase(
+        "cancel",
+        Action.CANCEL,
+        variants=("cancelled", "canceled"),
+        max_utterance_words=DEFAULT_REPLY_MAX_WORDS,
+        keyphrase_alone=True,
+        spotter_threshold=1e-20,
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerMatch:
+    """A phrase that fired: which, when (audio clock), and whether text or spotter said so."""
+
+    action: Action
+    phrase: str
+    at: float
+    source: str  # "text" or "keyphrase"
+
+
+def contains_words(
+    haystack: Sequence[str], needle: Sequence[str], max_after: int | None = None
+) -> bool:
+    """True when ``needle`` occurs as consecutive whole words in ``haystack``, followed by at
+    most ``max_after`` words (``None``: any number)."""
+    n, total = len(needle), len(haystack)
+    return n > 0 and any(
+        tuple(haystack[i : i + n]) == tuple(needle)
+        and (max_after is None or total - (i + n) <= max_after)
+        for i in range(total - n + 1)
+    )
+
+
+def _lengthened(said: Sequence[str], phrase: TriggerPhrase) -> bool:
+    """True when a one-word phrase's text has a longer word beginning with it ("confirmation",
+    "cancelation"): the spotter, which knows no word boundaries, heard the phrase inside that
+    word.  (The phrase's own spellings never get here: the text already fired.)"""
+    phrase_words = words(phrase.phrase)
+    if len(phrase_words) != 1:
+        return False
+    own = {w for spelling in phrase.spellings for w in spelling}
+    return any(w not in own and w.startswith(phrase_words[0]) for w in said)
+
+
+def match_utterance(
+    text: str, spotted: Iterable[str], phrases: Sequence[TriggerPhrase], at: float
+) -> list[TriggerMatch]:
+    """Matches in one utterance (no cooldown): ``text`` recognised, ``spotted`` keyphrases heard."""
+    said = words(text)
+    heard = {words(s) for s in spotted}
+    found: list[TriggerMatch] = []
+    seen: set[Action] = set()
+    for p in phrases:
+        if p.action in seen:
+            continue
+        if p.max_utterance_words is not None and len(said) > p.max_utterance_words:
+            continue
+        if any(contains_words(said, s, p.max_words_after) for s in p.spellings):
+            found.append(TriggerMatch(p.action, p.phrase, at, "text"))
+            seen.add(p.action)
+        elif p.keyphrase_alone and words(p.phrase) in heard and not _lengthened(said, p):
+            found.append(TriggerMatch(p.action, p.phrase, at, "keyphrase"))
+            seen.add(p.action)
+    return found
+
+
+@dataclass(slots=True)
+class TriggerMatcher:
+    """Utterances in (text + spotted keyphrases + audio time), matches out, with a cooldown.
+
+    Stateful only for the cooldown: the last time each action fired, on the audio clock.
+    """
+
+    phrases: tuple[TriggerPhrase, ...] = DEFAULT_PHRASES
+    cooldown_s: float = DEFAULT_COOLDOWN_S
+    _last: dict[Action, float] = field(default_factory=dict)
+
+    def utterance(self, text: str, spotted: Iterable[str], at: float) -> list[TriggerMatch]:
+        """The actions this utterance fires: each at most once, none within its cooldown."""
+        fired: list[TriggerMatch] = []
+        for m in match_utterance(text, spotted, self.phrases, at):
+            last = self._last.get(m.action)
+            if last is not None and at - last < self.cooldown_s:
+                continue
+            self._last[m.action] = at
+            fired.append(m)
+        return fired

@@ -1,0 +1,369 @@
+"""The ``/api/chat`` relay: browser WebSocket ⇄ upstream WebSocket, byte for byte.
+
+One task per direction moves messages and awaits every send, so a slow reader slows the writer
+instead of growing a buffer.  Everything else (tap, actions) hangs off :class:`ConversationHooks`,
+whose methods must not block: the conversation never waits for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+
+from proxy.config import Config
+from proxy.relay.admission import Admission, QueueFullError, Ticket
+from proxy.relay.codec import Control, Error, Kind, Ping, ProtocolError, Text, encode, parse
+from proxy.relay.query import QueryError, SanitisedQuery, sanitise
+
+log = logging.getLogger("proxy.relay.chat")
+
+# WebSocket close codes used towards the browser.
+CLOSE_GOING_AWAY = 1001
+CLOSE_INTERNAL_ERROR = 1011
+CLOSE_TRY_AGAIN_LATER = 1013
+CLOSE_BAD_GATEWAY = 1014
+_MAX_CLOSE_REASON = 123  # bytes: RFC 6455 leaves 123 for the reason after the code
+
+# What a browser may receive; 0x04 only when it asked for events (the UI validates it).
+_TO_BROWSER = frozenset({Kind.HANDSHAKE, Kind.AUDIO, Kind.TEXT, Kind.PING})
+
+
+class ConversationHooks(Protocol):
+    """Observers of one conversation.  Every method returns at once; none may block relaying."""
+
+    def client_message(self, data: bytes) -> None:
+        """A browser message was forwarded upstream (raw bytes, kind byte first)."""
+
+    def server_message(self, data: bytes) -> None:
+        """An upstream message was forwarded to the browser."""
+
+    def control(self, control: Control) -> None:
+        """The browser sent one of the proxy's own control actions (EXECUTE, CONFIRM, CANCEL)."""
+
+    async def close(self) -> None:
+        """The conversation is over; release what the hooks hold."""
+
+
+class NoHooks:
+    """Hooks that do nothing: the plain relay."""
+
+    def client_message(self, data: bytes) -> None:
+        """Ignore the message."""
+
+    def server_message(self, data: bytes) -> None:
+        """Ignore the message."""
+
+    def control(self, control: Control) -> None:
+        """Ignore the action."""
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+
+@dataclass(slots=True)
+class Flow:
+    """Messages and bytes that went one way."""
+
+    messages: int = 0
+    size: int = 0
+
+    def count(self, data: bytes) -> None:
+        """Add one message."""
+        self.messages += 1
+        self.size += len(data)
+
+    def __str__(self) -> str:
+        return f"{self.messages} msgs/{self.size} B"
+
+
+@dataclass
+class Conversation:
+    """One browser connection, from upgrade to close, and what went through it."""
+
+    id: str
+    peer: str
+    query: SanitisedQuery
+    started: float = field(default_factory=time.monotonic)
+    upstream_url: str | None = None
+    upstream: aiohttp.ClientWebSocketResponse | None = None
+    to_upstream: Flow = field(default_factory=Flow)
+    to_browser: Flow = field(default_factory=Flow)
+    invalid_from_browser: int = 0
+    discarded_before_upstream: int = 0
+    dropped_from_upstream: int = 0
+    handshake_after: float | None = None
+    last_upstream_message: float = field(default_factory=time.monotonic)
+    end_reason: str = ""
+
+
+class Browser:
+    """The browser side of a conversation: every send goes through one lock, in order."""
+
+    def __init__(self, ws: web.WebSocketResponse, wants_events: bool) -> None:
+        self.ws = ws
+        self.wants_events = wants_events
+        self._lock = asyncio.Lock()
+
+    async def send(self, data: bytes) -> bool:
+        """Send one message; False when the socket is already closing."""
+        async with self._lock:
+            if self.ws.closed:
+                return False
+            try:
+                await self.ws.send_bytes(data)
+            except (ConnectionError, RuntimeError):
+                return False
+            return True
+
+    async def notice(self, text: str) -> bool:
+        """Show a line of text in the UI's transcript (a ``0x02`` message)."""
+        return await self.send(encode(Text(text)))
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close with a code and a reason (truncated to what the protocol allows)."""
+        message = reason.encode("utf-8")[:_MAX_CLOSE_REASON]
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await self.ws.close(code=code, message=message)
+
+
+HooksFactory = Callable[[Conversation, Browser], ConversationHooks]
+
+
+@dataclass
+class RelayState:
+    """What the relay shares across conversations."""
+
+    config: Config
+    admission: Admission
+    session: aiohttp.ClientSession
+    hooks_factory: HooksFactory = lambda conversation, browser: NoHooks()
+    conversations: dict[str, Browser] = field(default_factory=dict)
+    all_ended: asyncio.Event = field(default_factory=asyncio.Event)
+    draining: bool = False
+
+
+async def chat(request: web.Request, state: RelayState) -> web.StreamResponse:
+    """``GET /api/chat``: check the query, queue for an upstream, relay until either side ends."""
+    if state.draining:
+        return web.Response(status=503, text="this proxy is shutting down; try again shortly\n")
+    try:
+        query = sanitise(request.query.items(), state.config.query_policy)
+    except QueryError as exc:
+        log.info("refused /api/chat from %s: %s", request.remote, exc.reason)
+        return web.Response(status=400, text=exc.reason + "\n")
+    ws = web.WebSocketResponse(
+        max_msg_size=state.config.max_message_bytes,
+        heartbeat=state.config.ping_interval,
+        compress=False,
+    )
+    await ws.prepare(request)
+    conv = Conversation(id=uuid.uuid4().hex[:12], peer=str(request.remote), query=query)
+    browser = Browser(ws, query.wants_events)
+    try:
+        ticket = state.admission.enqueue()
+    except QueueFullError as exc:
+        log.warning("conversation %s from %s refused: %s", conv.id, conv.peer, exc)
+        await browser.close(CLOSE_TRY_AGAIN_LATER, f"server busy: {exc}")
+        return ws
+    if query.dropped:
+        log.info("conversation %s: dropped query parameters %s", conv.id, ", ".join(query.dropped))
+    log.info("conversation %s started from %s", conv.id, conv.peer)
+    state.conversations[conv.id] = browser
+    state.all_ended.clear()
+    hooks = state.hooks_factory(conv, browser)
+    try:
+        await _run(state, conv, browser, ticket, hooks)
+    except Exception:
+        log.exception("conversation %s failed", conv.id)
+        conv.end_reason = conv.end_reason or "internal error"
+        await browser.close(CLOSE_INTERNAL_ERROR, "internal proxy error")
+    finally:
+        ticket.release()
+        del state.conversations[conv.id]
+        if not state.conversations:
+            state.all_ended.set()
+        if conv.upstream is not None:
+            await conv.upstream.close()
+        await hooks.close()
+        _log_end(conv, ws)
+    return ws
+
+
+async def _run(
+    state: RelayState,
+    conv: Conversation,
+    browser: Browser,
+    ticket: Ticket,
+    hooks: ConversationHooks,
+) -> None:
+    cfg = state.config
+    from_browser = asyncio.create_task(_pump_browser(conv, browser, hooks, cfg.max_message_bytes))
+    try:
+        if not await _wait_for_upstream(conv, browser, ticket, from_browser, cfg.keepalive_after):
+            conv.end_reason = "browser left while waiting"
+            return
+        assert ticket.upstream is not None
+        conv.upstream_url = ticket.upstream
+        try:
+            async with asyncio.timeout(cfg.connect_timeout):
+                conv.upstream = await state.session.ws_connect(
+                    ticket.upstream + "?" + urlencode(conv.query.params),
+                    max_msg_size=cfg.max_message_bytes,
+                    heartbeat=cfg.ping_interval,
+                    autoping=True,
+                )
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            why = str(exc) or type(exc).__name__
+            conv.end_reason = f"upstream unreachable: {why}"
+            log.warning("conversation %s: cannot reach %s: %s", conv.id, ticket.upstream, why)
+            await browser.close(CLOSE_BAD_GATEWAY, "voice server unreachable; try again shortly")
+            return
+        conv.last_upstream_message = time.monotonic()
+        from_upstream = asyncio.create_task(_pump_upstream(conv, browser, hooks))
+        watchdog = asyncio.create_task(_watch_upstream(conv, browser, cfg))
+        try:
+            done, _ = await asyncio.wait(
+                {from_browser, from_upstream, watchdog}, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for task in (from_upstream, watchdog):
+                task.cancel()
+        if from_browser in done or browser.ws.closed:
+            conv.end_reason = conv.end_reason or "browser closed"
+        else:
+            conv.end_reason = conv.end_reason or _upstream_end(conv.upstream)
+            await browser.close(CLOSE_BAD_GATEWAY, conv.end_reason)
+    finally:
+        from_browser.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await from_browser
+
+
+async def _wait_for_upstream(
+    conv: Conversation,
+    browser: Browser,
+    ticket: Ticket,
+    from_browser: asyncio.Task[None],
+    keepalive: float,
+) -> bool:
+    """Keep a queued browser informed until it is admitted; False if it leaves first."""
+    shown = 0
+    while ticket.upstream is None:
+        if ticket.position != shown:
+            shown = ticket.position
+            await browser.notice(
+                f"[voiceops] all voice servers are busy; you are number {shown} in line\n"
+            )
+        else:
+            await browser.send(encode(Ping()))
+        waiter = asyncio.create_task(ticket.wait(keepalive))
+        await asyncio.wait({waiter, from_browser}, return_when=asyncio.FIRST_COMPLETED)
+        if from_browser.done():
+            waiter.cancel()
+            return False
+    if shown:
+        log.info("conversation %s admitted after waiting in line", conv.id)
+    return True
+
+
+async def _pump_browser(
+    conv: Conversation, browser: Browser, hooks: ConversationHooks, max_bytes: int
+) -> None:
+    """Browser → upstream.  Ends when the browser closes."""
+    async for msg in browser.ws:
+        if msg.type is not aiohttp.WSMsgType.BINARY:
+            conv.invalid_from_browser += 1
+            await browser.send(encode(Error("only binary messages are accepted")))
+            continue
+        data: bytes = msg.data
+        try:
+            message = parse(data, max_bytes)
+        except ProtocolError as exc:
+            conv.invalid_from_browser += 1
+            if conv.invalid_from_browser == 1:
+                log.info("conversation %s: invalid message from browser: %s", conv.id, exc.reason)
+            await browser.send(encode(Error(exc.reason)))
+            continue
+        if isinstance(message, Control) and message.action.is_extension:
+            hooks.control(message)
+            continue
+        upstream = conv.upstream
+        if upstream is None:
+            # Nothing is connected yet; the upstream would throw these away before its
+            # handshake anyway.
+            conv.discarded_before_upstream += 1
+            continue
+        try:
+            await upstream.send_bytes(data)
+        except (ConnectionError, RuntimeError):
+            return
+        conv.to_upstream.count(data)
+        hooks.client_message(data)
+
+
+async def _pump_upstream(conv: Conversation, browser: Browser, hooks: ConversationHooks) -> None:
+    """Upstream → browser.  Ends when the upstream closes."""
+    assert conv.upstream is not None
+    allowed = _TO_BROWSER | ({Kind.METADATA} if browser.wants_events else set())
+    async for msg in conv.upstream:
+        conv.last_upstream_message = time.monotonic()
+        if msg.type is not aiohttp.WSMsgType.BINARY or not msg.data or msg.data[0] not in allowed:
+            conv.dropped_from_upstream += 1
+            continue
+        data: bytes = msg.data
+        if data[0] == Kind.HANDSHAKE and conv.handshake_after is None:
+            conv.handshake_after = time.monotonic() - conv.started
+            log.info("conversation %s: upstream ready after %.2f s", conv.id, conv.handshake_after)
+        if not await browser.send(data):
+            return
+        conv.to_browser.count(data)
+        hooks.server_message(data)
+
+
+async def _watch_upstream(conv: Conversation, browser: Browser, cfg: Config) -> None:
+    """Keep the browser's idle timer alive while the upstream is silent; give up on no handshake."""
+    handshake_deadline = time.monotonic() + cfg.handshake_timeout
+    while True:
+        await asyncio.sleep(min(cfg.keepalive_after, 1.0))
+        now = time.monotonic()
+        if conv.handshake_after is None and now >= handshake_deadline:
+            conv.end_reason = f"voice server not ready after {cfg.handshake_timeout:g} s"
+            return
+        if now - conv.last_upstream_message >= cfg.keepalive_after:
+            await browser.send(encode(Ping()))
+
+
+def _upstream_end(upstream: aiohttp.ClientWebSocketResponse | None) -> str:
+    code = upstream.close_code if upstream is not None else None
+    exc = upstream.exception() if upstream is not None else None
+    detail = f"code {code}" if code is not None else "connection lost"
+    if exc is not None:
+        detail += f", {exc}"
+    return f"voice server ended the conversation ({detail})"
+
+
+def _log_end(conv: Conversation, ws: web.WebSocketResponse) -> None:
+    log.info(
+        "conversation %s ended after %.1f s: %s; browser→upstream %s, upstream→browser %s; "
+        "browser close %s, upstream close %s; invalid %d, discarded %d, dropped %d",
+        conv.id,
+        time.monotonic() - conv.started,
+        conv.end_reason or "closed",
+        conv.to_upstream,
+        conv.to_browser,
+        ws.close_code,
+        conv.upstream.close_code if conv.upstream is not None else None,
+        conv.invalid_from_browser,
+        conv.discarded_before_upstream,
+        conv.dropped_from_upstream,
+    )

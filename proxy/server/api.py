@@ -1,0 +1,220 @@
+"""The HTTP API over the action flow (seed-compatible ``/process`` and ``/execute``).
+
+Every body is a JSON object checked field by field; anything else is a 400 that says what is
+wrong.  Bodies are read up to :data:`MAX_BODY_BYTES` and refused beyond it (413) — the check
+is here and not only in the app's ``client_max_size`` so that these routes stay bounded however
+the app is configured.
+
+Routes (mount with :func:`add_routes`)::
+
+    POST /process  {"transcript": str, "session_id"?: str}
+    POST /execute  {"transcript": [str, ...], "session_id"?: str}
+    POST /confirm  {"session_id": str, "id"?: str}
+    POST /cancel   {"session_id": str, "id"?: str}
+    GET  /api/sessions/{session_id}/actions
+
+Results are ``{"session_id", "outcome", "message", "request_id", "results": [{"id", "command",
+"argv", "status": executed|blocked|needs_confirmation|held|failed|cancelled|expired, "reason"?,
+"exit_code"?, "output"?}]}``, one item per command in the agreed order.  Status codes: 200
+handled (also when a command was blocked or failed), 400 bad body, 403 execution switched off,
+404 unknown session or nothing pending, 409 busy, 410 confirmation expired, 413 body too large.
+
+Commands run strictly in the agreed order.  When one needs confirmation it is
+``needs_confirmation`` and every later command that was not refused is ``held``: already checked
+by the guard, it has not run and waits for that confirmation (``reason`` names the id it waits
+for, e.g. ``"held: runs after r1.2 is confirmed"``).  Confirming (``/confirm``, or ``/process``
+with ``"confirm"``) runs the pending command and then the held ones in order; the answer lists
+them as ``executed``/``failed``, and a held command that needs its own confirmation comes back as
+the next ``needs_confirmation`` with the rest still ``held``.  Cancelling, or letting the
+confirmation expire, drops the held commands too: they are listed as ``cancelled``/``expired``
+with a ``reason`` naming the command they waited for.  A ``blocked`` command is final and holds
+nothing up.  A held id is not pending: confirming or cancelling it is a 404 that says which id
+to answer instead.  ``GET /api/sessions/{id}/actions`` lists each pending command with its
+``"held": [{"id", "command"}]``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from aiohttp import web
+
+from extraction.model import Turn
+from proxy.actions.flow import ActionReport, FlowRegistry, SessionFlow
+from proxy.actions.machine import MAX_REQUEST_CHARS, valid_pending_id
+from proxy.listen.confirm import is_cancellation, is_confirmation
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_UTTERANCES = 100
+_SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+
+FLOWS_KEY = web.AppKey("voiceops_flows", FlowRegistry)
+
+_STATUS = {
+    "done": 200,
+    "nothing_to_run": 200,
+    "cancelled": 200,
+    "invalid": 400,
+    "refused": 403,
+    "not_pending": 404,
+    "busy": 409,
+    "expired": 410,
+    "failed": 502,
+}
+
+
+def add_routes(app: web.Application, flows: FlowRegistry) -> None:
+    """Mount the action API on ``app`` and run ``flows``' confirmation sweeper with it."""
+    app[FLOWS_KEY] = flows
+    app.router.add_post("/process", _process)
+    app.router.add_post("/execute", _execute)
+    app.router.add_post("/confirm", _confirm)
+    app.router.add_post("/cancel", _cancel)
+    app.router.add_get("/api/sessions/{session_id}/actions", _actions)
+    app.cleanup_ctx.append(flows.cleanup_ctx)
+
+
+class _BadRequest(web.HTTPBadRequest):
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            text=json.dumps({"error": reason}), content_type="application/json", reason=None
+        )
+
+
+async def _body(request: web.Request, allowed: frozenset[str]) -> dict[str, object]:
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise _too_large()
+    raw = await request.content.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        raise _too_large()
+    if not raw.strip():
+        raise _BadRequest("the body must be a JSON object")
+    try:
+        value = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _BadRequest(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise _BadRequest("the body must be a JSON object")
+    unknown = sorted(set(value) - allowed)
+    if unknown:
+        raise _BadRequest(f"unknown field(s): {', '.join(unknown)}")
+    return value
+
+
+def _too_large() -> web.HTTPRequestEntityTooLarge:
+    return web.HTTPRequestEntityTooLarge(
+        max_size=MAX_BODY_BYTES,
+        actual_size=MAX_BODY_BYTES + 1,
+        text=json.dumps({"error": f"the body is larger than {MAX_BODY_BYTES} bytes"}),
+        content_type="application/json",
+    )
+
+
+def _text(value: object, field: str) -> str:
+    if not isinstance(value, str):
+        raise _BadRequest(f'"{field}" must be a string')
+    if not value.strip():
+        raise _BadRequest(f'"{field}" must not be empty')
+    if len(value) > MAX_REQUEST_CHARS:
+        raise _BadRequest(f'"{field}" is longer than {MAX_REQUEST_CHARS} characters')
+    return value.strip()
+
+
+def _session_field(body: dict[str, object], *, required: bool) -> str | None:
+    value = body.get("session_id")
+    if value is None:
+        if required:
+            raise _BadRequest('"session_id" is required')
+        return None
+    if not isinstance(value, str) or not _SESSION_ID.fullmatch(value):
+        raise _BadRequest('"session_id" must be 1–128 letters, digits or . _ : -')
+    return value
+
+
+def _pending_field(body: dict[str, object]) -> str | None:
+    value = body.get("id")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not valid_pending_id(value):
+        raise _BadRequest('"id" must be a pending id such as "r1.2"')
+    return value
+
+
+def _flow(request: web.Request, session_id: str | None) -> SessionFlow:
+    flows = request.app[FLOWS_KEY]
+    if session_id is None:
+        return flows.new_api_session()
+    return flows.open(session_id)
+
+
+def _existing_flow(request: web.Request, session_id: str) -> SessionFlow:
+    flow = request.app[FLOWS_KEY].get(session_id)
+    if flow is None:
+        raise web.HTTPNotFound(
+            text=json.dumps({"error": f"no session {session_id!r}"}),
+            content_type="application/json",
+        )
+    return flow
+
+
+def _reply(report: ActionReport) -> web.Response:
+    return web.json_response(report.to_dict(), status=_STATUS.get(report.outcome, 200))
+
+
+async def _process(request: web.Request) -> web.Response:
+    body = await _body(request, frozenset({"transcript", "session_id"}))
+    transcript = _text(body.get("transcript"), "transcript")
+    session_id = _session_field(body, required=False)
+    if session_id is not None:
+        # A one-word answer to a pending confirmation, e.g. {"transcript": "confirm"}.
+        flow = request.app[FLOWS_KEY].get(session_id)
+        if flow is not None and flow.pending():
+            if is_confirmation(transcript):
+                return _reply(await flow.confirm(None, via="api"))
+            if is_cancellation(transcript):
+                return _reply(await flow.cancel(None, via="api"))
+    flow = _flow(request, session_id)
+    return _reply(await flow.execute(transcript, via="api"))
+
+
+async def _execute(request: web.Request) -> web.Response:
+    body = await _body(request, frozenset({"transcript", "session_id"}))
+    utterances = body.get("transcript")
+    if not isinstance(utterances, list) or not utterances:
+        raise _BadRequest('"transcript" must be a non-empty list of strings')
+    if len(utterances) > MAX_UTTERANCES:
+        raise _BadRequest(f'"transcript" has more than {MAX_UTTERANCES} items')
+    texts = [_text(item, f"transcript[{n}]") for n, item in enumerate(utterances)]
+    turns = [Turn("user", text, float(n), float(n) + 1.0) for n, text in enumerate(texts)]
+    flow = _flow(request, _session_field(body, required=False))
+    return _reply(await flow.execute(turns=turns, via="api"))
+
+
+async def _confirm(request: web.Request) -> web.Response:
+    body = await _body(request, frozenset({"session_id", "id"}))
+    session_id = _session_field(body, required=True)
+    assert session_id is not None
+    pending_id = _pending_field(body)
+    return _reply(await _existing_flow(request, session_id).confirm(pending_id, via="api"))
+
+
+async def _cancel(request: web.Request) -> web.Response:
+    body = await _body(request, frozenset({"session_id", "id"}))
+    session_id = _session_field(body, required=True)
+    assert session_id is not None
+    pending_id = _pending_field(body)
+    return _reply(await _existing_flow(request, session_id).cancel(pending_id, via="api"))
+
+
+async def _actions(request: web.Request) -> web.Response:
+    session_id = request.match_info["session_id"]
+    flow = _existing_flow(request, session_id)
+    return web.json_response(
+        {
+            "session_id": session_id,
+            "state": flow.state.value,
+            "pending": flow.pending(),
+            "actions": flow.history(),
+        }
+    )

@@ -1,0 +1,127 @@
+"""The aiohttp application: routes, shared state, start-up and shutdown.
+
+Routes: ``/health`` (liveness), ``/ready`` (readiness), ``/api/chat`` (the relay) and, for every
+other GET, the web UI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from functools import partial
+from urllib.parse import urlsplit
+
+import aiohttp
+from aiohttp import web
+
+from proxy.config import Config
+from proxy.relay import chat as relay
+from proxy.relay import ui
+from proxy.relay.admission import Admission
+from proxy.relay.chat import CLOSE_GOING_AWAY, HooksFactory, RelayState
+from proxy.server import api
+from proxy.server.pipeline import Services
+
+log = logging.getLogger("proxy.server.app")
+
+STATE = web.AppKey("relay_state", RelayState)
+#: How long /ready waits for an upstream to accept a TCP connection.
+READY_PROBE_TIMEOUT = 1.0
+
+
+def build_app(config: Config, services: Services | None = None) -> web.Application:
+    """Make the proxy application.
+
+    With ``services`` every conversation gets the tap and the action flow, and the HTTP API
+    (``/process``, ``/execute``, ``/confirm``, ``/cancel``, ``/api/sessions``) is mounted;
+    without, it is the plain relay.
+    """
+    app = web.Application(client_max_size=64 * 1024)
+    hooks = services.hooks if services is not None else None
+    app.cleanup_ctx.append(partial(_lifespan, config=config, hooks_factory=hooks))
+    app.router.add_get("/health", health)
+    app.router.add_get("/ready", ready)
+    app.router.add_get("/api/chat", _chat)
+    if services is not None:
+        api.add_routes(app, services.flows)
+        services.add_routes(app)
+    # Last: everything else is the web UI.
+    app.router.add_route("GET", "/{tail:.*}", _ui)
+    return app
+
+
+async def _lifespan(
+    app: web.Application, *, config: Config, hooks_factory: HooksFactory | None
+) -> AsyncIterator[None]:
+    session = aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=None, connect=config.connect_timeout),
+        auto_decompress=False,
+    )
+    state = RelayState(
+        config=config,
+        admission=Admission(list(config.upstreams), config.max_waiting),
+        session=session,
+    )
+    if hooks_factory is not None:
+        state.hooks_factory = hooks_factory
+    app[STATE] = state
+    yield
+    await close_conversations(state, CLOSE_GOING_AWAY, "server shutting down")
+    await session.close()
+
+
+async def close_conversations(state: RelayState, code: int, reason: str) -> None:
+    """Close every browser still connected."""
+    await asyncio.gather(*(b.close(code, reason) for b in list(state.conversations.values())))
+
+
+async def health(request: web.Request) -> web.Response:
+    """Liveness: 200 while the process serves."""
+    return web.json_response({"status": "ok"})
+
+
+async def ready(request: web.Request) -> web.Response:
+    """Readiness: 200 when at least one upstream accepts connections and we are not draining."""
+    state = request.app[STATE]
+    if state.draining:
+        return web.json_response({"status": "draining", "reason": "shutting down"}, status=503)
+    results = await asyncio.gather(*(_probe(u) for u in state.admission.upstreams))
+    upstreams = dict(zip(state.admission.upstreams, results, strict=True))
+    body: dict[str, object] = {
+        "upstreams": upstreams,
+        "active": state.admission.active,
+        "waiting": state.admission.waiting,
+    }
+    if any(r == "ok" for r in results):
+        return web.json_response({"status": "ready", **body})
+    return web.json_response(
+        {"status": "unavailable", "reason": "no upstream accepts connections", **body}, status=503
+    )
+
+
+async def _probe(url: str) -> str:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "wss" else 80)
+    try:
+        async with asyncio.timeout(READY_PROBE_TIMEOUT):
+            _, writer = await asyncio.open_connection(parts.hostname, port)
+    except (OSError, TimeoutError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "timeout"
+        return f"unreachable: {why}"
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return "ok"
+
+
+async def _chat(request: web.Request) -> web.StreamResponse:
+    return await relay.chat(request, request.app[STATE])
+
+
+async def _ui(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    if state.config.ui_dir is not None:
+        return await ui.from_directory(request, state.config.ui_dir)
+    return await ui.from_upstream(request, state.session, ui.http_base(state.config.upstreams[0]))

@@ -1,0 +1,230 @@
+"""Wiring of one conversation: relay hooks → tap → triggers → action flow → notices back.
+
+:class:`Services` holds what every conversation shares (recognisers loaded once, the flow
+registry, the transcript archive).  For each conversation the relay asks it for hooks
+(:meth:`Services.hooks`); those hooks copy relayed messages into the session's tap, turn the
+browser's control frames and the tap's trigger events into user actions, and send the flow's
+results back to the browser as ``0x02`` text (and ``0x04`` events to clients that asked).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from proxy.actions.flow import FlowRegistry, NullNotifier, SessionFlow
+from proxy.actions.machine import (
+    Cancel,
+    Confirm,
+    Execute,
+    InvalidControl,
+    UserAction,
+    action_from_control,
+)
+from proxy.listen.speech.events import TapEvent, TriggerHeard, UserSpoke
+from proxy.listen.speech.settings import DEFAULT_SETTINGS, TapSettings
+from proxy.listen.speech.worker import SpeechWorker
+from proxy.listen.tap import Tap
+from proxy.listen.transcript import Transcript
+from proxy.relay.chat import Browser, Conversation, ConversationHooks
+from proxy.relay.codec import Action, Control, Metadata, encode
+
+log = logging.getLogger("proxy.server.pipeline")
+
+#: Finished sessions whose transcript stays readable through the API.
+DEFAULT_ARCHIVE_SESSIONS = 200
+#: Seconds a finished session's transcript stays readable.
+DEFAULT_ARCHIVE_SECONDS = 3600.0
+
+
+class BrowserNotifier:
+    """Flow results as the browser sees them: ``0x02`` lines, ``0x04`` to opted-in clients."""
+
+    def __init__(self, browser: Browser) -> None:
+        self._browser = browser
+
+    async def notify_text(self, text: str) -> None:
+        """Show ``text`` in the UI transcript, on a line of its own."""
+        await self._browser.notice(f"\n[voiceops] {text.rstrip()}\n")
+
+    async def notify_event(self, event: dict[str, object]) -> None:
+        """Send a structured event, only to a client that asked for events."""
+        if self._browser.wants_events:
+            await self._browser.send(encode(Metadata(event)))
+
+
+@dataclass
+class SessionRecord:
+    """A conversation's transcript, kept readable for a while after it ends."""
+
+    id: str
+    peer: str
+    transcript: Transcript
+    started: float = field(default_factory=time.time)
+    ended: float | None = None
+
+    def summary(self) -> dict[str, object]:
+        """JSON-ready overview for ``GET /api/sessions``."""
+        return {
+            "id": self.id,
+            "started": round(self.started, 3),
+            "ended": None if self.ended is None else round(self.ended, 3),
+            "turns": len(self.transcript),
+        }
+
+
+@dataclass
+class SessionArchive:
+    """Transcripts of live and recently finished sessions, bounded in count and age."""
+
+    max_sessions: int = DEFAULT_ARCHIVE_SESSIONS
+    keep_seconds: float = DEFAULT_ARCHIVE_SECONDS
+    _records: OrderedDict[str, SessionRecord] = field(default_factory=OrderedDict)
+
+    def add(self, record: SessionRecord) -> None:
+        """Start keeping ``record``; the oldest finished ones go when over the bounds."""
+        self._records[record.id] = record
+        self.prune()
+
+    def get(self, session_id: str) -> SessionRecord | None:
+        """The record of ``session_id``, if still kept."""
+        self.prune()
+        return self._records.get(session_id)
+
+    def all(self) -> list[SessionRecord]:
+        """Every kept record, oldest first."""
+        self.prune()
+        return list(self._records.values())
+
+    def prune(self) -> None:
+        """Forget finished sessions that are too old, then the oldest finished beyond the count."""
+        now = time.time()
+        for key, rec in list(self._records.items()):
+            if rec.ended is not None and now - rec.ended > self.keep_seconds:
+                del self._records[key]
+        finished = [k for k, r in self._records.items() if r.ended is not None]
+        for key in finished[: max(0, len(self._records) - self.max_sessions)]:
+            del self._records[key]
+
+
+@dataclass
+class Services:
+    """What all conversations share.  ``recognisers`` None means no speech tap (controls only)."""
+
+    flows: FlowRegistry
+    recognisers: SpeechWorker | None = None
+    tap_settings: TapSettings = DEFAULT_SETTINGS
+    archive: SessionArchive = field(default_factory=SessionArchive)
+
+    def hooks(self, conv: Conversation, browser: Browser) -> ConversationHooks:
+        """The hooks for one new conversation (the relay's ``hooks_factory``)."""
+        return ConversationPipeline(self, conv, browser)
+
+    def add_routes(self, app: web.Application) -> None:
+        """``GET /api/sessions`` and ``GET /api/sessions/{id}/transcript``."""
+        app.router.add_get("/api/sessions", self._sessions)
+        app.router.add_get("/api/sessions/{id}/transcript", self._transcript)
+
+    async def _sessions(self, request: web.Request) -> web.Response:
+        return web.json_response({"sessions": [r.summary() for r in self.archive.all()]})
+
+    async def _transcript(self, request: web.Request) -> web.Response:
+        record = self.archive.get(request.match_info["id"])
+        if record is None:
+            raise web.HTTPNotFound(
+                text='{"error": "no such session (it may have expired)"}',
+                content_type="application/json",
+            )
+        return web.json_response({**record.summary(), **record.transcript.to_json()})
+
+
+class ConversationPipeline:
+    """The relay hooks of one conversation: tap copies, control frames, trigger events."""
+
+    def __init__(self, services: Services, conv: Conversation, browser: Browser) -> None:
+        self._services = services
+        self._conv = conv
+        self._tap: Tap | None = None
+        settings = services.tap_settings
+        transcript = Transcript(settings.max_turns, settings.max_chars, settings.max_turn_chars)
+        if services.recognisers is not None:
+            loop = asyncio.get_running_loop()
+            self._tap = Tap(conv.id, self._on_tap_event, loop, settings, services.recognisers)
+            transcript = self._tap.transcript
+            self._tap.start()
+        self._controls: asyncio.Task[None] | None = None
+        self._record = SessionRecord(conv.id, conv.peer, transcript)
+        services.archive.add(self._record)
+        self.flow: SessionFlow = services.flows.open(
+            conv.id, notifier=BrowserNotifier(browser), transcript=transcript.turns
+        )
+
+    def client_message(self, data: bytes) -> None:
+        """Copy browser audio into the tap."""
+        if self._tap is not None:
+            self._tap.offer_client(data)
+
+    def server_message(self, data: bytes) -> None:
+        """Copy the model's audio and words into the tap."""
+        if self._tap is not None:
+            self._tap.offer_server(data)
+
+    def control(self, control: Control) -> None:
+        """EXECUTE / CONFIRM / CANCEL from the browser (malformed ones get a readable answer).
+
+        Actions reach the flow in the order they were sent.  An EXECUTE without request text
+        first waits for the tap to settle, so words said just before the press are extracted.
+        """
+        action = action_from_control(control)
+        if action is not None:
+            self._controls = asyncio.create_task(self._submit_after(self._controls, action))
+
+    async def _submit_after(
+        self, previous: asyncio.Task[None] | None, action: UserAction | InvalidControl
+    ) -> None:
+        if previous is not None:
+            await previous
+        if isinstance(action, Execute) and action.request is None and self._tap is not None:
+            await self._tap.settle()
+        self.flow.submit(action, via="control")
+
+    def _on_tap_event(self, event: TapEvent) -> None:
+        match event:
+            case TriggerHeard(action=action, phrase=phrase):
+                log.info("conversation %s: heard %r → %s", self._conv.id, phrase, action.name)
+                self._submit_voice(action)
+            case UserSpoke(turn=turn):
+                log.debug("conversation %s: user said %r", self._conv.id, turn.text)
+
+    def _submit_voice(self, action: Action) -> None:
+        voice: UserAction
+        if action is Action.EXECUTE:
+            # The flow reads the transcript itself: every turn since the last execution.
+            voice = Execute()
+        elif not self.flow.pending():
+            # "confirm"/"cancel" mean something only while a command waits for them.
+            return
+        else:
+            voice = Confirm(None) if action is Action.CONFIRM else Cancel(None)
+        self.flow.submit(voice, via="voice")
+
+    async def close(self) -> None:
+        """Flush the tap (its last utterance lands in the transcript) and detach from the flow."""
+        if self._controls is not None:
+            self._controls.cancel()
+        if self._tap is not None:
+            await self._tap.close()
+            stats = self._tap.stats
+            log.info(
+                "conversation %s tap: %d dropped, %s",
+                self._conv.id,
+                self._tap.dropped,
+                stats if stats is not None else "no stats",
+            )
+        self._record.ended = time.time()
+        self.flow.notifier = NullNotifier()

@@ -1,0 +1,107 @@
+"""One session's listening pipeline on real espeak-ng speech with the real recognisers."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from client.audio import Pcm
+from proxy.listen.speech.events import AssistantSpoke, TapEvent, TriggerHeard, UserSpoke
+from proxy.listen.speech.pipeline import SpeechPipeline
+from proxy.listen.transcript import Transcript
+from proxy.relay.codec import Action
+from tests.proxy.listen.speech.speechkit import client_messages, recognisers
+from tests.voices import concat, needs_espeak, say, silence
+
+pytestmark = [pytest.mark.speech, needs_espeak]
+
+
+def listen(audio: Pcm, server: tuple[bytes, ...] = ()) -> tuple[list[TapEvent], SpeechPipeline]:
+    pipeline = SpeechPipeline("test", recognisers(), Transcript())
+    events: list[TapEvent] = []
+    for message in server:
+        events += pipeline.server(message)
+    for message in client_messages(audio):
+        events += pipeline.client(message)
+    events += pipeline.finish()
+    return events, pipeline
+
+
+def triggers(events: list[TapEvent]) -> list[Action]:
+    return [e.action for e in events if isinstance(e, TriggerHeard)]
+
+
+@pytest.mark.parametrize(
+    ("voice", "speed"), [("en-us", 150), ("en-gb-x-rp", 175), ("en-us+f3", 130), ("en-us+m3", 190)]
+)
+def test_request_then_execute_plan_fires_once_with_the_words(voice: str, speed: int) -> None:
+    audio = concat(
+        silence(0.5),
+        say("please check the disk usage on the web server", voice, speed),
+        silence(1.0),
+        say("execute plan", voice, speed),
+        silence(1.0),
+    )
+    events, pipeline = listen(audio)
+    assert triggers(events) == [Action.EXECUTE]
+    heard = next(e for e in events if isinstance(e, TriggerHeard))
+    said = " ".join(t.text.lower() for t in heard.turns)
+    assert "please check" in said  # tiny.en may garble "the disk usage" on a robotic voice
+    assert "web server" in said
+    assert "execute plan" in said
+    assert heard.at <= len(audio) / 24_000
+    assert [t.speaker for t in pipeline.transcript.turns()] == ["user", "user"]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "voice"),
+    [
+        ("we will execute the plan tomorrow", "en-us"),
+        ("the plan is ready to execute after lunch", "en-gb-x-rp"),
+        ("can you confirm how much memory the database uses", "en-us+f3"),
+        ("the console on web two keeps freezing", "en-us+m3"),
+    ],
+)
+def test_similar_conversation_fires_nothing(sentence: str, voice: str) -> None:
+    events, _ = listen(concat(silence(0.5), say(sentence, voice), silence(1.0)))
+    assert triggers(events) == []
+    assert any(isinstance(e, UserSpoke) for e in events)
+
+
+def test_replies_are_reported() -> None:
+    audio = concat(
+        silence(0.5), say("confirm"), silence(4.0), say("cancel", "en-us+m3"), silence(1)
+    )
+    events, _ = listen(audio)
+    assert triggers(events) == [Action.CONFIRM, Action.CANCEL]
+
+
+def test_model_speech_never_fires_and_becomes_assistant_turns() -> None:
+    server = [b"\x01page"] * 5 + [b"\x02 Shall I", b"\x02 execute plan", b"\x02 now?"]
+    server += [b"\x01page"] * 20 + [b"\x02 confirm"]
+    events, pipeline = listen(concat(silence(1.0)), tuple(server))
+    assert triggers(events) == []
+    spoken = [e.turn for e in events if isinstance(e, AssistantSpoke)]
+    assert [t.text for t in spoken] == ["Shall I execute plan now?", "confirm"]
+    assert spoken[0].start == pytest.approx(0.4)  # 5 server pages × 80 ms
+    assert spoken[1].start == pytest.approx(2.0)
+    assert pipeline.stats.server_pages == 25
+
+
+def test_garbage_audio_is_counted_logged_once_and_speech_still_heard(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    messages = client_messages(concat(silence(0.5), say("execute plan"), silence(1.0)))
+    pipeline = SpeechPipeline("garbage", recognisers(), Transcript())
+    events: list[TapEvent] = []
+    with caplog.at_level(logging.WARNING, logger="proxy.listen.speech.pipeline"):
+        for i, message in enumerate(messages):
+            if i in (2, 3, 4):
+                events += pipeline.client(b"\x01garbage" + bytes(i))
+            events += pipeline.client(message)
+        events += pipeline.client(b"\x01")
+        events += pipeline.finish()
+    assert pipeline.stats.bad_audio == 4
+    assert sum("bad client audio" in r.message for r in caplog.records) == 1
+    assert triggers(events) == [Action.EXECUTE]

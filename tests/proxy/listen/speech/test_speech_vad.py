@@ -1,0 +1,63 @@
+"""Energy VAD: utterances found where the speech is, clicks ignored, long speech cut."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import soxr
+
+from proxy.listen.speech.settings import DEFAULT_SETTINGS
+from proxy.listen.speech.vad import EnergyVad, Utterance
+from tests.voices import concat, needs_espeak, say, silence
+
+
+def run(pcm24: np.ndarray, vad: EnergyVad | None = None, chunk: int = 1280) -> list[Utterance]:
+    vad = vad or EnergyVad()
+    pcm = np.asarray(soxr.resample(pcm24, 24_000, 16_000), dtype=np.float32)
+    found = [u for i in range(0, pcm.size, chunk) for u in vad.push(pcm[i : i + chunk])]
+    last = vad.flush()
+    return found + ([last] if last else [])
+
+
+def test_silence_has_no_utterance() -> None:
+    assert run(silence(3.0)) == []
+
+
+def test_a_click_is_not_an_utterance() -> None:
+    click = np.zeros(2400, dtype=np.float32)
+    click[:240] = 0.5  # 10 ms
+    assert run(concat(silence(1.0), click, silence(1.0))) == []
+
+
+@needs_espeak
+def test_two_sentences_make_two_utterances_on_the_audio_clock() -> None:
+    first, second = say("check the disk usage"), say("execute plan")
+    gap_s = 1.5
+    audio = concat(silence(1.0), first, silence(gap_s), second, silence(1.0))
+    utts = run(audio)
+    assert len(utts) == 2
+    second_start = 1.0 + len(first) / 24_000 + gap_s
+    assert 0.7 <= utts[0].start <= 1.3
+    assert second_start - 0.4 <= utts[1].start <= second_start + 0.3
+    assert utts[1].end <= len(audio) / 24_000
+    assert utts[1].pcm.size >= (utts[1].end - utts[1].start) * 16_000
+
+
+@needs_espeak
+def test_speech_over_steady_noise_is_still_segmented() -> None:
+    rng = np.random.default_rng(7)
+    speech = concat(
+        silence(3.0), say("restart nginx"), silence(1.5), say("execute plan"), silence(1)
+    )
+    noisy = (speech + rng.normal(0, 0.003, speech.size)).astype(np.float32)  # ≈ -50 dBFS
+    utts = run(noisy)
+    assert len(utts) == 2
+
+
+@needs_espeak
+def test_long_speech_is_cut_at_the_limit() -> None:
+    vad = EnergyVad(replace(DEFAULT_SETTINGS, vad_max_utterance_s=1.0))
+    utts = run(say("this is a rather long sentence that goes on and on for a while"), vad)
+    assert len(utts) >= 2
+    assert all(u.end - u.start <= 1.0 + 1e-6 for u in utts)

@@ -1,0 +1,97 @@
+"""Trigger matching on recognised text: what fires, what must not, and firing once."""
+
+from __future__ import annotations
+
+import pytest
+
+from proxy.listen.triggers import (
+    DEFAULT_PHRASES,
+    TriggerMatcher,
+    TriggerPhrase,
+    match_utterance,
+    words,
+)
+from proxy.relay.codec import Action
+
+
+def fired(text: str, spotted: tuple[str, ...] = ()) -> list[Action]:
+    return [m.action for m in match_utterance(text, spotted, DEFAULT_PHRASES, at=1.0)]
+
+
+def test_words_drop_case_and_punctuation() -> None:
+    assert words("Okay, EXECUTE plan.") == ("okay", "execute", "plan")
+
+
+def test_execute_plan_at_the_end_of_a_request_fires() -> None:
+    assert fired("Okay so please check the disk usage on web 1, execute plan.") == [Action.EXECUTE]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We will execute the plan tomorrow.",  # chosen: talking about the plan is not a request
+        "The plan is to execute later",
+        "executed planning meeting",
+        "execute planet scan",
+        "We will execute plan tomorrow",  # tiny.en dropped "the": the phrase must end the utterance
+        "",
+    ],
+)
+def test_similar_sentences_do_not_fire(text: str) -> None:
+    assert fired(text) == []
+
+
+def test_replies_fire_in_short_utterances_only() -> None:
+    assert fired("Confirm.") == [Action.CONFIRM]
+    assert fired("yes, confirmed") == [Action.CONFIRM]
+    assert fired("cancel that please") == [Action.CANCEL]
+    assert fired("can you confirm the disk usage on web one") == []
+    assert fired("we should cancel the meeting with the vendor on friday") == []
+
+
+def test_spotter_alone_cannot_fire_execute() -> None:
+    # The spotter hears "execute the plan" as "execute plan"; only the text can tell them apart.
+    assert fired("We will execute the plan tomorrow", spotted=("execute plan",)) == []
+
+
+def test_spotter_alone_fires_a_short_reply() -> None:
+    # Whisper hears a lone espeak "cancel" as "Console"; the keyphrase spotter heard it.
+    assert fired("Console", spotted=("cancel",)) == [Action.CANCEL]
+    assert fired("", spotted=("confirm",)) == [Action.CONFIRM]
+    assert fired("the console on the web server is broken again", spotted=("cancel",)) == []
+
+
+def test_spotter_alone_does_not_fire_inside_a_longer_word() -> None:
+    # Long negative bench: a lone "confirmation" / "cancellation" spotted as the reply word.
+    assert fired("Confirmation.", spotted=("confirm",)) == []
+    assert fired("cancelation", spotted=("cancel",)) == []
+    assert fired("the cancellation fee", spotted=("cancel",)) == []
+    # The text's own spellings still fire, and so does the spotter next to other words.
+    assert fired("Confirmed.", spotted=("confirm",)) == [Action.CONFIRM]
+    assert fired("yes, Console", spotted=("cancel",)) == [Action.CANCEL]
+
+
+def test_one_utterance_fires_each_action_once() -> None:
+    matches = match_utterance("execute plan, execute plan", ["execute plan"], DEFAULT_PHRASES, 2.0)
+    assert [(m.action, m.source) for m in matches] == [(Action.EXECUTE, "text")]
+
+
+def test_cooldown_on_the_audio_clock() -> None:
+    matcher = TriggerMatcher(cooldown_s=3.0)
+    assert [m.action for m in matcher.utterance("execute plan", [], at=10.0)] == [Action.EXECUTE]
+    assert matcher.utterance("execute plan", [], at=11.5) == []  # same request, split by a pause
+    assert [m.action for m in matcher.utterance("cancel", [], at=11.6)] == [Action.CANCEL]
+    assert [m.action for m in matcher.utterance("execute plan", [], at=13.5)] == [Action.EXECUTE]
+
+
+def test_custom_phrase() -> None:
+    phrases = (TriggerPhrase("make it so", Action.EXECUTE),)
+    assert [m.phrase for m in match_utterance("Make it so!", [], phrases, 0.0)] == ["make it so"]
+    assert match_utterance("execute plan", [], phrases, 0.0) == []
+
+
+def test_bad_phrases_are_refused() -> None:
+    with pytest.raises(ValueError, match="no words"):
+        TriggerPhrase(" ... ", Action.EXECUTE)
+    with pytest.raises(ValueError, match="EXECUTE, CONFIRM or CANCEL"):
+        TriggerPhrase("stop", Action.PAUSE)
