@@ -22,7 +22,7 @@ from proxy.startup import build_services
 log = logging.getLogger("proxy")
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
+def listening_socket(host: str, port: int, backlog: int = 1024) -> socket.socket:
     """A bound, listening TCP socket.  ``::`` accepts IPv4 clients too (dual-stack)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -31,7 +31,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
         # asyncio would set IPV6_V6ONLY, which shuts out IPv4 clients on '::'.
         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     sock.bind((host, port))
-    sock.listen(128)
+    sock.listen(backlog)
     sock.setblocking(False)
     return sock
 
@@ -50,7 +50,7 @@ async def serve(
     app = build_app(config, services)
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
-    sock = listening_socket(config.listen, config.port)
+    sock = listening_socket(config.listen, config.port, config.listen_backlog)
     site = web.SockSite(runner, sock)
     await site.start()
     stop = stop or asyncio.Event()
@@ -103,7 +103,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = parse_config(argv)
     configure_logging(config.log_level)
     try:
-        asyncio.run(_main(config))
+        if config.event_loop == "uvloop":
+            import uvloop  # noqa: PLC0415 - optional: only when asked for
+
+            uvloop.run(_main(config))
+        else:
+            asyncio.run(_main(config))
     except PolicyError as exc:
         log.error("cannot start: bad guard policy: %s", exc)
         return 2

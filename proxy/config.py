@@ -33,6 +33,13 @@ class Config:
     upstreams: tuple[str, ...] = ("ws://127.0.0.1:8998/api/chat",)
     ui_dir: Path | None = None
     max_waiting: int = 8
+    #: Most open connections to the upstreams (conversations and UI fetches together);
+    #: 0 means the pool plus the waiting line plus :data:`UI_FETCH_CONNECTIONS`.
+    upstream_connections: int = 0
+    #: Connections the kernel holds for accept(); a burst of browsers beyond it is dropped.
+    listen_backlog: int = 1024
+    #: "asyncio" or "uvloop" (the event loop ``python -m proxy`` runs on).
+    event_loop: str = "asyncio"
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     ping_interval: float = 20.0
     keepalive_after: float = 3.0
@@ -57,6 +64,17 @@ class Config:
     run_as: str | None = None
     tap: bool = True
     whisper_model: str | None = None
+
+
+#: Head-room for web UI fetches in the default :attr:`Config.upstream_connections`.
+UI_FETCH_CONNECTIONS = 32
+EVENT_LOOPS = ("asyncio", "uvloop")
+
+
+def connection_limit(config: Config) -> int:
+    """The upstream connection limit in force: never below the pool plus the waiting line."""
+    needed = len(config.upstreams) + config.max_waiting
+    return config.upstream_connections or needed + UI_FETCH_CONNECTIONS
 
 
 def upstream_url(value: str) -> str:
@@ -128,6 +146,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add(p, "--ui-dir", "serve the web UI from this directory instead of the upstream", type=Path)
     _add(p, "--max-waiting", "clients allowed to wait for a free upstream", type=int, default=8)
+    _add(
+        p,
+        "--upstream-connections",
+        "most open connections to the upstreams, conversations and UI fetches together; at "
+        f"least upstreams + max-waiting (default 0: that plus {UI_FETCH_CONNECTIONS})",
+        type=int,
+        default=d.upstream_connections,
+    )
+    _add(
+        p,
+        "--listen-backlog",
+        "connections the kernel queues before the proxy accepts them",
+        type=_positive(int),
+        default=d.listen_backlog,
+    )
+    _add(p, "--event-loop", "asyncio or uvloop", choices=EVENT_LOOPS, default=d.event_loop)
     _add(
         p,
         "--max-message-bytes",
@@ -240,6 +274,14 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
         parser.error(f"--default-voice {ns.default_voice!r} is not in --voices")
     if int(ns.max_waiting) < 0:
         parser.error("--max-waiting must be 0 or more")
+    connections = int(ns.upstream_connections)
+    if connections < 0:
+        parser.error("--upstream-connections must be 0 (automatic) or more")
+    if connections and connections < len(upstreams) + int(ns.max_waiting):
+        parser.error(
+            f"--upstream-connections {connections} is below the {len(upstreams)} upstream(s) "
+            f"plus --max-waiting {ns.max_waiting}: conversations would wait for a connection"
+        )
     level = str(ns.log_level).upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         parser.error(f"--log-level {ns.log_level!r} is not one of DEBUG, INFO, WARNING, ERROR")
@@ -252,6 +294,9 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
         upstreams=upstreams,
         ui_dir=ui_dir,
         max_waiting=int(ns.max_waiting),
+        upstream_connections=connections,
+        listen_backlog=int(ns.listen_backlog),
+        event_loop=str(ns.event_loop),
         max_message_bytes=int(ns.max_message_bytes),
         ping_interval=float(ns.ping_interval),
         keepalive_after=float(ns.keepalive_after),

@@ -147,6 +147,9 @@ class RelayState:
     admission: Admission
     session: aiohttp.ClientSession
     hooks_factory: HooksFactory = lambda conversation, browser: NoHooks()
+    connection_limit: int = 0
+    #: Tasks waiting for a free upstream connection (filled by the session's trace hooks).
+    waiting_for_slot: set[asyncio.Task[object] | None] = field(default_factory=set)
     conversations: dict[str, Browser] = field(default_factory=dict)
     all_ended: asyncio.Event = field(default_factory=asyncio.Event)
     draining: bool = False
@@ -188,12 +191,13 @@ async def chat(request: web.Request, state: RelayState) -> web.StreamResponse:
         conv.end_reason = conv.end_reason or "internal error"
         await browser.close(CLOSE_INTERNAL_ERROR, "internal proxy error")
     finally:
+        # Closed before the ticket frees the upstream: the next conversation must not overlap.
+        if conv.upstream is not None:
+            await conv.upstream.close()
         ticket.release()
         del state.conversations[conv.id]
         if not state.conversations:
             state.all_ended.set()
-        if conv.upstream is not None:
-            await conv.upstream.close()
         await hooks.close()
         _log_end(conv, ws)
     return ws
@@ -224,9 +228,17 @@ async def _run(
                 )
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             why = str(exc) or type(exc).__name__
+            tell = "voice server unreachable; try again shortly"
+            if asyncio.current_task() in state.waiting_for_slot:
+                state.waiting_for_slot.discard(asyncio.current_task())
+                why = (
+                    f"all {state.connection_limit} upstream connections are in use "
+                    "(raise --upstream-connections)"
+                )
+                tell = "proxy connection limit reached; try again shortly"
             conv.end_reason = f"upstream unreachable: {why}"
             log.warning("conversation %s: cannot reach %s: %s", conv.id, ticket.upstream, why)
-            await browser.close(CLOSE_BAD_GATEWAY, "voice server unreachable; try again shortly")
+            await browser.close(CLOSE_BAD_GATEWAY, tell)
             return
         conv.last_upstream_message = time.monotonic()
         from_upstream = asyncio.create_task(_pump_upstream(conv, browser, hooks))

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
-from proxy.config import Config
+from proxy.config import Config, connection_limit
 from proxy.relay import chat as relay
 from proxy.relay import ui
 from proxy.relay.admission import Admission
@@ -55,14 +55,21 @@ def build_app(config: Config, services: Services | None = None) -> web.Applicati
 async def _lifespan(
     app: web.Application, *, config: Config, hooks_factory: HooksFactory | None
 ) -> AsyncIterator[None]:
+    limit = connection_limit(config)
+    waiting_for_slot: set[asyncio.Task[object] | None] = set()
     session = aiohttp.ClientSession(
+        # aiohttp's default of 100 connections would silently hold the 101st conversation.
+        connector=aiohttp.TCPConnector(limit=limit, limit_per_host=0),
         timeout=aiohttp.ClientTimeout(total=None, connect=config.connect_timeout),
         auto_decompress=False,
+        trace_configs=[_slot_tracer(waiting_for_slot)],
     )
     state = RelayState(
         config=config,
         admission=Admission(list(config.upstreams), config.max_waiting),
         session=session,
+        connection_limit=limit,
+        waiting_for_slot=waiting_for_slot,
     )
     if hooks_factory is not None:
         state.hooks_factory = hooks_factory
@@ -70,6 +77,21 @@ async def _lifespan(
     yield
     await close_conversations(state, CLOSE_GOING_AWAY, "server shutting down")
     await session.close()
+
+
+def _slot_tracer(waiting: set[asyncio.Task[object] | None]) -> aiohttp.TraceConfig:
+    """Note which tasks wait for a free upstream connection, so a timeout can name that cause."""
+
+    async def queued(*_: object) -> None:
+        waiting.add(asyncio.current_task())
+
+    async def dequeued(*_: object) -> None:
+        waiting.discard(asyncio.current_task())
+
+    trace = aiohttp.TraceConfig()
+    trace.on_connection_queued_start.append(queued)
+    trace.on_connection_queued_end.append(dequeued)
+    return trace
 
 
 async def close_conversations(state: RelayState, code: int, reason: str) -> None:
