@@ -64,6 +64,7 @@ class Config:
     run_as: str | None = None
     tap: bool = True
     whisper_model: str | None = None
+    speak_results: bool = True
 
 
 #: Head-room for web UI fetches in the default :attr:`Config.upstream_connections`.
@@ -258,6 +259,11 @@ def _pipeline_flags(g: argparse._ArgumentGroup, d: Config) -> None:
     add(
         "--whisper-model", "CTranslate2 Whisper model directory or name (default: packaged tiny.en)"
     )
+    add(
+        "--no-speak-results",
+        "do not speak results into the reply audio (they are still shown as text)",
+        action="store_true",
+    )
 
 
 def parse_config(argv: Sequence[str] | None = None) -> Config:
@@ -324,6 +330,7 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
         run_as=ns.run_as or None,
         tap=not _flag_true(ns.no_tap),
         whisper_model=ns.whisper_model or None,
+        speak_results=not _flag_true(ns.no_speak_results),
     )
 
 

@@ -23,6 +23,7 @@ from proxy.config import Config
 from proxy.listen.speech.settings import TapSettings
 from proxy.listen.speech.worker import SpeechWorker
 from proxy.server.pipeline import Services
+from proxy.speak.synth import EspeakSynthesiser, Synthesiser
 
 log = logging.getLogger("proxy.startup")
 T = TypeVar("T")
@@ -103,4 +104,21 @@ async def build_services(config: Config) -> Services:
         memory=memory,
     )
     log.info("audit log: %s", config.data_dir / AUDIT_FILE)
-    return Services(flows=flows, recognisers=recognisers, tap_settings=tap_settings)
+    return Services(
+        flows=flows,
+        recognisers=recognisers,
+        tap_settings=tap_settings,
+        synthesiser=synthesiser(config),
+    )
+
+
+def synthesiser(config: Config) -> Synthesiser | None:
+    """The voice that speaks results into the reply audio, or ``None`` (text only)."""
+    if not config.speak_results:
+        log.info("results are shown as text only (--no-speak-results)")
+        return None
+    if not EspeakSynthesiser.available():
+        log.warning("espeak-ng is not installed: results are shown as text only")
+        return None
+    log.info("results are spoken into the reply audio (espeak-ng)")
+    return EspeakSynthesiser()

@@ -184,6 +184,14 @@ class Tap:
         else:
             self._dropped += 1
 
+    def speaking(self, seconds: float) -> None:
+        """The proxy starts playing ``seconds`` of its own speech to the user now: the words
+        heard in the user's channel meanwhile may be its echo and must not fire triggers.
+        Sent in order with the audio, so the worker places it on the user's audio clock."""
+        channel = self._channel
+        if not self._closing and channel is not None and not self._lost:
+            channel.speaking(seconds)
+
     async def settle(self, within: float = SETTLE_TIMEOUT_S) -> None:
         """Return once everything offered so far is recognised, the open utterance included.
 

@@ -104,6 +104,9 @@ class Conversation:
     handshake_after: float | None = None
     last_upstream_message: float = field(default_factory=time.monotonic)
     end_reason: str = ""
+    #: Rewrites an upstream message just before it goes to the browser (the reply mixer that
+    #: speaks results into the model's audio); ``None``: forwarded as received.
+    reply_audio: Callable[[bytes], bytes] | None = None
 
 
 class Browser:
@@ -336,6 +339,8 @@ async def _pump_upstream(conv: Conversation, browser: Browser, hooks: Conversati
         if data[0] == Kind.HANDSHAKE and conv.handshake_after is None:
             conv.handshake_after = time.monotonic() - conv.started
             log.info("conversation %s: upstream ready after %.2f s", conv.id, conv.handshake_after)
+        if conv.reply_audio is not None:
+            data = conv.reply_audio(data)
         if not await browser.send(data):
             return
         conv.to_browser.count(data)

@@ -33,6 +33,9 @@ from proxy.listen.tap import Tap
 from proxy.listen.transcript import Transcript
 from proxy.relay.chat import Browser, Conversation, ConversationHooks
 from proxy.relay.codec import Action, Control, Metadata, encode
+from proxy.speak.mixer import ReplyMixer
+from proxy.speak.speaker import Speaker
+from proxy.speak.synth import Synthesiser
 
 log = logging.getLogger("proxy.server.pipeline")
 
@@ -43,10 +46,12 @@ DEFAULT_ARCHIVE_SECONDS = 3600.0
 
 
 class BrowserNotifier:
-    """Flow results as the browser sees them: ``0x02`` lines, ``0x04`` to opted-in clients."""
+    """Flow results as the browser sees them: ``0x02`` lines, ``0x04`` to opted-in clients,
+    and spoken into the reply audio when the conversation has a :class:`Speaker`."""
 
-    def __init__(self, browser: Browser) -> None:
+    def __init__(self, browser: Browser, speaker: Speaker | None = None) -> None:
         self._browser = browser
+        self._speaker = speaker
 
     async def notify_text(self, text: str) -> None:
         """Show ``text`` in the UI transcript, on a line of its own."""
@@ -114,12 +119,14 @@ class SessionArchive:
 
 @dataclass
 class Services:
-    """What all conversations share.  ``recognisers`` None means no speech tap (controls only)."""
+    """What all conversations share.  ``recognisers`` None means no speech tap (controls only);
+    ``synthesiser`` None means results are not spoken."""
 
     flows: FlowRegistry
     recognisers: SpeechWorker | None = None
     tap_settings: TapSettings = DEFAULT_SETTINGS
     archive: SessionArchive = field(default_factory=SessionArchive)
+    synthesiser: Synthesiser | None = None
 
     def hooks(self, conv: Conversation, browser: Browser) -> ConversationHooks:
         """The hooks for one new conversation (the relay's ``hooks_factory``)."""
@@ -160,8 +167,13 @@ class ConversationPipeline:
         self._controls: asyncio.Task[None] | None = None
         self._record = SessionRecord(conv.id, conv.peer, transcript)
         services.archive.add(self._record)
+        self.speaker: Speaker | None = None
+        if services.synthesiser is not None:
+            mixer = ReplyMixer()
+            conv.reply_audio = mixer.process
+            self.speaker = Speaker(services.synthesiser, mixer, self._speaking)
         self.flow: SessionFlow = services.flows.open(
-            conv.id, notifier=BrowserNotifier(browser), transcript=transcript.turns
+            conv.id, notifier=BrowserNotifier(browser, self.speaker), transcript=transcript.turns
         )
 
     def client_message(self, data: bytes) -> None:
@@ -192,6 +204,11 @@ class ConversationPipeline:
         if isinstance(action, Execute) and action.request is None and self._tap is not None:
             await self._tap.settle()
         self.flow.submit(action, via="control")
+
+    def _speaking(self, seconds: float) -> None:
+        # Our speech starts playing: what the operator's channel carries now may be its echo.
+        if self._tap is not None:
+            self._tap.speaking(seconds)
 
     def _on_tap_event(self, event: TapEvent) -> None:
         match event:
@@ -226,5 +243,7 @@ class ConversationPipeline:
                 self._tap.dropped,
                 stats if stats is not None else "no stats",
             )
+        if self.speaker is not None:
+            await self.speaker.close()
         self._record.ended = time.time()
         self.flow.notifier = NullNotifier()

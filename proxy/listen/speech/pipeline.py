@@ -64,6 +64,8 @@ class SpeechPipeline:
         self._assistant = AssistantAssembler(s.assistant_gap_s)
         self._server_page_s = s.server_page_s
         self._hits: list[KeyphraseHit] = []
+        self._echo_tail_s = s.echo_tail_s
+        self._speaking: list[tuple[float, float]] = []  # the proxy's own speech, user clock
 
     @property
     def server_seconds(self) -> float:
@@ -106,6 +108,15 @@ class SpeechPipeline:
                 self.stats.bad_text += 1
                 return []
             return self._assistant_closed(self._assistant.piece(text, self.server_seconds))
+        return []
+
+    def proxy_speaks(self, seconds: float) -> list[TapEvent]:
+        """The proxy starts playing ``seconds`` of its own speech to the user now: whatever the
+        user's channel carries meanwhile (and for ``echo_tail_s`` after) may be its echo, so
+        utterances overlapping that stretch fire no trigger.  They are still transcribed."""
+        now = self._decoder.seconds
+        self._speaking = [w for w in self._speaking if w[1] > now - 60.0]
+        self._speaking.append((now, now + max(0.0, seconds) + self._echo_tail_s))
         return []
 
     def finish(self) -> list[TapEvent]:
@@ -159,6 +170,12 @@ class SpeechPipeline:
         if text.strip():
             self.transcript.add(turn)
             events.append(UserSpoke(turn))
+        if any(utt.start < until and utt.end > since for since, until in self._speaking):
+            if text.strip():
+                log.info(
+                    "session %s: %r overlaps our own speech; no trigger", self.session_id, text
+                )
+            return events
         for match in self._matcher.utterance(text, spotted, utt.end):
             self.stats.triggers += 1
             log.info(

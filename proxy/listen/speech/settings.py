@@ -37,6 +37,9 @@ class TapSettings:
       ``phrases``: trigger phrases (thresholds per phrase); ``cooldown_s``: same action not again
       within this much audio; ``assistant_gap_s``: model silence that closes an assistant turn;
       ``max_turns`` / ``max_chars`` / ``max_turn_chars``: transcript bounds.
+      ``echo_tail_s``: after the proxy's own speech ends, how long the operator's channel may
+      still carry its echo (playout buffer + microphone + uplink); utterances overlapping the
+      speech or this tail fire no trigger.
     """
 
     queue_messages: int = 512
@@ -64,6 +67,7 @@ class TapSettings:
     max_turns: int = DEFAULT_MAX_TURNS
     max_chars: int = DEFAULT_MAX_CHARS
     max_turn_chars: int = DEFAULT_MAX_TURN_CHARS
+    echo_tail_s: float = 0.6
 
 
 #: The defaults, shared (settings are immutable).

@@ -63,6 +63,7 @@ SERVER: Final = 2
 CLOSE: Final = 3
 _SHUTDOWN: Final = 4
 SETTLE: Final = 5
+SPEAKING: Final = 6
 
 #: Requests the worker takes in one go before it sends the replies they produced: fewer, larger
 #: replies mean fewer wake-ups of the proxy's reader thread.
@@ -195,6 +196,10 @@ class SessionChannel:
     def settle(self) -> bool:
         """Ask for the open utterance to be cut and transcribed now; ``False`` if not sent."""
         return self._put((SETTLE, self._key, None))
+
+    def speaking(self, seconds: float) -> bool:
+        """The proxy starts ``seconds`` of its own speech now (echo safety); ``False``: not sent."""
+        return self._put((SPEAKING, self._key, seconds))
 
     def close(self) -> bool:
         """Ask for the session's end (flush the last utterance); ``False`` if not sent now."""
@@ -497,6 +502,11 @@ def _handle(
         if pipeline is not None:
             _run(pipeline, session, pipeline.settle, "settling")
         return session
+    if op == SPEAKING:
+        if pipeline is not None:
+            speaks = pipeline.proxy_speaks
+            _run(pipeline, session, lambda: speaks(float(payload)), "speaking")
+        return None
     session.processed += 1
     if pipeline is not None:
         handle = pipeline.client if op == CLIENT else pipeline.server

@@ -105,3 +105,35 @@ def test_garbage_audio_is_counted_logged_once_and_speech_still_heard(
     assert pipeline.stats.bad_audio == 4
     assert sum("bad client audio" in r.message for r in caplog.records) == 1
     assert triggers(events) == [Action.EXECUTE]
+
+
+def test_our_own_spoken_prompt_echoed_back_does_not_confirm() -> None:
+    # The proxy says "… Say confirm, or cancel." and a speakerphone plays it into the operator's
+    # channel; a real "confirm" after the echo has died down still counts.
+    prompt = say("systemctl restart nginx needs confirmation. Say confirm, or cancel.")
+    pipeline = SpeechPipeline("test", recognisers(), Transcript())
+    events: list[TapEvent] = []
+    lead = client_messages(silence(0.4))
+    for message in lead:
+        events += pipeline.client(message)
+    events += pipeline.proxy_speaks(len(prompt) / 24_000)
+    for message in client_messages(concat(prompt, silence(1.5), say("confirm"), silence(1.0))):
+        events += pipeline.client(message)
+    events += pipeline.finish()
+    spoken = [e.turn.text.lower() for e in events if isinstance(e, UserSpoke)]
+    assert any("confirm" in text for text in spoken[:-1])  # the echo was heard, as words only
+    assert triggers(events) == [Action.CONFIRM]
+    confirm = next(e for e in events if isinstance(e, TriggerHeard))
+    assert confirm.at > len(prompt) / 24_000 + 1.0
+
+
+def test_echo_alone_fires_nothing() -> None:
+    prompt = say("Say confirm.")
+    pipeline = SpeechPipeline("test", recognisers(), Transcript())
+    events = pipeline.proxy_speaks(len(prompt) / 24_000)
+    for message in client_messages(concat(prompt, silence(1.0))):
+        events += pipeline.client(message)
+    events += pipeline.finish()
+    assert triggers(events) == []
+    events, _ = listen(concat(prompt, silence(1.0)))  # without the window it would confirm
+    assert triggers(events) == [Action.CONFIRM]

@@ -1,0 +1,1 @@
+"""Results spoken into the reply audio: synthesiser, Ogg page rewriting, mixer, speaker."""
