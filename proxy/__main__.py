@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 import socket
+import ssl
 import sys
 from collections.abc import Sequence
 
@@ -51,7 +52,7 @@ async def serve(
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     sock = listening_socket(config.listen, config.port, config.listen_backlog)
-    site = web.SockSite(runner, sock)
+    site = web.SockSite(runner, sock, ssl_context=tls_context(config))
     await site.start()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -69,6 +70,17 @@ async def serve(
         await _drain(app, config.drain_timeout)
         await runner.cleanup()
         log.info("stopped")
+
+
+def tls_context(config: Config) -> ssl.SSLContext | None:
+    """HTTPS/WSS with ``--tls-cert``/``--tls-key`` (browsers need it for the microphone)."""
+    cert, key = config.security.tls_cert, config.security.tls_key
+    if cert is None or key is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    return context
 
 
 async def _drain(app: web.Application, within: float) -> None:
@@ -111,6 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_main(config))
     except PolicyError as exc:
         log.error("cannot start: bad guard policy: %s", exc)
+        return 2
+    except ssl.SSLError as exc:
+        log.error("cannot start: TLS certificate or key unusable: %s", exc)
         return 2
     except OSError as exc:
         log.error("cannot listen on [%s]:%d: %s", config.listen, config.port, exc.strerror)

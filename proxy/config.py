@@ -19,6 +19,7 @@ from extraction.anthropic_backend import DEFAULT_MODEL
 from guard import DEFAULT_TRUSTED_PATH
 from proxy.relay.codec import DEFAULT_MAX_MESSAGE_BYTES
 from proxy.relay.query import DEFAULT_TEXT_PROMPT, DEFAULT_VOICE, DEFAULT_VOICES, QueryPolicy
+from proxy.security import SecurityError, SecuritySettings, add_flags, from_args
 
 ENV_PREFIX = "VOICEOPS_"
 T = TypeVar("T")
@@ -65,6 +66,7 @@ class Config:
     tap: bool = True
     whisper_model: str | None = None
     speak_results: bool = True
+    security: SecuritySettings = field(default_factory=SecuritySettings)
 
 
 #: Head-room for web UI fetches in the default :attr:`Config.upstream_connections`.
@@ -216,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add(p, "--log-level", "DEBUG, INFO, WARNING or ERROR", default=d.log_level)
     _pipeline_flags(p.add_argument_group("voice ops pipeline"), d)
+    add_flags(p, _add)
     return p
 
 
@@ -234,8 +237,8 @@ def _pipeline_flags(g: argparse._ArgumentGroup, d: Config) -> None:
     add("--no-memory", "do not remember or recall past requests", action="store_true")
     add(
         "--insecure-exec",
-        "allow running commands although the proxy listens beyond loopback and has no "
-        "authentication yet (logs a warning)",
+        "allow running commands with --auth off although the proxy listens beyond loopback "
+        "(logs a warning)",
         action="store_true",
     )
     add(
@@ -270,7 +273,7 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
     """Parse the command line (and environment) into a :class:`Config`; exits 2 on bad input."""
     parser = build_parser()
     ns = parser.parse_args(argv)
-    from_env = [u for u in os.environ.get(_env_name("--upstream"), "").split(",") if u.strip()]
+    from_env = _env_list("--upstream")
     try:
         upstreams = tuple(upstream_url(u) for u in (ns.upstream or from_env or Config().upstreams))
     except argparse.ArgumentTypeError as exc:
@@ -291,6 +294,11 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
     level = str(ns.log_level).upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         parser.error(f"--log-level {ns.log_level!r} is not one of DEBUG, INFO, WARNING, ERROR")
+    try:
+        security = from_args(ns, _env_list)
+        security.check(str(ns.listen))
+    except SecurityError as exc:
+        parser.error(str(exc))
     ui_dir = Path(ns.ui_dir) if ns.ui_dir else None
     if ui_dir is not None and not (ui_dir / "index.html").is_file():
         parser.error(f"--ui-dir {ui_dir} has no index.html")
@@ -331,7 +339,13 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
         tap=not _flag_true(ns.no_tap),
         whisper_model=ns.whisper_model or None,
         speak_results=not _flag_true(ns.no_speak_results),
+        security=security,
     )
+
+
+def _env_list(flag: str) -> list[str]:
+    """A repeatable flag's environment variable: comma-separated values."""
+    return [v.strip() for v in os.environ.get(_env_name(flag), "").split(",") if v.strip()]
 
 
 def _flag_true(value: object) -> bool:

@@ -40,12 +40,15 @@ def _timed(what: str, make: Callable[[], T]) -> T:
 
 
 def exec_settings(config: Config) -> FlowSettings:
-    """Whether commands may run (loopback-only or --insecure-exec) and the flow's timers."""
-    allowed, refusal = exec_permission([config.listen], insecure_exec=config.insecure_exec)
-    if config.insecure_exec:
+    """Whether commands may run (authentication on, loopback, or --insecure-exec) and timers."""
+    authenticated = config.security.auth_enabled(config.listen)
+    allowed, refusal = exec_permission(
+        [config.listen], insecure_exec=config.insecure_exec or authenticated
+    )
+    if config.insecure_exec and not authenticated:
         log.warning(
-            "--insecure-exec: commands run for ANY client that reaches [%s]:%d — there is no "
-            "authentication yet; use this only on a trusted network",
+            "--insecure-exec: commands run for ANY client that reaches [%s]:%d — "
+            "authentication is off; use this only on a trusted network",
             config.listen,
             config.port,
         )

@@ -29,10 +29,26 @@ log = logging.getLogger("proxy.relay.chat")
 
 # WebSocket close codes used towards the browser.
 CLOSE_GOING_AWAY = 1001
+CLOSE_POLICY = 1008
 CLOSE_INTERNAL_ERROR = 1011
 CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_BAD_GATEWAY = 1014
+_WAITING_REFUSAL = (
+    "[voiceops] refused: you are still waiting for a voice server; "
+    "actions are accepted once the conversation has started\n"
+)
 _MAX_CLOSE_REASON = 123  # bytes: RFC 6455 leaves 123 for the reason after the code
+
+#: Request key under which the front door stores who is asking (see proxy.server.guards).
+PRINCIPAL_KEY = web.RequestKey("voiceops_principal", str)
+ANONYMOUS_PRINCIPAL = "anonymous"
+
+
+def request_principal(request: web.Request) -> str:
+    """Who sent ``request``, as the front door recorded it (``anonymous`` without one)."""
+    value = request.get(PRINCIPAL_KEY)
+    return value if isinstance(value, str) else ANONYMOUS_PRINCIPAL
+
 
 # What a browser may receive; 0x04 only when it asked for events (the UI validates it).
 _TO_BROWSER = frozenset({Kind.HANDSHAKE, Kind.AUDIO, Kind.TEXT, Kind.PING})
@@ -93,6 +109,7 @@ class Conversation:
     id: str
     peer: str
     query: SanitisedQuery
+    principal: str = ANONYMOUS_PRINCIPAL
     started: float = field(default_factory=time.monotonic)
     upstream_url: str | None = None
     upstream: aiohttp.ClientWebSocketResponse | None = None
@@ -173,7 +190,12 @@ async def chat(request: web.Request, state: RelayState) -> web.StreamResponse:
         compress=False,
     )
     await ws.prepare(request)
-    conv = Conversation(id=uuid.uuid4().hex[:12], peer=str(request.remote), query=query)
+    conv = Conversation(
+        id=uuid.uuid4().hex,
+        peer=str(request.remote),
+        query=query,
+        principal=request_principal(request),
+    )
     browser = Browser(ws, query.wants_events)
     try:
         ticket = state.admission.enqueue()
@@ -183,7 +205,7 @@ async def chat(request: web.Request, state: RelayState) -> web.StreamResponse:
         return ws
     if query.dropped:
         log.info("conversation %s: dropped query parameters %s", conv.id, ", ".join(query.dropped))
-    log.info("conversation %s started from %s", conv.id, conv.peer)
+    log.info("conversation %s started from %s (%s)", conv.id, conv.peer, conv.principal)
     state.conversations[conv.id] = browser
     state.all_ended.clear()
     hooks = state.hooks_factory(conv, browser)
@@ -246,14 +268,21 @@ async def _run(
         conv.last_upstream_message = time.monotonic()
         from_upstream = asyncio.create_task(_pump_upstream(conv, browser, hooks))
         watchdog = asyncio.create_task(_watch_upstream(conv, browser, cfg))
+        longest = cfg.security.limits.conversation_seconds
         try:
             done, _ = await asyncio.wait(
-                {from_browser, from_upstream, watchdog}, return_when=asyncio.FIRST_COMPLETED
+                {from_browser, from_upstream, watchdog},
+                timeout=max(0.0, conv.started + longest - time.monotonic()),
+                return_when=asyncio.FIRST_COMPLETED,
             )
         finally:
             for task in (from_upstream, watchdog):
                 task.cancel()
-        if from_browser in done or browser.ws.closed:
+        if not done:
+            conv.end_reason = f"conversation reached the {longest:g} s limit"
+            log.warning("conversation %s: %s", conv.id, conv.end_reason)
+            await browser.close(CLOSE_POLICY, conv.end_reason)
+        elif from_browser in done or browser.ws.closed:
             conv.end_reason = conv.end_reason or "browser closed"
         else:
             conv.end_reason = conv.end_reason or _upstream_end(conv.upstream)
@@ -309,10 +338,15 @@ async def _pump_browser(
                 log.info("conversation %s: invalid message from browser: %s", conv.id, exc.reason)
             await browser.send(encode(Error(exc.reason)))
             continue
-        if isinstance(message, Control) and message.action.is_extension:
-            hooks.control(message)
-            continue
         upstream = conv.upstream
+        if isinstance(message, Control) and message.action.is_extension:
+            if upstream is None:
+                # Someone still in line has no conversation to act in yet.
+                log.info("conversation %s: %s refused while waiting", conv.id, message.action.name)
+                await browser.notice(_WAITING_REFUSAL)
+            else:
+                hooks.control(message)
+            continue
         if upstream is None:
             # Nothing is connected yet; the upstream would throw these away before its
             # handshake anyway.

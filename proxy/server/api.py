@@ -1,9 +1,13 @@
 """The HTTP API over the action flow (seed-compatible ``/process`` and ``/execute``).
 
-Every body is a JSON object checked field by field; anything else is a 400 that says what is
-wrong.  Bodies are read up to :data:`MAX_BODY_BYTES` and refused beyond it (413) — the check
-is here and not only in the app's ``client_max_size`` so that these routes stay bounded however
-the app is configured.
+Every body is a JSON object sent as ``Content-Type: application/json`` (anything else is a 415:
+a cross-site form or ``text/plain`` POST never reaches the flow) and checked field by field;
+anything else is a 400 that says what is wrong.  Bodies are read whole, chunked ones too, and
+refused beyond :data:`MAX_BODY_BYTES` (413) — the check is here and not only in the app's
+``client_max_size`` so that these routes stay bounded however the app is configured.
+
+Sessions belong to the principal that created them (:mod:`proxy.server.owners`): new API
+sessions get unguessable ids, and another principal's session is a 404 like a missing one.
 
 Routes (mount with :func:`add_routes`)::
 
@@ -17,7 +21,8 @@ Results are ``{"session_id", "outcome", "message", "request_id", "results": [{"i
 "argv", "status": executed|blocked|needs_confirmation|held|failed|cancelled|expired, "reason"?,
 "exit_code"?, "output"?}]}``, one item per command in the agreed order.  Status codes: 200
 handled (also when a command was blocked or failed), 400 bad body, 403 execution switched off,
-404 unknown session or nothing pending, 409 busy, 410 confirmation expired, 413 body too large.
+404 unknown (or not your) session or nothing pending, 409 busy, 410 confirmation expired, 413
+body too large, 415 not JSON.
 
 Commands run strictly in the agreed order.  When one needs confirmation it is
 ``needs_confirmation`` and every later command that was not refused is ``held``: already checked
@@ -44,6 +49,8 @@ from extraction.model import Turn
 from proxy.actions.flow import ActionReport, FlowRegistry, SessionFlow
 from proxy.actions.machine import MAX_REQUEST_CHARS, valid_pending_id
 from proxy.listen.confirm import is_cancellation, is_confirmation
+from proxy.relay.chat import request_principal
+from proxy.server.owners import OWNERS, Owners, new_api_session_id
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_UTTERANCES = 100
@@ -64,9 +71,10 @@ _STATUS = {
 }
 
 
-def add_routes(app: web.Application, flows: FlowRegistry) -> None:
+def add_routes(app: web.Application, flows: FlowRegistry, owners: Owners | None = None) -> None:
     """Mount the action API on ``app`` and run ``flows``' confirmation sweeper with it."""
     app[FLOWS_KEY] = flows
+    app[OWNERS] = owners if owners is not None else Owners()
     app.router.add_post("/process", _process)
     app.router.add_post("/execute", _execute)
     app.router.add_post("/confirm", _confirm)
@@ -82,11 +90,26 @@ class _BadRequest(web.HTTPBadRequest):
         )
 
 
+async def read_capped(request: web.Request, cap: int) -> bytes | None:
+    """The whole body, or None when it is larger than ``cap`` (declared or chunked)."""
+    if request.content_length is not None and request.content_length > cap:
+        return None
+    raw = bytearray()
+    while chunk := await request.content.read(cap + 1 - len(raw)):
+        raw += chunk
+        if len(raw) > cap:
+            return None
+    return bytes(raw)
+
+
 async def _body(request: web.Request, allowed: frozenset[str]) -> dict[str, object]:
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise _too_large()
-    raw = await request.content.read(MAX_BODY_BYTES + 1)
-    if len(raw) > MAX_BODY_BYTES:
+    if request.content_type != "application/json":
+        raise web.HTTPUnsupportedMediaType(
+            text=json.dumps({"error": "send the body as Content-Type: application/json"}),
+            content_type="application/json",
+        )
+    raw = await read_capped(request, MAX_BODY_BYTES)
+    if raw is None:
         raise _too_large()
     if not raw.strip():
         raise _BadRequest("the body must be a JSON object")
@@ -141,20 +164,30 @@ def _pending_field(body: dict[str, object]) -> str | None:
     return value
 
 
+def _no_session(session_id: str) -> web.HTTPNotFound:
+    return web.HTTPNotFound(
+        text=json.dumps({"error": f"no session {session_id!r}"}), content_type="application/json"
+    )
+
+
 def _flow(request: web.Request, session_id: str | None) -> SessionFlow:
-    flows = request.app[FLOWS_KEY]
-    if session_id is None:
-        return flows.new_api_session()
-    return flows.open(session_id)
+    """The caller's session ``session_id`` (created if new), or a new unguessable one."""
+    session_id = session_id or new_api_session_id()
+    if not request.app[OWNERS].claim(session_id, request_principal(request)):
+        raise _no_session(session_id)
+    return request.app[FLOWS_KEY].open(session_id)
+
+
+def _owned_flow(request: web.Request, session_id: str) -> SessionFlow | None:
+    if not request.app[OWNERS].owns(session_id, request_principal(request)):
+        return None
+    return request.app[FLOWS_KEY].get(session_id)
 
 
 def _existing_flow(request: web.Request, session_id: str) -> SessionFlow:
-    flow = request.app[FLOWS_KEY].get(session_id)
+    flow = _owned_flow(request, session_id)
     if flow is None:
-        raise web.HTTPNotFound(
-            text=json.dumps({"error": f"no session {session_id!r}"}),
-            content_type="application/json",
-        )
+        raise _no_session(session_id)
     return flow
 
 
@@ -168,7 +201,7 @@ async def _process(request: web.Request) -> web.Response:
     session_id = _session_field(body, required=False)
     if session_id is not None:
         # A one-word answer to a pending confirmation, e.g. {"transcript": "confirm"}.
-        flow = request.app[FLOWS_KEY].get(session_id)
+        flow = _owned_flow(request, session_id)
         if flow is not None and flow.pending():
             if is_confirmation(transcript):
                 return _reply(await flow.confirm(None, via="api"))

@@ -1,7 +1,8 @@
 """The aiohttp application: routes, shared state, start-up and shutdown.
 
-Routes: ``/health`` (liveness), ``/ready`` (readiness), ``/api/chat`` (the relay) and, for every
-other GET, the web UI.
+Routes: ``/health`` (liveness), ``/ready`` (readiness), ``/login``/``/logout``, ``/api/chat``
+(the relay) and, for every other GET, the web UI.  Every request first passes the front door
+(:mod:`proxy.server.guards`: Host, Origin, credentials).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from proxy.relay import chat as relay
 from proxy.relay import ui
 from proxy.relay.admission import Admission
 from proxy.relay.chat import CLOSE_GOING_AWAY, HooksFactory, RelayState
-from proxy.server import api
+from proxy.server import api, login
+from proxy.server.auth import Authenticator
+from proxy.server.guards import GATE, Gate, front_door
 from proxy.server.pipeline import Services
 
 log = logging.getLogger("proxy.server.app")
@@ -36,16 +39,26 @@ def build_app(config: Config, services: Services | None = None) -> web.Applicati
 
     With ``services`` every conversation gets the tap and the action flow, and the HTTP API
     (``/process``, ``/execute``, ``/confirm``, ``/cancel``, ``/api/sessions``) is mounted;
-    without, it is the plain relay.
+    without, it is the plain relay.  Raises :class:`proxy.security.SecurityError` for settings
+    that would expose the proxy without a secret.
     """
-    app = web.Application(client_max_size=64 * 1024)
+    security = config.security
+    security.check(config.listen)
+    app = web.Application(client_max_size=64 * 1024, middlewares=[front_door])
+    token = security.auth_token if security.auth_enabled(config.listen) else None
+    app[GATE] = Gate(
+        auth=None if token is None else Authenticator(token, security.cookie_ttl),
+        hosts=security.host_allowlist(config.listen),
+        origins=frozenset(o.lower() for o in security.allowed_origins),
+    )
+    login.add_routes(app)
     hooks = services.hooks if services is not None else None
     app.cleanup_ctx.append(partial(_lifespan, config=config, hooks_factory=hooks))
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
     app.router.add_get("/api/chat", _chat)
     if services is not None:
-        api.add_routes(app, services.flows)
+        api.add_routes(app, services.flows, services.owners)
         services.add_routes(app)
     # Last: everything else is the web UI.
     app.router.add_route("GET", "/{tail:.*}", _ui)
@@ -105,14 +118,21 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def ready(request: web.Request) -> web.Response:
-    """Readiness: 200 when at least one upstream accepts connections and we are not draining."""
+    """Readiness: 200 when at least one upstream accepts connections and we are not draining.
+
+    Open to anyone (probes carry no credentials), so it says how many upstreams answer and
+    never which: their addresses stay internal (the log names the unreachable ones).
+    """
     state = request.app[STATE]
     if state.draining:
         return web.json_response({"status": "draining", "reason": "shutting down"}, status=503)
     results = await asyncio.gather(*(_probe(u) for u in state.admission.upstreams))
-    upstreams = dict(zip(state.admission.upstreams, results, strict=True))
+    for url, result in zip(state.admission.upstreams, results, strict=True):
+        if result != "ok":
+            log.warning("ready: upstream %s %s", url, result)
     body: dict[str, object] = {
-        "upstreams": upstreams,
+        "upstreams": len(results),
+        "upstreams_ok": results.count("ok"),
         "active": state.admission.active,
         "waiting": state.admission.waiting,
     }

@@ -31,8 +31,14 @@ from proxy.listen.speech.settings import DEFAULT_SETTINGS, TapSettings
 from proxy.listen.speech.worker import SpeechWorker
 from proxy.listen.tap import Tap
 from proxy.listen.transcript import Transcript
-from proxy.relay.chat import Browser, Conversation, ConversationHooks
+from proxy.relay.chat import (
+    Browser,
+    Conversation,
+    ConversationHooks,
+    request_principal,
+)
 from proxy.relay.codec import Action, Control, Metadata, encode
+from proxy.server.owners import Owners
 from proxy.speak.mixer import ReplyMixer
 from proxy.speak.speaker import Speaker
 from proxy.speak.synth import Synthesiser
@@ -69,6 +75,7 @@ class SessionRecord:
 
     id: str
     peer: str
+    principal: str
     transcript: Transcript
     started: float = field(default_factory=time.time)
     ended: float | None = None
@@ -127,22 +134,27 @@ class Services:
     tap_settings: TapSettings = DEFAULT_SETTINGS
     archive: SessionArchive = field(default_factory=SessionArchive)
     synthesiser: Synthesiser | None = None
+    owners: Owners = field(default_factory=Owners)
 
     def hooks(self, conv: Conversation, browser: Browser) -> ConversationHooks:
         """The hooks for one new conversation (the relay's ``hooks_factory``)."""
+        self.owners.claim(conv.id, conv.principal)
         return ConversationPipeline(self, conv, browser)
 
     def add_routes(self, app: web.Application) -> None:
-        """``GET /api/sessions`` and ``GET /api/sessions/{id}/transcript``."""
+        """``GET /api/sessions`` and ``GET /api/sessions/{id}/transcript`` (own sessions only)."""
         app.router.add_get("/api/sessions", self._sessions)
         app.router.add_get("/api/sessions/{id}/transcript", self._transcript)
 
     async def _sessions(self, request: web.Request) -> web.Response:
-        return web.json_response({"sessions": [r.summary() for r in self.archive.all()]})
+        mine = request_principal(request)
+        records = [r.summary() for r in self.archive.all() if r.principal == mine]
+        return web.json_response({"sessions": records})
 
     async def _transcript(self, request: web.Request) -> web.Response:
         record = self.archive.get(request.match_info["id"])
-        if record is None:
+        mine = request_principal(request)
+        if record is None or record.principal != mine:
             raise web.HTTPNotFound(
                 text='{"error": "no such session (it may have expired)"}',
                 content_type="application/json",
@@ -165,7 +177,7 @@ class ConversationPipeline:
             transcript = self._tap.transcript
             self._tap.start()
         self._controls: asyncio.Task[None] | None = None
-        self._record = SessionRecord(conv.id, conv.peer, transcript)
+        self._record = SessionRecord(conv.id, conv.peer, conv.principal, transcript)
         services.archive.add(self._record)
         self.speaker: Speaker | None = None
         if services.synthesiser is not None:

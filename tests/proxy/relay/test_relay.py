@@ -10,6 +10,7 @@ import pytest
 
 from proxy.relay.chat import CLOSE_BAD_GATEWAY, CLOSE_TRY_AGAIN_LATER
 from proxy.relay.codec import Kind
+from proxy.security import SecuritySettings
 from tests.proxy.conftest import fast_config, running_proxy, until_close
 from tests.proxy.upstream_double import FLOOD_BYTES, FLOOD_MESSAGES, UpstreamDouble
 
@@ -226,7 +227,8 @@ async def test_oversize_message_closes_with_1009(
 async def test_dual_stack_listener_accepts_ipv4_and_ipv6(
     upstream: UpstreamDouble, http: aiohttp.ClientSession, client_host: str
 ) -> None:
-    async with running_proxy(fast_config(upstream.url, listen="::")) as proxy:
+    exposed = fast_config(upstream.url, listen="::", security=SecuritySettings(auth_token="t" * 32))
+    async with running_proxy(exposed) as proxy:
         url = f"http://{client_host}:{proxy.config.port}/health"
         async with http.get(url) as response:
             assert response.status == 200

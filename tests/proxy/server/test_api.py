@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -119,12 +119,59 @@ async def test_invalid_bodies_get_a_clear_400(api: Api, path: str, body: object,
     assert says in str(data["error"])
 
 
+JSON = {"Content-Type": "application/json"}
+
+
 async def test_non_json_and_oversize_bodies_are_refused(api: Api) -> None:
-    response = await api.client.post("/process", data=b"transcript=df")
+    response = await api.client.post("/process", data=b"transcript=df", headers=JSON)
     assert response.status == 400
     assert "not valid JSON" in (await response.json())["error"]
-    response = await api.client.post("/process", data=b"{" + b" " * MAX_BODY_BYTES + b"}")
+    response = await api.client.post(
+        "/process", data=b"{" + b" " * MAX_BODY_BYTES + b"}", headers=JSON
+    )
     assert response.status == 413
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", ""])
+async def test_a_body_that_is_not_declared_json_never_reaches_the_flow(
+    api: Api, content_type: str
+) -> None:
+    """A cross-site form or text/plain POST (no preflight) is refused before it is parsed."""
+    body = b'{"transcript": "restart nginx"}'
+    response = await api.client.post("/process", data=body, headers={"Content-Type": content_type})
+    assert response.status == 415
+    assert "application/json" in (await response.json())["error"]
+    assert len(api.flows) == 0
+
+
+async def test_a_chunked_body_is_judged_whole(api: Api) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"transcript": "'
+        for _ in range(160):  # 10 MiB in 64 KiB pieces
+            yield b"x" * 65536
+        yield b'"}'
+
+    response = await api.client.post("/process", data=chunks(), headers=JSON)
+    assert response.status == 413
+    assert str(MAX_BODY_BYTES) in (await response.json())["error"]
+    response = await api.client.post(
+        "/process", data=_pieces(b'{"transcript": "df -h"}'), headers=JSON
+    )
+    assert response.status == 200
+
+
+async def _pieces(body: bytes) -> AsyncIterator[bytes]:
+    for n in range(0, len(body), 5):
+        yield body[n : n + 5]
+
+
+async def test_api_session_ids_are_unguessable(api: Api) -> None:
+    ids = [
+        str((await api.post("/process", {"transcript": "what a lovely day"}))["session_id"])
+        for _ in range(3)
+    ]
+    assert len(set(ids)) == 3
+    assert all(i.startswith("api-") and len(i) >= 4 + 24 for i in ids)
 
 
 async def test_destructive_needs_confirmation_then_runs_the_pending_argv(api: Api) -> None:

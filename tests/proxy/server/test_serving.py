@@ -38,6 +38,31 @@ def test_bad_arguments_exit_2_with_a_reason() -> None:
     assert done.returncode == 2 and "ws://HOST:PORT" in done.stderr
 
 
+def test_exposed_without_a_token_refuses_to_start_and_says_how_to_set_one(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in ENV.items() if k != "VOICEOPS_AUTH_TOKEN"}
+    done = subprocess.run(
+        [sys.executable, "-m", "proxy", "--listen", "::", "--no-tap", "--no-memory"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert done.returncode == 2
+    assert "VOICEOPS_AUTH_TOKEN" in done.stderr and "--auth-token-file" in done.stderr
+    short = tmp_path / "token"
+    short.write_text("abc\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "proxy", "--listen", "::", "--auth-token-file", str(short)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert done.returncode == 2 and "too short" in done.stderr
+
+
 def test_bad_policy_file_stops_the_start_with_file_and_line(tmp_path: Path) -> None:
     policy = tmp_path / "policy.toml"
     policy.write_text("[limits]\nmax_input_chars = 512\n\n[commands.ls]\nflags = 7\n")
@@ -46,6 +71,8 @@ def test_bad_policy_file_stops_the_start_with_file_and_line(tmp_path: Path) -> N
             sys.executable,
             "-m",
             "proxy",
+            "--listen",
+            "127.0.0.1",
             "--policy",
             str(policy),
             "--no-tap",
