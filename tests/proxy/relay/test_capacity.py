@@ -59,10 +59,28 @@ async def test_a_full_connection_pool_is_named_as_the_cause(
 
 def test_the_connection_limit_never_falls_below_the_pool_and_the_line() -> None:
     config = parse_config(
-        ["--upstream", "ws://a:1", "--upstream", "ws://b:1", "--max-waiting", "5"]
+        [
+            "--listen",
+            "127.0.0.1",
+            "--upstream",
+            "ws://a:1",
+            "--upstream",
+            "ws://b:1",
+            "--max-waiting",
+            "5",
+        ]
     )
     assert connection_limit(config) >= 2 + 5
     with pytest.raises(SystemExit):
         parse_config(
-            ["--upstream", "ws://a:1", "--max-waiting", "5", "--upstream-connections", "3"]
+            [
+                "--listen",
+                "::1",
+                "--upstream",
+                "ws://a:1",
+                "--max-waiting",
+                "5",
+                "--upstream-connections",
+                "3",
+            ]
         )
