@@ -23,32 +23,18 @@ from aiohttp import web
 from proxy.config import Config
 from proxy.relay.admission import Admission, QueueFullError, Ticket
 from proxy.relay.codec import Control, Error, Kind, Ping, ProtocolError, Text, encode, parse
+from proxy.relay.principal import ANONYMOUS_PRINCIPAL, request_principal
 from proxy.relay.query import QueryError, SanitisedQuery, sanitise
 
 log = logging.getLogger("proxy.relay.chat")
 
 # WebSocket close codes used towards the browser.
 CLOSE_GOING_AWAY = 1001
-CLOSE_POLICY = 1008
 CLOSE_INTERNAL_ERROR = 1011
 CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_BAD_GATEWAY = 1014
-_WAITING_REFUSAL = (
-    "[voiceops] refused: you are still waiting for a voice server; "
-    "actions are accepted once the conversation has started\n"
-)
+_WAITING_REFUSAL = "[voiceops] refused: still waiting for a voice server; act once it answers\n"
 _MAX_CLOSE_REASON = 123  # bytes: RFC 6455 leaves 123 for the reason after the code
-
-#: Request key under which the front door stores who is asking (see proxy.server.guards).
-PRINCIPAL_KEY = web.RequestKey("voiceops_principal", str)
-ANONYMOUS_PRINCIPAL = "anonymous"
-
-
-def request_principal(request: web.Request) -> str:
-    """Who sent ``request``, as the front door recorded it (``anonymous`` without one)."""
-    value = request.get(PRINCIPAL_KEY)
-    return value if isinstance(value, str) else ANONYMOUS_PRINCIPAL
-
 
 # What a browser may receive; 0x04 only when it asked for events (the UI validates it).
 _TO_BROWSER = frozenset({Kind.HANDSHAKE, Kind.AUDIO, Kind.TEXT, Kind.PING})
@@ -190,12 +176,8 @@ async def chat(request: web.Request, state: RelayState) -> web.StreamResponse:
         compress=False,
     )
     await ws.prepare(request)
-    conv = Conversation(
-        id=uuid.uuid4().hex,
-        peer=str(request.remote),
-        query=query,
-        principal=request_principal(request),
-    )
+    peer, principal = str(request.remote), request_principal(request)
+    conv = Conversation(id=uuid.uuid4().hex, peer=peer, query=query, principal=principal)
     browser = Browser(ws, query.wants_events)
     try:
         ticket = state.admission.enqueue()
@@ -268,21 +250,14 @@ async def _run(
         conv.last_upstream_message = time.monotonic()
         from_upstream = asyncio.create_task(_pump_upstream(conv, browser, hooks))
         watchdog = asyncio.create_task(_watch_upstream(conv, browser, cfg))
-        longest = cfg.security.limits.conversation_seconds
         try:
             done, _ = await asyncio.wait(
-                {from_browser, from_upstream, watchdog},
-                timeout=max(0.0, conv.started + longest - time.monotonic()),
-                return_when=asyncio.FIRST_COMPLETED,
+                {from_browser, from_upstream, watchdog}, return_when=asyncio.FIRST_COMPLETED
             )
         finally:
             for task in (from_upstream, watchdog):
                 task.cancel()
-        if not done:
-            conv.end_reason = f"conversation reached the {longest:g} s limit"
-            log.warning("conversation %s: %s", conv.id, conv.end_reason)
-            await browser.close(CLOSE_POLICY, conv.end_reason)
-        elif from_browser in done or browser.ws.closed:
+        if from_browser in done or browser.ws.closed:
             conv.end_reason = conv.end_reason or "browser closed"
         else:
             conv.end_reason = conv.end_reason or _upstream_end(conv.upstream)
@@ -382,13 +357,18 @@ async def _pump_upstream(conv: Conversation, browser: Browser, hooks: Conversati
 
 
 async def _watch_upstream(conv: Conversation, browser: Browser, cfg: Config) -> None:
-    """Keep the browser's idle timer alive while the upstream is silent; give up on no handshake."""
+    """Ping the browser while the upstream is silent; end on no handshake or over the time limit."""
     handshake_deadline = time.monotonic() + cfg.handshake_timeout
+    longest = cfg.security.limits.conversation_seconds
     while True:
         await asyncio.sleep(min(cfg.keepalive_after, 1.0))
         now = time.monotonic()
         if conv.handshake_after is None and now >= handshake_deadline:
             conv.end_reason = f"voice server not ready after {cfg.handshake_timeout:g} s"
+            return
+        if now - conv.started >= longest:
+            conv.end_reason = f"conversation reached the {longest:g} s limit"
+            log.warning("conversation %s: %s", conv.id, conv.end_reason)
             return
         if now - conv.last_upstream_message >= cfg.keepalive_after:
             await browser.send(encode(Ping()))

@@ -49,7 +49,7 @@ from extraction.model import Turn
 from proxy.actions.flow import ActionReport, FlowRegistry, SessionFlow
 from proxy.actions.machine import MAX_REQUEST_CHARS, valid_pending_id
 from proxy.listen.confirm import is_cancellation, is_confirmation
-from proxy.relay.chat import request_principal
+from proxy.relay.principal import request_principal
 from proxy.server.owners import OWNERS, Owners, new_api_session_id
 
 MAX_BODY_BYTES = 64 * 1024

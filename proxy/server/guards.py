@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import hdrs, web
 
-from proxy.relay.chat import ANONYMOUS_PRINCIPAL, PRINCIPAL_KEY
+from proxy.relay.principal import ANONYMOUS_PRINCIPAL, PRINCIPAL_KEY
 from proxy.server.auth import COOKIE_NAME, Authenticator, LoginThrottle
 
 log = logging.getLogger("proxy.server.guards")

@@ -35,9 +35,9 @@ from proxy.relay.chat import (
     Browser,
     Conversation,
     ConversationHooks,
-    request_principal,
 )
 from proxy.relay.codec import Action, Control, Metadata, encode
+from proxy.relay.principal import request_principal
 from proxy.server.owners import Owners
 from proxy.speak.mixer import ReplyMixer
 from proxy.speak.speaker import Speaker

@@ -18,11 +18,11 @@ from proxy.actions.audit import AuditLog
 from proxy.actions.executors import LocalExecutor
 from proxy.actions.flow import FlowRegistry, FlowSettings
 from proxy.relay.codec import Action, Control, Kind, encode
-from proxy.security import SecuritySettings
+from proxy.security import Limits, SecuritySettings
 from proxy.server.auth import COOKIE_NAME, Authenticator
 from proxy.server.pipeline import Services
 from tests.proxy.actions.test_executor_local import make_bin_dir, make_guard, ran_log
-from tests.proxy.conftest import RunningProxy, fast_config, running_proxy
+from tests.proxy.conftest import RunningProxy, fast_config, running_proxy, until_close
 from tests.proxy.relay.test_relay import receive_kind
 from tests.proxy.upstream_double import UpstreamDouble
 
@@ -296,5 +296,16 @@ async def test_waiting_clients_cannot_act(open_loopback: Proxy, upstream: Upstre
                 assert b"number 1 in line" in await receive_kind(second, Kind.TEXT)
                 execute = Control(Action.EXECUTE, b'{"request": "check disk space"}')
                 await second.send_bytes(encode(execute))
-                assert b"still waiting" in await receive_kind(second, Kind.TEXT)
+                assert b"still waiting for a voice server" in await receive_kind(second, Kind.TEXT)
     assert ran_log(open_loopback.bin_dir) == []
+
+
+async def test_a_conversation_longer_than_the_limit_is_closed_with_the_reason(
+    upstream: UpstreamDouble,
+) -> None:
+    security = SecuritySettings(limits=Limits(conversation_seconds=1.0))
+    async with running_proxy(fast_config(upstream.url, security=security)) as running:
+        async with aiohttp.ClientSession() as http, http.ws_connect(running.ws) as ws:
+            await receive_kind(ws, Kind.HANDSHAKE)
+            msg, _ = await until_close(ws, timeout=5)
+    assert msg.type is aiohttp.WSMsgType.CLOSE and "1 s limit" in str(msg.extra)
