@@ -105,15 +105,31 @@ ValueCheck = IntRange | OneOf | Pattern | PathUnder
 
 
 @dataclass(frozen=True, slots=True)
+class Denied:
+    """Values that fit the type's shape but are refused anyway, with the reason a person reads.
+
+    For names that are valid spellings yet dangerous, e.g. ``poweroff.target`` as a systemd
+    unit: the pattern is matched against the whole value, ignoring case.
+    """
+
+    regex: re.Pattern[str]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ArgType:
     """A named type from the policy: ``name`` for rules and messages, ``about`` for people."""
 
     name: str
     about: str
     check: ValueCheck
+    deny: tuple[Denied, ...] = ()
 
     def problem(self, value: str) -> str | None:
-        """Why ``value`` is not of this type, or ``None``."""
+        """Why ``value`` is not of this type (or is one it refuses), or ``None``."""
+        for denied in self.deny:
+            if denied.regex.fullmatch(value):
+                return f"{value!r} is refused: {denied.reason}"
         return self.check.problem(value)
 
     def describe(self) -> str:

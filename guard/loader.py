@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import NoReturn
 
-from guard.argtypes import ArgType, IntRange, OneOf, PathUnder, Pattern, ValueCheck
+from guard.argtypes import ArgType, Denied, IntRange, OneOf, PathUnder, Pattern, ValueCheck
 from guard.policy import (
     CommandRule,
     Limits,
@@ -184,12 +184,25 @@ class _Reader:
 
     def arg_type(self, name: str, data: dict[str, object]) -> ArgType:
         at: KeyPath = ("types", name)
-        self.only_keys(data, frozenset({"about", *_TYPE_KINDS}), at)
+        self.only_keys(data, frozenset({"about", "deny", *_TYPE_KINDS}), at)
         kinds = [kind for kind in _TYPE_KINDS if kind in data]
         if len(kinds) != 1:
             self.fail(at, f"type {name!r} needs exactly one of {', '.join(_TYPE_KINDS)}")
         about = self.string(data["about"], (*at, "about")) if "about" in data else ""
-        return ArgType(name, about, self.value_check(kinds[0], data[kinds[0]], (*at, kinds[0])))
+        check = self.value_check(kinds[0], data[kinds[0]], (*at, kinds[0]))
+        return ArgType(name, about, check, self.denied(data.get("deny", {}), (*at, "deny")))
+
+    def denied(self, value: object, at: KeyPath) -> tuple[Denied, ...]:
+        if not isinstance(value, dict):
+            self.fail(at, 'deny must be a table of "regex" = "reason"')
+        out = []
+        for pattern, reason in value.items():
+            try:
+                regex = re.compile(pattern, re.IGNORECASE)
+            except re.error as exc:
+                self.fail((*at, pattern), f"bad regular expression {pattern!r}: {exc}")
+            out.append(Denied(regex, self.string(reason, (*at, pattern))))
+        return tuple(out)
 
     def value_check(self, kind: str, value: object, at: KeyPath) -> ValueCheck:
         if kind == "int":

@@ -183,6 +183,25 @@ CASES += [
     ("systemctl poweroff", f"{SCTL}.forbid.poweroff"),
     ("systemctl kill nginx", f"{SCTL}.forbid.kill"),
     ("systemctl isolate rescue.target", f"{SCTL}.forbid.isolate"),
+    # Units that take the whole machine down, under every subcommand that reaches a unit.
+    *(
+        (f"systemctl {sub} {unit}", f"{SCTL}.subcommands.{sub}.args")
+        for sub in ("start", "stop", "restart", "reload")
+        for unit in (
+            "poweroff.target",
+            "reboot.target",
+            "halt.target",
+            "kexec.target",
+            "ctrl-alt-del.target",
+            "rescue.target",
+            "emergency.target",
+            "systemd-poweroff.service",
+            "systemd-reboot",
+            "multi-user.target",
+            "system.slice",
+            "PowerOff.Target",
+        )
+    ),
     ("systemctl set-environment X=1", f"{SCTL}.subcommands"),
     ("systemctl link /tmp/x.service", f"{SCTL}.subcommands"),
     ("systemctl Status nginx", f"{SCTL}.subcommands"),
@@ -272,6 +291,18 @@ def test_bypass_attempt_refused_by_its_rule(guard: Guard, text: str, rule: str) 
     assert isinstance(decision, Refused), decision
     assert decision.rule == rule, decision.reason
     assert decision.reason
+
+
+def test_machine_wide_units_are_refused_with_a_reason_not_sent_to_confirmation(
+    guard: Guard,
+) -> None:
+    for text in ("systemctl start poweroff.target", "systemctl restart reboot.target"):
+        decision = guard.check(text)
+        assert isinstance(decision, Refused), decision
+        assert "power off, reboot" in decision.reason
+    decision = guard.check("systemctl stop home.mount")
+    assert isinstance(decision, Refused) and "only services" in decision.reason
+    assert not isinstance(guard.check("systemctl restart nginx.service"), Refused)
 
 
 def test_refusal_names_the_offending_character(guard: Guard) -> None:
