@@ -18,9 +18,10 @@ from pathlib import Path
 from extraction.rules import RulesExtractor
 from guard import Guard
 from proxy.actions.audit import AuditLog
+from proxy.actions.controls import Execute
 from proxy.actions.executors import LocalExecutor
-from proxy.actions.flow import FlowRegistry, FlowSettings
-from proxy.actions.machine import Execute
+from proxy.actions.registry import FlowRegistry
+from proxy.actions.settings import FlowSettings
 
 ITERATIONS = 40
 WARMUP = 3

@@ -18,7 +18,8 @@ from extraction.memory import Memory
 from guard import Guard, load_policy
 from proxy.actions.audit import AuditLog
 from proxy.actions.executors.local import LocalExecutor
-from proxy.actions.flow import FlowRegistry, FlowSettings, exec_permission
+from proxy.actions.registry import FlowRegistry
+from proxy.actions.settings import FlowSettings, exec_permission
 from proxy.config import Config
 from proxy.listen.speech.settings import TapSettings
 from proxy.listen.speech.worker import SpeechWorker

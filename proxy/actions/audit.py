@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from guard.decision import Allowed, Decision, NeedsConfirmation, Refused
+from proxy.actions.events import Cancelled, Confirmed, Expired
 from proxy.actions.executors.base import RunResult
 
 
@@ -112,3 +113,39 @@ def run_record(
         "stderr_bytes": result.stderr_bytes,
         "output_sha256": output_digest(result),
     }
+
+
+def confirmation_records(
+    *, session_id: str, outcome: Confirmed | Cancelled | Expired, via: str
+) -> list[dict[str, object]]:
+    """One record per step whose fate a confirmation, cancellation or expiry decides.
+
+    A cancellation or expiry also decides the fate of each step held behind the pending one;
+    their records name the pending id they waited for (``held_behind``).
+    """
+    steps: list[tuple[str, str | None]] = []
+    match outcome:
+        case Confirmed(pending=entry):
+            kind = "confirmed"
+            steps = [(entry.step.id, None)]
+        case Cancelled(pending=entry):
+            kind = "cancelled"
+            steps = [(entry.step.id, None), *((s.id, entry.step.id) for s in entry.held)]
+        case Expired(ids=ids, entries=entries):
+            kind = "expired"
+            steps = [(pending_id, None) for pending_id in ids]
+            for entry in entries:
+                steps += [(s.id, entry.step.id) for s in entry.held]
+    records = []
+    for step_id, behind in steps:
+        record: dict[str, object] = {
+            "type": "confirmation",
+            "session_id": session_id,
+            "id": step_id,
+            "outcome": kind,
+            "via": via,
+        }
+        if behind is not None:
+            record["held_behind"] = behind
+        records.append(record)
+    return records

@@ -1,10 +1,10 @@
-"""The per-session action flow as a pure state machine, and the user actions that drive it.
+"""The per-session action flow as a pure state machine.
 
-Nothing here awaits, reads a clock or touches a process: the async runner in
-``proxy/actions/flow.py``
-performs the work (extraction, guard, executor) and reports each step to :class:`ActionMachine`
-as a frozen event; the machine says what happens next and refuses any step that is out of order
-with :class:`IllegalTransition`.  Time is passed in (``now``) so that expiry is testable without
+Nothing here awaits, reads a clock or touches a process: the async runner
+(:class:`~proxy.actions.runner.SessionFlow`) performs the work (extraction, guard, executor) and
+reports each step to :class:`ActionMachine` as a frozen event (:mod:`proxy.actions.events`); the
+machine says what happens next and refuses any step that is out of order with
+:class:`IllegalTransition`.  Time is passed in (``now``) so that expiry is testable without
 waiting.
 
 States::
@@ -34,125 +34,38 @@ only where the table says.
 
 from __future__ import annotations
 
-import enum
-import json
-import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from extraction.model import ProposedCommand
-from guard.decision import Allowed, Approval, Decision, NeedsConfirmation, Refused
-from proxy.relay.codec import Action, Control
-
-# --------------------------------------------------------------------------------------------
-# User actions (from control frames, voice or the HTTP API)
-
-#: Longest explicit request text accepted in an EXECUTE payload.
-MAX_REQUEST_CHARS = 2000
-_PENDING_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
-
-
-@dataclass(frozen=True, slots=True)
-class Execute:
-    """Run the commands agreed in the conversation, or those in ``request`` when given."""
-
-    request: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Confirm:
-    """Run the pending command ``pending_id`` (the newest pending one when ``None``)."""
-
-    pending_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Cancel:
-    """Drop the pending command ``pending_id`` (the newest pending one when ``None``)."""
-
-    pending_id: str | None = None
-
-
-UserAction = Execute | Confirm | Cancel
-
-
-@dataclass(frozen=True, slots=True)
-class InvalidControl:
-    """A malformed extension control frame; ``reason`` is meant to be shown to the user."""
-
-    reason: str
-
-
-def valid_pending_id(text: str) -> bool:
-    """True when ``text`` has the shape of a pending id (short, no spaces or control chars)."""
-    return _PENDING_ID.fullmatch(text) is not None
-
-
-def action_from_control(control: Control) -> UserAction | InvalidControl | None:
-    """Turn a ``0x03`` control message into a user action.
-
-    Returns ``None`` for the upstream's own actions (START, END_TURN, PAUSE, RESTART), which the
-    proxy accepts and ignores as the server does, and :class:`InvalidControl` with a readable
-    reason for an extension action whose payload does not fit.  Never raises.
-    """
-    if not control.action.is_extension:
-        return None
-    try:
-        text = control.payload.decode("utf-8").strip()
-    except UnicodeDecodeError:
-        return InvalidControl(f"{control.action.name} payload is not valid UTF-8")
-    if control.action is Action.EXECUTE:
-        return _execute_from_payload(text)
-    if text and not valid_pending_id(text):
-        return InvalidControl(
-            f"{control.action.name} payload must be a pending id such as 'r1.2' (or empty for "
-            f"the newest), not {text[:40]!r}"
-        )
-    pending_id = text or None
-    return Confirm(pending_id) if control.action is Action.CONFIRM else Cancel(pending_id)
-
-
-def _execute_from_payload(text: str) -> Execute | InvalidControl:
-    if not text:
-        return Execute()
-    example = 'a JSON object such as {"request": "check disk space"}'
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
-        return InvalidControl(f"EXECUTE payload must be {example}")
-    if not isinstance(value, dict):
-        return InvalidControl(f"EXECUTE payload must be {example}")
-    unknown = sorted(set(value) - {"request"})
-    if unknown:
-        return InvalidControl(f"EXECUTE payload has unknown field(s): {', '.join(unknown)}")
-    request = value.get("request")
-    if request is None:
-        return Execute()
-    if not isinstance(request, str) or not request.strip():
-        return InvalidControl('EXECUTE "request" must be a non-empty string')
-    if len(request) > MAX_REQUEST_CHARS:
-        return InvalidControl(f'EXECUTE "request" is longer than {MAX_REQUEST_CHARS} characters')
-    return Execute(request.strip())
-
+from guard.decision import NeedsConfirmation, Refused
+from proxy.actions.events import (
+    Abort,
+    Accepted,
+    Busy,
+    Cancelled,
+    CancelRequested,
+    Confirmed,
+    ConfirmRequested,
+    Event,
+    ExecuteRequested,
+    Expired,
+    Failed,
+    Next,
+    NothingPending,
+    Outcome,
+    Pending,
+    Plan,
+    Planned,
+    Reported,
+    State,
+    Step,
+    StepDone,
+    Sweep,
+)
 
 # --------------------------------------------------------------------------------------------
 # The state machine
-
-
-class State(enum.Enum):
-    """Where a session's action flow is."""
-
-    IDLE = "idle"
-    EXTRACTING = "extracting"
-    RUNNING = "running"
-    REPORTING = "reporting"
-    AWAITING_CONFIRMATION = "awaiting_confirmation"
-
-    @property
-    def busy(self) -> bool:
-        """True while a request or a confirmed command is in flight."""
-        return self in (State.EXTRACTING, State.RUNNING, State.REPORTING)
 
 
 class IllegalTransition(RuntimeError):
@@ -163,196 +76,6 @@ class IllegalTransition(RuntimeError):
         self.state = state
         self.event = event
 
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One proposed command of a request, with the guard's decision; ``id`` is ``r<N>.<M>``."""
-
-    id: str
-    request_id: str
-    proposed: ProposedCommand
-    decision: Decision
-
-    @property
-    def approval(self) -> Approval | None:
-        """What may run for this step (``None`` when the guard refused it)."""
-        match self.decision:
-            case Allowed(approval) | NeedsConfirmation(approval, _):
-                return approval
-            case Refused():
-                return None
-
-
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """A command that runs only after a person confirms it before ``expires_at``.
-
-    ``held`` are the later steps of the same request that wait behind it, in order: they run
-    after it when it is confirmed and are dropped with it when it is cancelled or expires.
-    """
-
-    step: Step
-    created_at: float
-    expires_at: float
-    held: tuple[Step, ...] = ()
-
-
-# Events ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ExecuteRequested:
-    """A user asked to execute (``request`` is the explicit text, if any)."""
-
-    request: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Planned:
-    """Extraction and guard are done: each proposed command with its decision, in order."""
-
-    checked: tuple[tuple[ProposedCommand, Decision], ...]
-    now: float
-
-
-@dataclass(frozen=True, slots=True)
-class Failed:
-    """Extraction could not produce a plan; ``reason`` is for a person."""
-
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class StepDone:
-    """The runner finished (or gave up on) running step ``step_id`` at time ``now``."""
-
-    step_id: str
-    now: float
-
-
-@dataclass(frozen=True, slots=True)
-class Reported:
-    """The results were recorded and told to the user."""
-
-
-@dataclass(frozen=True, slots=True)
-class Abort:
-    """The runner hit an unexpected error mid-request; go back to rest without running more."""
-
-
-@dataclass(frozen=True, slots=True)
-class ConfirmRequested:
-    """A user confirmed ``pending_id`` (the newest when ``None``) at time ``now``."""
-
-    pending_id: str | None
-    now: float
-
-
-@dataclass(frozen=True, slots=True)
-class CancelRequested:
-    """A user cancelled ``pending_id`` (the newest when ``None``)."""
-
-    pending_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Sweep:
-    """Drop every pending command whose time is up at ``now``."""
-
-    now: float
-
-
-Event = (
-    ExecuteRequested
-    | Planned
-    | Failed
-    | StepDone
-    | Reported
-    | Abort
-    | ConfirmRequested
-    | CancelRequested
-    | Sweep
-)
-
-# Outcomes -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Accepted:
-    """The request was accepted as ``request_id``; extraction may start."""
-
-    request_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Busy:
-    """Another request or command is in flight; nothing changed."""
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """What to do with a request (``steps``, in the agreed order).
-
-    ``run`` now, in this order; then ``confirm`` awaits a person (it becomes pending when the
-    last step of ``run`` is done) with ``held`` waiting behind it; ``refused`` never run.
-    """
-
-    steps: tuple[Step, ...]
-    run: tuple[Step, ...]
-    confirm: Step | None
-    held: tuple[Step, ...]
-    refused: tuple[Step, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Confirmed:
-    """The pending command is taken out of the pending set and must run now, exactly as is.
-
-    ``run`` is what runs now, in this order: the confirmed step, then the held steps up to the
-    next one that needs confirmation.  That one is ``confirm`` (it becomes pending when ``run``
-    is done) and ``held`` are the steps that wait behind it.
-    """
-
-    pending: Pending
-    run: tuple[Step, ...]
-    confirm: Step | None
-    held: tuple[Step, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Cancelled:
-    """The pending command was dropped, and with it the steps held behind it."""
-
-    pending: Pending
-
-
-@dataclass(frozen=True, slots=True)
-class Expired:
-    """The pending command(s) ran out of time and were dropped (``ids``, oldest first).
-
-    ``entries`` are those dropped by this very event, each with the steps held behind it (which
-    are dropped too); an id that expired earlier is named in ``ids`` but has no entry.
-    """
-
-    ids: tuple[str, ...]
-    entries: tuple[Pending, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class NothingPending:
-    """There is no pending command with that id (or none at all)."""
-
-    pending_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Next:
-    """Progress was recorded; ``state`` is where the machine is now."""
-
-    state: State
-
-
-Outcome = Accepted | Busy | Plan | Confirmed | Cancelled | Expired | NothingPending | Next
 
 # How many expired ids are remembered so that a late CONFIRM can say "expired".
 _EXPIRED_MEMORY = 64

@@ -7,7 +7,7 @@ a confirmation word or harmless filler ("please", "ahead", …) and at least one
 word is present.  Punctuation and case are ignored, so "Yes." and "Go ahead!" match.
 
 Only the user's side may call these: the model's own text never reaches them (see
-``proxy/actions/flow.py``), so the voice model cannot confirm its own proposals.
+:mod:`proxy.actions.runner`), so the voice model cannot confirm its own proposals.
 """
 
 from __future__ import annotations

@@ -46,8 +46,10 @@ import re
 from aiohttp import web
 
 from extraction.model import Turn
-from proxy.actions.flow import ActionReport, FlowRegistry, SessionFlow
-from proxy.actions.machine import MAX_REQUEST_CHARS, valid_pending_id
+from proxy.actions.controls import MAX_REQUEST_CHARS, valid_pending_id
+from proxy.actions.registry import FlowRegistry
+from proxy.actions.results import ActionReport
+from proxy.actions.runner import SessionFlow
 from proxy.listen.confirm import is_cancellation, is_confirmation
 from proxy.relay.principal import request_principal
 from proxy.server.owners import OWNERS, Owners, new_api_session_id

@@ -22,7 +22,7 @@ from proxy.relay import chat as relay
 from proxy.relay import ui
 from proxy.relay.admission import Admission
 from proxy.relay.chat import CLOSE_GOING_AWAY, HooksFactory, RelayState
-from proxy.server import api, login
+from proxy.server import api, login, sessions
 from proxy.server.auth import Authenticator
 from proxy.server.guards import GATE, Gate, front_door
 from proxy.server.pipeline import Services
@@ -59,7 +59,7 @@ def build_app(config: Config, services: Services | None = None) -> web.Applicati
     app.router.add_get("/api/chat", _chat)
     if services is not None:
         api.add_routes(app, services.flows, services.owners)
-        services.add_routes(app)
+        sessions.add_routes(app, services.archive)
     # Last: everything else is the web UI.
     app.router.add_route("GET", "/{tail:.*}", _ui)
     return app

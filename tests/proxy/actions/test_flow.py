@@ -15,17 +15,15 @@ from extraction.memory import InteractionRecord
 from extraction.model import Extraction, Recollection, Turn
 from extraction.rules import RulesExtractor
 from proxy.actions.audit import AuditLog
+from proxy.actions.controls import Cancel, Confirm, Execute, InvalidControl
+from proxy.actions.events import State
 from proxy.actions.executors import LocalExecutor
 from proxy.actions.executors.base import RunResult
-from proxy.actions.flow import (
-    ActionReport,
-    FlowRegistry,
-    FlowSettings,
-    SessionFlow,
-    exec_permission,
-    summarise,
-)
-from proxy.actions.machine import Cancel, Confirm, Execute, InvalidControl, State
+from proxy.actions.messages import summarise
+from proxy.actions.registry import FlowRegistry
+from proxy.actions.results import ActionReport
+from proxy.actions.runner import SessionFlow
+from proxy.actions.settings import FlowSettings, exec_permission
 from tests.proxy.actions.test_executor_local import approve, make_bin_dir, make_guard, ran_log
 
 

@@ -1,4 +1,4 @@
-"""The pure action state machine and control-frame parsing, without sockets or processes."""
+"""The pure action state machine, without sockets or processes."""
 
 from __future__ import annotations
 
@@ -7,23 +7,17 @@ import pytest
 from extraction.model import ProposedCommand
 from guard import Guard
 from guard.decision import Decision
-from proxy.actions.machine import (
+from proxy.actions.events import (
     Abort,
     Accepted,
-    ActionMachine,
     Busy,
-    Cancel,
     Cancelled,
     CancelRequested,
-    Confirm,
     Confirmed,
     ConfirmRequested,
-    Execute,
     ExecuteRequested,
     Expired,
     Failed,
-    IllegalTransition,
-    InvalidControl,
     NothingPending,
     Plan,
     Planned,
@@ -32,57 +26,9 @@ from proxy.actions.machine import (
     Step,
     StepDone,
     Sweep,
-    action_from_control,
 )
-from proxy.relay.codec import Action, Control, parse
+from proxy.actions.machine import ActionMachine, IllegalTransition
 from tests.proxy.actions.test_executor_local import make_bin_dir, make_guard
-
-# -- control frames
-
-
-@pytest.mark.parametrize(
-    ("frame", "expected"),
-    [
-        (b"\x03\x10", Execute()),
-        (b'\x03\x10{"request": "check disk space"}', Execute("check disk space")),
-        (b"\x03\x10{}", Execute()),
-        (b"\x03\x11", Confirm()),
-        (b"\x03\x11r2.1", Confirm("r2.1")),
-        (b"\x03\x12", Cancel()),
-        (b"\x03\x12 r1.3 ", Cancel("r1.3")),
-        (b"\x03\x00", None),
-        (b"\x03\x01", None),
-    ],
-)
-def test_control_frames_become_user_actions(frame: bytes, expected: object) -> None:
-    message = parse(frame)
-    assert isinstance(message, Control)
-    assert action_from_control(message) == expected
-
-
-@pytest.mark.parametrize(
-    ("payload", "says"),
-    [
-        (b"check disk space", "JSON object"),
-        (b"[1, 2]", "JSON object"),
-        (b'{"request": ""}', "non-empty string"),
-        (b'{"request": 5}', "non-empty string"),
-        (b'{"request": "df", "shell": true}', "unknown field(s): shell"),
-        (b'{"request": "' + b"a" * 3000 + b'"}', "longer than"),
-    ],
-)
-def test_malformed_execute_payload_gets_a_readable_reason(payload: bytes, says: str) -> None:
-    result = action_from_control(Control(Action.EXECUTE, payload))
-    assert isinstance(result, InvalidControl)
-    assert says in result.reason
-
-
-@pytest.mark.parametrize("payload", [b"two words", b"../../etc", b"\xff\xfe", b"x" * 100])
-def test_malformed_pending_id_gets_a_readable_reason(payload: bytes) -> None:
-    result = action_from_control(Control(Action.CONFIRM, payload))
-    assert isinstance(result, InvalidControl)
-    assert "CONFIRM" in result.reason
-
 
 # -- the machine
 

@@ -13,7 +13,8 @@ from aiohttp.test_utils import TestClient
 from extraction.rules import RulesExtractor
 from proxy.actions.audit import AuditLog
 from proxy.actions.executors import LocalExecutor
-from proxy.actions.flow import FlowRegistry, FlowSettings
+from proxy.actions.registry import FlowRegistry
+from proxy.actions.settings import FlowSettings
 from proxy.server.api import MAX_BODY_BYTES, add_routes
 from tests.proxy.actions.test_executor_local import make_bin_dir, make_guard, ran_log
 

@@ -16,7 +16,8 @@ import pytest
 from extraction.rules import RulesExtractor
 from proxy.actions.audit import AuditLog
 from proxy.actions.executors import LocalExecutor
-from proxy.actions.flow import FlowRegistry, FlowSettings
+from proxy.actions.registry import FlowRegistry
+from proxy.actions.settings import FlowSettings
 from proxy.relay.codec import Action, Control, Kind, encode
 from proxy.security import Limits, SecuritySettings
 from proxy.server.auth import COOKIE_NAME, Authenticator

@@ -1,0 +1,219 @@
+"""What the action machine works with: its states, a request's steps, events in, outcomes out.
+
+All frozen and free of I/O.  The async runner (:mod:`proxy.actions.runner`) reports progress as
+events and acts on the outcomes :class:`~proxy.actions.machine.ActionMachine` returns.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from extraction.model import ProposedCommand
+from guard.decision import Allowed, Approval, Decision, NeedsConfirmation, Refused
+
+
+class State(enum.Enum):
+    """Where a session's action flow is."""
+
+    IDLE = "idle"
+    EXTRACTING = "extracting"
+    RUNNING = "running"
+    REPORTING = "reporting"
+    AWAITING_CONFIRMATION = "awaiting_confirmation"
+
+    @property
+    def busy(self) -> bool:
+        """True while a request or a confirmed command is in flight."""
+        return self in (State.EXTRACTING, State.RUNNING, State.REPORTING)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One proposed command of a request, with the guard's decision; ``id`` is ``r<N>.<M>``."""
+
+    id: str
+    request_id: str
+    proposed: ProposedCommand
+    decision: Decision
+
+    @property
+    def approval(self) -> Approval | None:
+        """What may run for this step (``None`` when the guard refused it)."""
+        match self.decision:
+            case Allowed(approval) | NeedsConfirmation(approval, _):
+                return approval
+            case Refused():
+                return None
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A command that runs only after a person confirms it before ``expires_at``.
+
+    ``held`` are the later steps of the same request that wait behind it, in order: they run
+    after it when it is confirmed and are dropped with it when it is cancelled or expires.
+    """
+
+    step: Step
+    created_at: float
+    expires_at: float
+    held: tuple[Step, ...] = ()
+
+
+# Events ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExecuteRequested:
+    """A user asked to execute (``request`` is the explicit text, if any)."""
+
+    request: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """Extraction and guard are done: each proposed command with its decision, in order."""
+
+    checked: tuple[tuple[ProposedCommand, Decision], ...]
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """Extraction could not produce a plan; ``reason`` is for a person."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class StepDone:
+    """The runner finished (or gave up on) running step ``step_id`` at time ``now``."""
+
+    step_id: str
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class Reported:
+    """The results were recorded and told to the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class Abort:
+    """The runner hit an unexpected error mid-request; go back to rest without running more."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmRequested:
+    """A user confirmed ``pending_id`` (the newest when ``None``) at time ``now``."""
+
+    pending_id: str | None
+    now: float
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRequested:
+    """A user cancelled ``pending_id`` (the newest when ``None``)."""
+
+    pending_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Sweep:
+    """Drop every pending command whose time is up at ``now``."""
+
+    now: float
+
+
+Event = (
+    ExecuteRequested
+    | Planned
+    | Failed
+    | StepDone
+    | Reported
+    | Abort
+    | ConfirmRequested
+    | CancelRequested
+    | Sweep
+)
+
+# Outcomes -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """The request was accepted as ``request_id``; extraction may start."""
+
+    request_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Busy:
+    """Another request or command is in flight; nothing changed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What to do with a request (``steps``, in the agreed order).
+
+    ``run`` now, in this order; then ``confirm`` awaits a person (it becomes pending when the
+    last step of ``run`` is done) with ``held`` waiting behind it; ``refused`` never run.
+    """
+
+    steps: tuple[Step, ...]
+    run: tuple[Step, ...]
+    confirm: Step | None
+    held: tuple[Step, ...]
+    refused: tuple[Step, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmed:
+    """The pending command is taken out of the pending set and must run now, exactly as is.
+
+    ``run`` is what runs now, in this order: the confirmed step, then the held steps up to the
+    next one that needs confirmation.  That one is ``confirm`` (it becomes pending when ``run``
+    is done) and ``held`` are the steps that wait behind it.
+    """
+
+    pending: Pending
+    run: tuple[Step, ...]
+    confirm: Step | None
+    held: tuple[Step, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Cancelled:
+    """The pending command was dropped, and with it the steps held behind it."""
+
+    pending: Pending
+
+
+@dataclass(frozen=True, slots=True)
+class Expired:
+    """The pending command(s) ran out of time and were dropped (``ids``, oldest first).
+
+    ``entries`` are those dropped by this very event, each with the steps held behind it (which
+    are dropped too); an id that expired earlier is named in ``ids`` but has no entry.
+    """
+
+    ids: tuple[str, ...]
+    entries: tuple[Pending, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NothingPending:
+    """There is no pending command with that id (or none at all)."""
+
+    pending_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Next:
+    """Progress was recorded; ``state`` is where the machine is now."""
+
+    state: State
+
+
+Outcome = Accepted | Busy | Plan | Confirmed | Cancelled | Expired | NothingPending | Next

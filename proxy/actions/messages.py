@@ -1,0 +1,144 @@
+"""Every sentence the action flow says to the user, in one place.
+
+They appear in the conversation as ``[voiceops] …`` lines (``0x02`` text) and as the ``message``
+of the HTTP API's answers.  Plain functions of what happened; nothing here decides anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from guard.decision import Allowed, Approval, NeedsConfirmation, Refused
+from proxy.actions.events import Step
+from proxy.actions.executors.base import Executor, RunResult
+from proxy.actions.results import CommandResult
+
+WORKING = "Working on it…"
+EXTRACTION_FAILED = "Could not work out the commands (see the log)."
+BUSY = "Still busy with the previous request; try again when it has finished."
+
+_TALLY_WORDS = {
+    "executed": "ran",
+    "failed": "failed",
+    "blocked": "refused",
+    "needs_confirmation": "waiting for confirmation",
+    "held": "held until then",
+}
+
+
+def display(step: Step) -> str:
+    """How a step is named to the user: the approved command line, else the proposed text."""
+    approval = step.approval
+    return approval.display if approval is not None else step.proposed.command
+
+
+def summarise(approval: Approval, run: RunResult, max_lines: int = 10, max_chars: int = 600) -> str:
+    """The short result line(s) shown in the conversation, e.g. ``df -h → exit 0`` + output."""
+    if run.error is not None:
+        return f"{approval.display} → could not run: {run.error}"
+    if run.timed_out:
+        head = f"{approval.display} → timed out, stopped"
+    else:
+        head = f"{approval.display} → exit {run.exit_code}"
+    lines = run.output.strip("\n").splitlines()
+    shown = lines[:max_lines]
+    text = "\n".join([head, *shown]) if shown else head
+    if len(text) > max_chars:
+        text = text[: max_chars - 1].rstrip() + "…"
+    elif len(lines) > max_lines:
+        text += f"\n… ({len(lines) - max_lines} more lines)"
+    return text
+
+
+def failure_reason(run: RunResult, executor: Executor) -> str | None:
+    """Why a run did not succeed, for a person (``None`` when it did)."""
+    if run.error is not None:
+        return run.error
+    if run.timed_out:
+        limit = getattr(executor, "timeout", None)
+        return f"timed out after {limit:g} s" if isinstance(limit, float | int) else "timed out"
+    if run.exit_code is not None and run.exit_code < 0:
+        return f"killed by signal {-run.exit_code}"
+    if run.exit_code not in (0, None):
+        return f"exit code {run.exit_code}"
+    return None
+
+
+def tally(results: Sequence[CommandResult]) -> str:
+    """The closing line of a request, e.g. ``Done: 2 ran, 1 refused.``"""
+    counts: dict[str, int] = {}
+    for result in results:
+        counts[result.status] = counts.get(result.status, 0) + 1
+    parts = [f"{n} {_TALLY_WORDS.get(status, status)}" for status, n in counts.items()]
+    return "Done: " + ", ".join(parts) + "."
+
+
+def nothing_to_run(reason: str | None) -> str:
+    """No command came out of the words."""
+    return f"No command to run: {reason or 'no command was found'}."
+
+
+def parked(step: Step, confirm: Step | None, ttl: float) -> str:
+    """About a step that does not run now: refused, asking (it is ``confirm``) or held."""
+    match step.decision:
+        case Refused(_, reason, _):
+            return f"{step.proposed.command} → refused: {reason}"
+        case NeedsConfirmation(approval, why) if step is confirm:
+            return (
+                f"{approval.display} needs confirmation ({why}). Say “confirm” or "
+                f"“cancel” within {round(ttl)} s (id {step.id})."
+            )
+        case NeedsConfirmation(approval, why):
+            assert confirm is not None
+            return (
+                f"{approval.display} ({step.id}) is held until you confirm {confirm.id}; "
+                f"then it will ask for its own confirmation ({why})."
+            )
+        case Allowed(approval):
+            assert confirm is not None
+            return f"{approval.display} ({step.id}) will run after you confirm {confirm.id}."
+
+
+def cancelled(step: Step) -> str:
+    """A pending step was cancelled."""
+    return f"Cancelled {display(step)} ({step.id}); it was not run."
+
+
+def dropped(step: Step, behind: Step, because: str) -> str:
+    """A held step was dropped with the pending step it waited for."""
+    return (
+        f"Dropped {display(step)} ({step.id}): it was to run after {behind.id}, "
+        f"{because}; it was not run."
+    )
+
+
+def too_late(ids: Sequence[str]) -> str:
+    """A confirmation came after the pending step expired."""
+    return f"Too late: the confirmation for {', '.join(ids)} expired; nothing was run."
+
+
+def timed_out(ids: Sequence[str]) -> str:
+    """The sweeper dropped pending steps whose time was up."""
+    return f"Confirmation for {', '.join(ids)} timed out; nothing was run."
+
+
+def not_pending(action: str, pending_id: str | None, behind: str | None) -> str:
+    """CONFIRM/CANCEL named nothing pending (``behind``: the pending step it is held behind)."""
+    if behind is not None:
+        then = "it runs after that" if action == "confirm" else "cancelling that drops it too"
+        return (
+            f"Nothing to {action}: {pending_id} is not pending yet; it is held until "
+            f"{behind} is confirmed ({then})."
+        )
+    what = f"pending command {pending_id}" if pending_id else "pending command"
+    return f"Nothing to {action}: there is no {what}."
+
+
+def refused(reason: str) -> str:
+    """Running commands is switched off."""
+    return f"Not running anything: {reason}."
+
+
+def invalid(reason: str) -> str:
+    """A control frame that could not be understood."""
+    return f"Control message not understood: {reason}"
