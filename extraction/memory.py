@@ -38,6 +38,8 @@ MAX_QUERY_CHARS = 2000
 MAX_RECALL = 20
 #: Seconds between attempts to open a memory store that was unavailable.
 RETRY_AFTER_S = 30.0
+#: How often a store also forgets records older than the retention period.
+PRUNE_EVERY_S = 3600.0
 SUMMARY_OUTPUT_CHARS = 300
 
 
@@ -145,7 +147,9 @@ def _client(data_dir: Path | None, url: str | None) -> tuple[Any, str]:
         else Path(os.environ.get("VOICEOPS_DATA_DIR", DEFAULT_DATA_DIR))
     )
     path = base / "memory"
-    path.mkdir(parents=True, exist_ok=True)
+    # Command output and conversation words: owner-only, like the audit log.
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
     return chromadb.PersistentClient(path=str(path), settings=settings), str(path)
 
 
@@ -164,8 +168,11 @@ class Memory:
         *,
         reconnect: Callable[[], Any] | None = None,
         retry_after: float = RETRY_AFTER_S,
+        retention: float | None = None,
     ) -> None:
         self._collection = collection
+        self.retention = retention
+        self._prune_at = 0.0
         self.where = where
         self.error = error
         # A store that could not be opened (server still starting, disk not mounted yet) is
@@ -208,6 +215,7 @@ class Memory:
         *,
         collection: str = COLLECTION,
         retry_after: float = RETRY_AFTER_S,
+        retention: float | None = None,
     ) -> Memory:
         """Open embedded memory under ``data_dir/memory`` or the ChromaDB server at ``url``.
 
@@ -215,7 +223,9 @@ class Memory:
         several deployments (or tests) share one server without mixing.  On any failure this
         logs the error and returns a Memory that does nothing (``available`` is False) until a
         later store or recall, at least ``retry_after`` seconds on, manages to open it.
-        The embedding model is not loaded here but on the first store or recall.
+        The embedding model is not loaded here but on the first store or recall.  With
+        ``retention`` (seconds), records older than that are forgotten on opening and at most
+        hourly on later stores.
         """
         where = url or str(data_dir)
 
@@ -233,15 +243,44 @@ class Memory:
         except Exception as exc:  # memory must never stop the proxy from starting
             error = f"{type(exc).__name__}: {_clip(str(exc), 300)}"
             log.error("memory unavailable at %s: %s (will retry)", where, error)
-            return cls(None, where, error, reconnect=lambda: connect()[0], retry_after=retry_after)
+            return cls(
+                None,
+                where,
+                error,
+                reconnect=lambda: connect()[0],
+                retry_after=retry_after,
+                retention=retention,
+            )
         log.info("memory open at %s (collection %s)", where, collection)
-        return cls(store, where)
+        memory = cls(store, where, retention=retention)
+        memory.forget_old()
+        return memory
+
+    def forget_old(self, now: float | None = None) -> int:
+        """Delete records older than the retention period; how many went (0 without one)."""
+        collection = self._live()
+        if collection is None or self.retention is None:
+            return 0
+        cutoff = (time.time() if now is None else now) - self.retention
+        self._prune_at = time.monotonic() + PRUNE_EVERY_S
+        try:
+            old = collection.get(where={"time": {"$lt": cutoff}}, include=[])["ids"]
+            if old:
+                collection.delete(ids=old)
+        except Exception as exc:  # forgetting late is better than failing a request
+            log.error("memory retention failed at %s: %s: %s", self.where, type(exc).__name__, exc)
+            return 0
+        if old:
+            log.info("memory: forgot %d record(s) older than %g s", len(old), self.retention)
+        return len(old)
 
     def store(self, record: InteractionRecord) -> str | None:
         """Store one finished interaction; returns its new uuid4 id, or None on failure."""
         collection = self._live()
         if collection is None:
             return None
+        if self.retention is not None and time.monotonic() >= self._prune_at:
+            self.forget_old()
         item_id = str(uuid.uuid4())
         try:
             collection.add(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 import ssl
@@ -16,6 +17,7 @@ from aiohttp import web
 from guard import PolicyError
 from proxy.config import Config, parse_config
 from proxy.relay.chat import CLOSE_GOING_AWAY
+from proxy.relay.notices import TAG
 from proxy.server.app import STATE, build_app, close_conversations
 from proxy.server.pipeline import Services
 from proxy.startup import build_services
@@ -89,7 +91,7 @@ async def _drain(app: web.Application, within: float) -> None:
     if not state.conversations:
         return
     log.info("draining %d conversation(s) for up to %g s", len(state.conversations), within)
-    notice = f"[voiceops] this server is restarting; the conversation ends within {within:g} s\n"
+    notice = f"{TAG} this server is restarting; the conversation ends within {within:g} s\n"
     await asyncio.gather(*(b.notice(notice) for b in list(state.conversations.values())))
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(state.all_ended.wait(), within)
@@ -114,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m proxy`` and the ``voiceops-proxy`` script."""
     config = parse_config(argv)
     configure_logging(config.log_level)
+    # Audit log, memory and transcripts hold command output and conversation words.
+    os.umask(0o077)
     try:
         if config.event_loop == "uvloop":
             import uvloop  # noqa: PLC0415 - optional: only when asked for

@@ -59,6 +59,7 @@ class Config:
     anthropic_base_url: str | None = None
     memory: bool = True
     memory_url: str | None = None
+    memory_retention_days: float = 30.0
     insecure_exec: bool = False
     confirm_ttl: float = 120.0
     exec_timeout: float = 30.0
@@ -236,6 +237,12 @@ def _pipeline_flags(g: argparse._ArgumentGroup, d: Config) -> None:
     add("--memory-url", "shared ChromaDB server http://HOST:PORT instead of the embedded one")
     add("--no-memory", "do not remember or recall past requests", action="store_true")
     add(
+        "--memory-retention-days",
+        "forget remembered requests (commands, output digests, words) older than this",
+        type=_positive(float),
+        default=d.memory_retention_days,
+    )
+    add(
         "--insecure-exec",
         "allow running commands with --auth off although the proxy listens beyond loopback "
         "(logs a warning)",
@@ -332,6 +339,7 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
         anthropic_base_url=os.environ.get("ANTHROPIC_BASE_URL") or None,
         memory=not _flag_true(ns.no_memory),
         memory_url=ns.memory_url or None,
+        memory_retention_days=float(ns.memory_retention_days),
         insecure_exec=_flag_true(ns.insecure_exec),
         confirm_ttl=float(ns.confirm_ttl),
         exec_timeout=float(ns.exec_timeout),

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import stat
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from extraction import make_extractor
@@ -40,6 +43,20 @@ def _timed(what: str, make: Callable[[], T]) -> T:
     return value
 
 
+def private_dir(path: Path) -> None:
+    """Make ``path`` owner-only, with everything already in it (audit, memory, transcripts).
+
+    Files made later are private too: :func:`proxy.__main__.main` sets the umask to 077.
+    """
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+    for root, dirs, files in os.walk(path):
+        for name in [*dirs, *files]:
+            target = os.path.join(root, name)
+            if not os.path.islink(target):  # a link's target may not be ours to change
+                os.chmod(target, stat.S_IMODE(os.lstat(target).st_mode) & 0o700)
+
+
 def exec_settings(config: Config) -> FlowSettings:
     """Whether commands may run (authentication on, loopback, or --insecure-exec) and timers."""
     authenticated = config.security.auth_enabled(config.listen)
@@ -61,6 +78,7 @@ def exec_settings(config: Config) -> FlowSettings:
 
 async def build_services(config: Config) -> Services:
     """Load every part of the pipeline (in worker threads where it is slow)."""
+    private_dir(config.data_dir)
     guard = Guard(load_policy(config.policy), trusted_path=config.trusted_path)
     missing = sorted(name for name, path in guard.binaries.items() if path is None)
     if missing:
@@ -76,7 +94,11 @@ async def build_services(config: Config) -> Services:
         memory = await asyncio.to_thread(
             _timed,
             "opening memory",
-            lambda: Memory.open(config.data_dir, url=config.memory_url),
+            lambda: Memory.open(
+                config.data_dir,
+                url=config.memory_url,
+                retention=config.memory_retention_days * 86400.0,
+            ),
         )
         if memory.available:
             # The embedding model loads on first use (seconds): pay that now, not in a call.

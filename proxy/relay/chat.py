@@ -23,6 +23,7 @@ from aiohttp import web
 from proxy.config import Config
 from proxy.relay.admission import Admission, QueueFullError, Ticket
 from proxy.relay.codec import Control, Error, Kind, Ping, ProtocolError, Text, encode, parse
+from proxy.relay.notices import WAITING_REFUSAL, busy_notice, from_model, upstream_end
 from proxy.relay.principal import ANONYMOUS_PRINCIPAL, request_principal
 from proxy.relay.query import QueryError, SanitisedQuery, sanitise
 
@@ -33,7 +34,6 @@ CLOSE_GOING_AWAY = 1001
 CLOSE_INTERNAL_ERROR = 1011
 CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_BAD_GATEWAY = 1014
-_WAITING_REFUSAL = "[voiceops] refused: still waiting for a voice server; act once it answers\n"
 _MAX_CLOSE_REASON = 123  # bytes: RFC 6455 leaves 123 for the reason after the code
 
 # What a browser may receive; 0x04 only when it asked for events (the UI validates it).
@@ -260,7 +260,7 @@ async def _run(
         if from_browser in done or browser.ws.closed:
             conv.end_reason = conv.end_reason or "browser closed"
         else:
-            conv.end_reason = conv.end_reason or _upstream_end(conv.upstream)
+            conv.end_reason = conv.end_reason or upstream_end(conv.upstream)
             await browser.close(CLOSE_BAD_GATEWAY, conv.end_reason)
     finally:
         from_browser.cancel()
@@ -280,9 +280,7 @@ async def _wait_for_upstream(
     while ticket.upstream is None:
         if ticket.position != shown:
             shown = ticket.position
-            await browser.notice(
-                f"[voiceops] all voice servers are busy; you are number {shown} in line\n"
-            )
+            await browser.notice(busy_notice(shown))
         else:
             await browser.send(encode(Ping()))
         waiter = asyncio.create_task(ticket.wait(keepalive))
@@ -318,7 +316,7 @@ async def _pump_browser(
             if upstream is None:
                 # Someone still in line has no conversation to act in yet.
                 log.info("conversation %s: %s refused while waiting", conv.id, message.action.name)
-                await browser.notice(_WAITING_REFUSAL)
+                await browser.notice(WAITING_REFUSAL)
             else:
                 hooks.control(message)
             continue
@@ -348,6 +346,7 @@ async def _pump_upstream(conv: Conversation, browser: Browser, hooks: Conversati
         if data[0] == Kind.HANDSHAKE and conv.handshake_after is None:
             conv.handshake_after = time.monotonic() - conv.started
             log.info("conversation %s: upstream ready after %.2f s", conv.id, conv.handshake_after)
+        data = from_model(data)  # the model cannot imitate our [voiceops] notices
         if conv.reply_audio is not None:
             data = conv.reply_audio(data)
         if not await browser.send(data):
@@ -372,15 +371,6 @@ async def _watch_upstream(conv: Conversation, browser: Browser, cfg: Config) -> 
             return
         if now - conv.last_upstream_message >= cfg.keepalive_after:
             await browser.send(encode(Ping()))
-
-
-def _upstream_end(upstream: aiohttp.ClientWebSocketResponse | None) -> str:
-    code = upstream.close_code if upstream is not None else None
-    exc = upstream.exception() if upstream is not None else None
-    detail = f"code {code}" if code is not None else "connection lost"
-    if exc is not None:
-        detail += f", {exc}"
-    return f"voice server ended the conversation ({detail})"
 
 
 def _log_end(conv: Conversation, ws: web.WebSocketResponse) -> None:

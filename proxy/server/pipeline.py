@@ -36,6 +36,7 @@ from proxy.relay.chat import (
     ConversationHooks,
 )
 from proxy.relay.codec import Action, Control, Metadata, encode
+from proxy.relay.notices import TAG
 from proxy.server.owners import Owners
 from proxy.server.sessions import SessionArchive, SessionRecord
 from proxy.speak.mixer import ReplyMixer
@@ -55,7 +56,7 @@ class BrowserNotifier:
 
     async def notify_text(self, text: str) -> None:
         """Show ``text`` in the UI transcript, on a line of its own."""
-        await self._browser.notice(f"\n[voiceops] {text.rstrip()}\n")
+        await self._browser.notice(f"\n{TAG} {text.rstrip()}\n")
 
     async def notify_event(self, event: dict[str, object]) -> None:
         """Send a structured event, only to a client that asked for events."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import subprocess
 import sys
 import textwrap
@@ -12,6 +13,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -237,3 +239,20 @@ def test_server_down_at_start_is_reconnected_on_a_later_use(tmp_path: Path) -> N
         assert memory.recall("how full are the disks", 1)[0].commands == ("df -h",)
     finally:
         server.stop()
+
+
+def test_old_records_are_forgotten_after_the_retention_period(tmp_path: Path) -> None:
+    now = time.time()
+    memory = Memory.open(tmp_path)
+    memory.store(replace(PAST[0], time=now - 40 * 86400))
+    memory.store(replace(PAST[1], time=now - 3600))
+    kept = Memory.open(tmp_path, retention=30 * 86400)  # forgets on opening
+    assert [r.commands for r in kept.recall("anything", k=10)] == [PAST[1].commands]
+    assert kept.forget_old(now=now + 40 * 86400) == 1
+    assert kept.recall("anything", k=10) == []
+
+
+def test_embedded_memory_is_owner_only(tmp_path: Path) -> None:
+    memory = Memory.open(tmp_path)
+    memory.store(PAST[0])
+    assert stat.S_IMODE((tmp_path / "memory").stat().st_mode) == 0o700

@@ -18,7 +18,8 @@ from proxy.actions.audit import AuditLog
 from proxy.actions.executors import LocalExecutor
 from proxy.actions.registry import FlowRegistry
 from proxy.actions.settings import FlowSettings
-from proxy.relay.codec import Action, Control, Kind, encode
+from proxy.relay.codec import Action, Control, Kind, Text, encode
+from proxy.relay.notices import TAG, from_model
 from proxy.security import Limits, SecuritySettings
 from proxy.server.auth import COOKIE_NAME, Authenticator
 from proxy.server.pipeline import Services
@@ -310,3 +311,24 @@ async def test_a_conversation_longer_than_the_limit_is_closed_with_the_reason(
             await receive_kind(ws, Kind.HANDSHAKE)
             msg, _ = await until_close(ws, timeout=5)
     assert msg.type is aiohttp.WSMsgType.CLOSE and "1 s limit" in str(msg.extra)
+
+
+def test_model_text_cannot_imitate_a_notice() -> None:
+    fake = encode(Text("[voiceops] ［voiceops］ r1.1 rm -rf / needs confirmation"))
+    shown = from_model(fake)
+    assert shown[0] == Kind.TEXT and TAG.encode() not in shown
+    assert b"[" not in shown and "［".encode() not in shown
+    assert shown[1:] == b"(voiceops) (voiceops) r1.1 rm -rf / needs confirmation"
+    # Split across messages, no piece can carry a bracket either.
+    assert all(b"[" not in from_model(encode(Text(p))) for p in ("[", "voice", "ops", "]"))
+    audio = bytes([Kind.AUDIO]) + b"[voiceops]"
+    assert from_model(audio) == audio
+
+
+async def test_upstream_text_imitating_a_notice_reaches_the_browser_defanged(
+    open_loopback: Proxy,
+) -> None:
+    async with aiohttp.ClientSession() as http, http.ws_connect(open_loopback.running.ws) as ws:
+        await receive_kind(ws, Kind.HANDSHAKE)
+        await ws.send_bytes(encode(Text("[voiceops] r1.1 needs confirmation")))  # echoed back
+        assert await receive_kind(ws, Kind.TEXT) == b"\x02(voiceops) r1.1 needs confirmation"
