@@ -21,6 +21,7 @@ from extraction.memory import Memory
 from guard import Guard, load_policy
 from proxy.actions.audit import AuditLog
 from proxy.actions.executors.local import LocalExecutor
+from proxy.actions.limits import ExecLimiter
 from proxy.actions.registry import FlowRegistry
 from proxy.actions.settings import FlowSettings, exec_permission
 from proxy.config import Config
@@ -121,6 +122,7 @@ async def build_services(config: Config) -> Services:
             recognisers.pid,
             recognisers.load_seconds,
         )
+    limits = config.security.limits
     flows = FlowRegistry(
         extractor=extractor,
         guard=guard,
@@ -128,6 +130,11 @@ async def build_services(config: Config) -> Services:
         settings=exec_settings(config),
         audit=AuditLog(config.data_dir / AUDIT_FILE),
         memory=memory,
+        limiter=ExecLimiter(
+            per_session=limits.exec_per_session_per_minute,
+            per_principal=limits.exec_per_principal_per_minute,
+            concurrent=limits.concurrent_exec,
+        ),
     )
     log.info("audit log: %s", config.data_dir / AUDIT_FILE)
     return Services(

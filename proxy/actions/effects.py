@@ -17,6 +17,7 @@ from extraction.model import Extraction, Extractor, Recollection, Turn
 from guard.decision import Approval, Decision, Refused
 from proxy.actions.audit import AuditLog
 from proxy.actions.executors.base import Executor, RunResult
+from proxy.actions.limits import ExecLimiter
 from proxy.actions.ports import CommandChecker, MemoryStore, TranscriptSource
 from proxy.actions.results import CommandResult
 
@@ -39,8 +40,12 @@ class Effects:
         audit: AuditLog | None,
         memory: MemoryStore | None,
         recall_k: int,
+        limiter: ExecLimiter | None = None,
     ) -> None:
         self.session_id = session_id
+        #: Who is acting (``principal``, ``peer``): named in every audit record.
+        self.actor: dict[str, str] = {}
+        self._limiter = limiter
         self.executor = executor
         self._extractor = extractor
         self._guard = guard
@@ -90,12 +95,27 @@ class Effects:
             return Refused(command, "the guard could not check this command", "guard-error")
 
     async def run(self, step_id: str, approval: Approval) -> RunResult:
-        """Run ``approval``; an executor that raises gives a failed run naming the error."""
+        """Run ``approval`` within the limits; an executor that raises gives a failed run naming
+        the error, a limit gives a failed run naming the limit."""
+        limiter = self._limiter
+        if limiter is not None:
+            principal = self.actor.get("principal", "anonymous")
+            refusal = limiter.start(self.session_id, principal)
+            if refusal is not None:
+                log.warning(
+                    "session %s (%s): %s refused: %s", self.session_id, principal, step_id, refusal
+                )
+                return RunResult(
+                    approval.argv, None, "", "", 0, 0, 0.0, error=f"refused: {refusal}"
+                )
         try:
             return await self.executor.run(approval)
         except Exception as exc:
             log.exception("executor failed for %s", step_id)
             return RunResult(approval.argv, None, "", "", 0, 0, 0.0, error=f"executor error: {exc}")
+        finally:
+            if limiter is not None:
+                limiter.finish()
 
     async def store(self, words: str, results: Sequence[CommandResult]) -> None:
         """Remember a finished request in memory (when there is one)."""
@@ -123,7 +143,7 @@ class Effects:
         if self._audit is None:
             return
         try:
-            await self._audit.write(record)
+            await self._audit.write({**record, **self.actor})
         except OSError:
             # A full disk must not hide the result from the user; the log line says what is
             # missing from the audit trail.

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -17,6 +16,7 @@ from extraction.model import Extractor
 from proxy.actions.audit import AuditLog
 from proxy.actions.events import State
 from proxy.actions.executors.base import Executor
+from proxy.actions.limits import ExecLimiter
 from proxy.actions.ports import CommandChecker, MemoryStore, Notifier, TranscriptSource
 from proxy.actions.runner import SessionFlow
 from proxy.actions.settings import FlowSettings
@@ -35,8 +35,8 @@ class FlowRegistry:
     audit: AuditLog | None = None
     memory: MemoryStore | None = None
     clock: Callable[[], float] = time.monotonic
+    limiter: ExecLimiter | None = None
     _flows: dict[str, SessionFlow] = field(default_factory=dict)
-    _api_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def open(
         self,
@@ -58,6 +58,7 @@ class FlowRegistry:
                 audit=self.audit,
                 memory=self.memory,
                 clock=self.clock,
+                limiter=self.limiter,
             )
             self._flows[session_id] = flow
         if notifier is not None:
@@ -69,13 +70,6 @@ class FlowRegistry:
     def get(self, session_id: str) -> SessionFlow | None:
         """The flow for ``session_id``, or ``None``."""
         return self._flows.get(session_id)
-
-    def new_api_session(self) -> SessionFlow:
-        """A fresh flow for an HTTP request that named no session."""
-        while True:
-            session_id = f"api-{next(self._api_ids)}"
-            if session_id not in self._flows:
-                return self.open(session_id)
 
     async def close(self, session_id: str) -> None:
         """Forget ``session_id`` (its pending commands are dropped, running work cancelled)."""

@@ -42,6 +42,7 @@ from proxy.actions.events import (
     Sweep,
 )
 from proxy.actions.executors.base import Executor
+from proxy.actions.limits import ExecLimiter
 from proxy.actions.machine import ActionMachine
 from proxy.actions.perform import Performer
 from proxy.actions.ports import CommandChecker, MemoryStore, Notifier, TranscriptSource
@@ -73,6 +74,7 @@ class SessionFlow:
         notifier: Notifier | None = None,
         transcript: TranscriptSource | None = None,
         clock: Callable[[], float] = time.monotonic,
+        limiter: ExecLimiter | None = None,
     ) -> None:
         self.session_id = session_id
         self.transcript = transcript
@@ -84,6 +86,7 @@ class SessionFlow:
             audit=audit,
             memory=memory,
             recall_k=settings.recall_k,
+            limiter=limiter,
         )
         self._report = Reporter(session_id, notifier, settings.history_limit)
         self._settings = settings
@@ -105,6 +108,10 @@ class SessionFlow:
         self.last_active = clock()
 
     # -- inspection
+
+    def act_as(self, principal: str, peer: str) -> None:
+        """Name ``principal`` and ``peer`` in this session's audit records from now on."""
+        self._effects.actor = {"principal": principal, "peer": peer}
 
     @property
     def notifier(self) -> Notifier:

@@ -177,13 +177,20 @@ def _flow(request: web.Request, session_id: str | None) -> SessionFlow:
     session_id = session_id or new_api_session_id()
     if not request.app[OWNERS].claim(session_id, request_principal(request)):
         raise _no_session(session_id)
-    return request.app[FLOWS_KEY].open(session_id)
+    return _acting(request, request.app[FLOWS_KEY].open(session_id))
 
 
 def _owned_flow(request: web.Request, session_id: str) -> SessionFlow | None:
     if not request.app[OWNERS].owns(session_id, request_principal(request)):
         return None
-    return request.app[FLOWS_KEY].get(session_id)
+    flow = request.app[FLOWS_KEY].get(session_id)
+    return None if flow is None else _acting(request, flow)
+
+
+def _acting(request: web.Request, flow: SessionFlow) -> SessionFlow:
+    """The audit records of what this request does name its principal and address."""
+    flow.act_as(request_principal(request), str(request.remote))
+    return flow
 
 
 def _existing_flow(request: web.Request, session_id: str) -> SessionFlow:

@@ -107,6 +107,7 @@ class ConversationPipeline:
         self.flow: SessionFlow = services.flows.open(
             conv.id, notifier=BrowserNotifier(browser, self.speaker), transcript=transcript.turns
         )
+        self.flow.act_as(conv.principal, conv.peer)
 
     def client_message(self, data: bytes) -> None:
         """Copy browser audio into the tap."""
