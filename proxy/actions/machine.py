@@ -113,6 +113,13 @@ class ActionMachine:
         """Pending commands, oldest first."""
         return tuple(self._pending.values())
 
+    def held_behind(self, step_id: str | None) -> str | None:
+        """The pending step that ``step_id`` is held behind, if it is held."""
+        for entry in self._pending.values():
+            if any(step.id == step_id for step in entry.held):
+                return entry.step.id
+        return None
+
     def handle(self, event: Event) -> Outcome:
         """Apply ``event``; raise :class:`IllegalTransition` if it cannot happen now."""
         handler = _TABLE.get((self._state, type(event)))

@@ -16,7 +16,9 @@ from proxy.actions import messages, results
 from proxy.actions.audit import decision_record, run_record
 from proxy.actions.effects import Effects
 from proxy.actions.events import (
+    Cancelled,
     Confirmed,
+    Expired,
     Failed,
     Pending,
     Plan,
@@ -124,6 +126,29 @@ class Performer:
                 await self.report.command(result, step.request_id, message)
             done.append(result)
         return done
+
+    async def cancelled(self, outcome: Cancelled, via: str) -> ActionReport:
+        """Report the cancelled pending step and the steps held behind it."""
+        step = outcome.pending.step
+        result = results.cancelled(step, via)
+        message = messages.cancelled(step)
+        await self.report.command(result, step.request_id, message)
+        dropped = await self.drop_held(outcome.pending, "cancelled", "which was cancelled")
+        return ActionReport(
+            self.session_id, "cancel", "cancelled", message, step.request_id, (result, *dropped)
+        )
+
+    async def expired(self, outcome: Expired, message: str) -> tuple[CommandResult, ...]:
+        """Report pending steps that ran out of time (and the steps held behind them)."""
+        done: list[CommandResult] = []
+        for entry in outcome.entries:
+            result = results.expired(entry)
+            self.report.remember(result, entry.step.request_id)
+            done.append(result)
+        await self.report.tell(message, {"event": "expired", "ids": list(outcome.ids)})
+        for entry in outcome.entries:
+            done += await self.drop_held(entry, "expired", "whose confirmation timed out")
+        return tuple(done)
 
     async def drop_held(
         self, entry: Pending, status: Literal["cancelled", "expired"], because: str

@@ -47,7 +47,7 @@ from proxy.actions.machine import ActionMachine
 from proxy.actions.perform import Performer
 from proxy.actions.ports import CommandChecker, MemoryStore, Notifier, TranscriptSource
 from proxy.actions.reporter import Reporter
-from proxy.actions.results import ActionReport, CommandResult
+from proxy.actions.results import ActionReport
 from proxy.actions.settings import FlowSettings
 from proxy.listen.confirm import is_cancellation, is_confirmation
 
@@ -226,7 +226,9 @@ class SessionFlow:
             case Busy():
                 return await self._busy("confirm")
             case Expired():
-                return await self._expired_answer(outcome)
+                message = messages.too_late(outcome.ids)
+                done = await self._perform.expired(outcome, message)
+                return ActionReport(self.session_id, "confirm", "expired", message, results=done)
             case Confirmed():
                 try:
                     return await self._perform.run_confirmed(outcome)
@@ -247,14 +249,7 @@ class SessionFlow:
                 await self._write_confirmation(outcome, via)
         if not isinstance(outcome, Cancelled):
             return await self._not_pending("cancel", pending_id)
-        step = outcome.pending.step
-        result = results.cancelled(step, via)
-        message = messages.cancelled(step)
-        await self._report.command(result, step.request_id, message)
-        dropped = await self._perform.drop_held(outcome.pending, "cancelled", "which was cancelled")
-        return ActionReport(
-            self.session_id, "cancel", "cancelled", message, step.request_id, (result, *dropped)
-        )
+        return await self._perform.cancelled(outcome, via)
 
     async def sweep(self) -> tuple[str, ...]:
         """Drop pending commands whose time is up and tell the user; returns their ids."""
@@ -263,14 +258,8 @@ class SessionFlow:
             assert isinstance(outcome, Expired)
             if outcome.ids:
                 await self._write_confirmation(outcome, "sweep")
-        for entry in outcome.entries:
-            self._report.remember(results.expired(entry), entry.step.request_id)
         if outcome.ids:
-            await self._report.tell(
-                messages.timed_out(outcome.ids), {"event": "expired", "ids": list(outcome.ids)}
-            )
-        for entry in outcome.entries:
-            await self._perform.drop_held(entry, "expired", "whose confirmation timed out")
+            await self._perform.expired(outcome, messages.timed_out(outcome.ids))
         return outcome.ids
 
     # -- answers that run nothing
@@ -300,29 +289,10 @@ class SessionFlow:
         await self._report.tell(messages.BUSY, event)
         return ActionReport(self.session_id, action, "busy", messages.BUSY)
 
-    async def _expired_answer(self, outcome: Expired) -> ActionReport:
-        message = messages.too_late(outcome.ids)
-        done: list[CommandResult] = []
-        for entry in outcome.entries:
-            result = results.expired(entry)
-            self._report.remember(result, entry.step.request_id)
-            done.append(result)
-        await self._report.tell(message, {"event": "expired", "ids": list(outcome.ids)})
-        for entry in outcome.entries:
-            done += await self._perform.drop_held(entry, "expired", "whose confirmation timed out")
-        return ActionReport(self.session_id, "confirm", "expired", message, results=tuple(done))
-
     async def _not_pending(
         self, action: Literal["confirm", "cancel"], pending_id: str | None
     ) -> ActionReport:
-        behind = next(
-            (
-                entry.step.id
-                for entry in self._machine.pending()
-                if any(step.id == pending_id for step in entry.held)
-            ),
-            None,
-        )
+        behind = self._machine.held_behind(pending_id)
         message = messages.not_pending(action, pending_id, behind)
         await self._report.tell(message, {"event": "not_pending", "id": pending_id})
         return ActionReport(self.session_id, action, "not_pending", message)

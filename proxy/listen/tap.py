@@ -35,13 +35,8 @@ from proxy.listen.speech.events import AssistantSpoke, TapEvent, TriggerHeard, U
 from proxy.listen.speech.pipeline import PipelineStats
 from proxy.listen.speech.recognisers import Recognisers
 from proxy.listen.speech.settings import DEFAULT_SETTINGS, TapSettings
-from proxy.listen.speech.worker import (
-    CLIENT,
-    SERVER,
-    SessionChannel,
-    SpeechWorker,
-    TranscriptBounds,
-)
+from proxy.listen.speech.wire import Op, TranscriptBounds
+from proxy.listen.speech.worker import SessionChannel, SpeechWorker
 from proxy.listen.transcript import Transcript
 from proxy.relay.codec import Kind
 
@@ -159,13 +154,13 @@ class Tap:
 
     def offer_client(self, data: bytes) -> None:
         """A copy of a message the client sent (after it was forwarded).  Never blocks."""
-        self._offer(CLIENT, data)
+        self._offer(Op.CLIENT, data)
 
     def offer_server(self, data: bytes) -> None:
         """A copy of a message the server sent (after it was forwarded).  Never blocks."""
-        self._offer(SERVER, data)
+        self._offer(Op.SERVER, data)
 
-    def _offer(self, op: int, data: bytes) -> None:
+    def _offer(self, op: Op, data: bytes) -> None:
         channel = self._channel
         if self._closing or channel is None or self._lost:
             self._dropped += 1
@@ -177,7 +172,7 @@ class Tap:
                     "session %s: tap behind, %d messages dropped", self.session_id, self._dropped
                 )
             return
-        if op == SERVER and data[:1] == _AUDIO:
+        if op is Op.SERVER and data[:1] == _AUDIO:
             data = _AUDIO  # the pipeline only counts the model's pages (its clock): skip the copy
         if channel.send(op, bytes(data)):
             self._offered += 1

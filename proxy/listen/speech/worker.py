@@ -5,10 +5,11 @@ thread of the proxy they delayed the relay's event loop (paced p99 0.47 → 6.2 
 load once, in one long-lived child process (start method ``spawn``: the proxy has threads and an
 event loop, a plain fork of it is unsafe), and that process hosts one pipeline per session.
 
-Wire (all local, pickled by :mod:`multiprocessing`)::
+Wire (all local, pickled by :mod:`multiprocessing`; the messages are in
+:mod:`proxy.listen.speech.wire`, the worker's side in :mod:`proxy.listen.speech.host`)::
 
-    proxy ── requests: one-way Pipe ──▶ worker     (op, key, payload)
-    proxy ◀── replies:  one-way Pipe ─── worker     (key, events, processed, stats, closed)
+    proxy ── requests: one-way Pipe ──▶ worker     Request(op, key, payload)
+    proxy ◀── replies:  one-way Pipe ─── worker     Ready | LoadFailed, then Reply(key, events, …)
 
 Requests are written straight from the event loop thread with a non-blocking ``os.write`` of one
 framed pickle (no feeder thread to wake and hand the GIL to in the middle of a relay step).
@@ -36,73 +37,42 @@ import itertools
 import logging
 import multiprocessing
 import os
-import pickle
 import select
-import struct
 import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Iterable
-from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
-from typing import Any, Final, Protocol
+from typing import Final, Protocol
 
 from proxy.listen.speech.events import TapEvent
-from proxy.listen.speech.pipeline import PipelineStats, SpeechPipeline
-from proxy.listen.speech.recognisers import RecogniserError, Recognisers
+from proxy.listen.speech.host import serve
+from proxy.listen.speech.pipeline import PipelineStats
+from proxy.listen.speech.recognisers import RecogniserError
 from proxy.listen.speech.settings import DEFAULT_SETTINGS, TapSettings
-from proxy.listen.transcript import Transcript
+from proxy.listen.speech.wire import (
+    ATOMIC_BYTES,
+    LoadFailed,
+    Op,
+    Opening,
+    Ready,
+    Reply,
+    Request,
+    TranscriptBounds,
+    frame,
+)
 
 log = logging.getLogger(__name__)
 
-OPEN: Final = 0
-CLIENT: Final = 1
-SERVER: Final = 2
-CLOSE: Final = 3
-_SHUTDOWN: Final = 4
-SETTLE: Final = 5
-SPEAKING: Final = 6
-
-#: Requests the worker takes in one go before it sends the replies they produced: fewer, larger
-#: replies mean fewer wake-ups of the proxy's reader thread.
-_BATCH: Final = 64
-#: Plain acknowledgements a session collects before they are sent (see :func:`serve`), and how
-#: long the worker waits idle before it sends the ones it holds.
-_ACK_EVERY: Final = 32
-_IDLE_FLUSH_S: Final = 0.25
 #: A worker that crashes this often within :data:`_RESTART_WINDOW_S` is not restarted again.
 _MAX_RESTARTS: Final = 3
 _RESTART_WINDOW_S: Final = 60.0
 #: How long :meth:`SpeechWorker.close` lets the worker finish before terminating it.
 _SHUTDOWN_GRACE_S: Final = 5.0
 
-#: Scheduling niceness added to the worker process (lower priority than the relay).
-WORKER_NICE: Final = 10
-
 #: Linux's fcntl to resize a pipe, and the size asked for the request pipe.
 _F_SETPIPE_SZ: Final = 1031
 _PIPE_BYTES: Final = 1 << 20
-#: Largest frame a non-blocking pipe write takes whole or not at all (POSIX PIPE_BUF on Linux).
-_ATOMIC_BYTES: Final = select.PIPE_BUF
-
-_Request = tuple[int, int, Any]
-_Reply = tuple[int, list[TapEvent], int, PipelineStats | None, bool]
-
-
-@dataclass(frozen=True, slots=True)
-class TranscriptBounds:
-    """The bounds of a session's transcript (the worker keeps its own copy for triggers)."""
-
-    max_turns: int
-    max_chars: int
-    max_turn_chars: int
-
-    @classmethod
-    def of(cls, settings: TapSettings) -> TranscriptBounds:
-        """The bounds ``settings`` ask for."""
-        return cls(settings.max_turns, settings.max_chars, settings.max_turn_chars)
 
 
 class SessionSink(Protocol):
@@ -156,15 +126,14 @@ class _Generation:
         self.load_seconds = 0.0
         self.error: str | None = None
 
-    def write(self, request: _Request, *, wait: bool = False) -> _Sent:
+    def write(self, request: Request, *, wait: bool = False) -> _Sent:
         """One framed request into the pipe, whole or not at all; never blocks unless ``wait``."""
-        body = pickle.dumps(request, pickle.HIGHEST_PROTOCOL)
-        frame = struct.pack("!i", len(body)) + body  # multiprocessing.Connection's framing
-        if len(frame) > _ATOMIC_BYTES:
+        data = frame(request)
+        if len(data) > ATOMIC_BYTES:
             return _Sent.FULL  # could be written in pieces and interleave: treated as overflow
         while self.alive:
             try:
-                os.write(self.requests.fileno(), frame)
+                os.write(self.requests.fileno(), data)
             except BlockingIOError:
                 if not wait:
                     return _Sent.FULL
@@ -189,27 +158,27 @@ class SessionChannel:
         self._generation = generation
         self._key = key
 
-    def send(self, op: int, data: bytes) -> bool:
+    def send(self, op: Op, data: bytes) -> bool:
         """Queue a CLIENT or SERVER message; ``False`` when the worker is gone."""
-        return self._put((op, self._key, data))
+        return self._put(Request(op, self._key, data))
 
     def settle(self) -> bool:
         """Ask for the open utterance to be cut and transcribed now; ``False`` if not sent."""
-        return self._put((SETTLE, self._key, None))
+        return self._put(Request(Op.SETTLE, self._key))
 
     def speaking(self, seconds: float) -> bool:
         """The proxy starts ``seconds`` of its own speech now (echo safety); ``False``: not sent."""
-        return self._put((SPEAKING, self._key, seconds))
+        return self._put(Request(Op.SPEAKING, self._key, seconds))
 
     def close(self) -> bool:
         """Ask for the session's end (flush the last utterance); ``False`` if not sent now."""
-        return self._put((CLOSE, self._key, None))
+        return self._put(Request(Op.CLOSE, self._key))
 
     def close_waiting(self) -> bool:
         """:meth:`close`, waiting (blocking) for room in the pipe; ``False`` if the worker died."""
-        return self._generation.write((CLOSE, self._key, None), wait=True) is _Sent.OK
+        return self._generation.write(Request(Op.CLOSE, self._key), wait=True) is _Sent.OK
 
-    def _put(self, request: _Request) -> bool:
+    def _put(self, request: Request) -> bool:
         return self._generation.write(request) is _Sent.OK
 
 
@@ -292,7 +261,7 @@ class SpeechWorker:
             key = next(self._keys)
             gen.sessions[key] = sink
             channel = SessionChannel(gen, key)
-            if not channel._put((OPEN, key, (session_id, bounds))):
+            if not channel._put(Request(Op.OPEN, key, Opening(session_id, bounds))):
                 del gen.sessions[key]
                 return None
         return channel
@@ -305,7 +274,7 @@ class SpeechWorker:
             self._closed = True
             gen = self._current
         if gen is not None:
-            gen.write((_SHUTDOWN, -1, None))  # a full pipe: the kill below will do
+            gen.write(Request(Op.SHUTDOWN, -1))  # a full pipe: the kill below will do
             gen.process.join(_SHUTDOWN_GRACE_S)
             if gen.process.is_alive():
                 gen.process.kill()
@@ -323,15 +292,16 @@ class SpeechWorker:
 
     def _read(self, gen: _Generation) -> None:
         try:
-            first = gen.replies.recv()
-            if first[0] == "failed":
-                gen.error = str(first[1])
+            first: Ready | LoadFailed = gen.replies.recv()
+            if isinstance(first, LoadFailed):
+                gen.error = first.error
                 log.error("speech worker could not load its models: %s", gen.error)
                 return
-            gen.load_seconds = float(first[1])
+            gen.load_seconds = first.load_seconds
             gen.ready.set()
             while True:
-                key, events, processed, stats, closed, settled = gen.replies.recv()
+                reply: Reply = gen.replies.recv()
+                key, events, processed, stats, closed, settled = reply
                 sink = gen.sessions.get(key)
                 if sink is None:
                     continue
@@ -410,142 +380,3 @@ def _close_all() -> None:
 
 
 # -- the worker process ---------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Hosted:
-    """One session inside the worker: its pipeline (``None`` if it could not start)."""
-
-    pipeline: SpeechPipeline | None
-    events: list[TapEvent]
-    processed: int = 0
-    closed: bool = False
-    settled: int = 0
-
-
-def serve(settings: TapSettings, requests: Connection, replies: Connection, level: int) -> None:
-    """The worker process's main: load the models, then run sessions until told to stop."""
-    logging.basicConfig(
-        level=level,
-        format=f"%(asctime)s %(levelname)s speech-worker[{os.getpid()}] %(name)s: %(message)s",
-    )
-    _exit_with_parent()
-    # Recognition is best effort and the relay is not: on a small machine the two share cores,
-    # and the scheduler should run the proxy first.
-    with contextlib.suppress(OSError):
-        os.nice(WORKER_NICE)
-    try:
-        recognisers = Recognisers.load(settings)
-    except Exception as exc:
-        replies.send(("failed", f"{type(exc).__name__}: {exc}"))
-        return
-    replies.send(("ready", recognisers.load_seconds))
-    hosted: dict[int, _Hosted] = {}
-    # Sessions with acknowledgements not yet sent.  Each reply wakes a thread in the proxy, so
-    # plain acknowledgements are held back until a session has _ACK_EVERY of them, or the
-    # worker is idle for _IDLE_FLUSH_S (the proxy's per-session bound is far larger).
-    touched: dict[int, _Hosted] = {}
-    while True:
-        if not requests.poll(_IDLE_FLUSH_S if touched else None):
-            for key, held in touched.items():
-                _reply(replies, hosted, key, held)
-            touched.clear()
-            continue
-        batch: list[_Request] = [requests.recv()]
-        while len(batch) < _BATCH and requests.poll():
-            batch.append(requests.recv())
-        for op, key, payload in batch:
-            if op == _SHUTDOWN:
-                return
-            session = _handle(recognisers, hosted, op, key, payload)
-            if session is None:
-                continue
-            if session.events or session.closed or session.settled:
-                # Words and triggers go out at once (a control frame may be right behind them);
-                # plain acknowledgements wait for the end of the batch.
-                _reply(replies, hosted, key, session)
-                touched.pop(key, None)
-            elif session.processed >= _ACK_EVERY:
-                _reply(replies, hosted, key, session)
-                touched.pop(key, None)
-            else:
-                touched[key] = session
-
-
-def _reply(replies: Connection, hosted: dict[int, _Hosted], key: int, session: _Hosted) -> None:
-    replies.send(
-        (key, session.events, session.processed, _stats(session), session.closed, session.settled)
-    )
-    session.events, session.processed, session.settled = [], 0, 0
-    if session.closed:
-        del hosted[key]
-
-
-def _handle(
-    recognisers: Recognisers, hosted: dict[int, _Hosted], op: int, key: int, payload: Any
-) -> _Hosted | None:
-    if op == OPEN:
-        session_id, bounds = payload
-        hosted[key] = _open(session_id, bounds, recognisers)
-        return None
-    session = hosted.get(key)
-    if session is None:
-        return None
-    pipeline = session.pipeline
-    if op == CLOSE:
-        session.closed = True
-        if pipeline is not None:
-            _run(pipeline, session, pipeline.finish, "finishing")
-        return session
-    if op == SETTLE:
-        session.settled += 1
-        if pipeline is not None:
-            _run(pipeline, session, pipeline.settle, "settling")
-        return session
-    if op == SPEAKING:
-        if pipeline is not None:
-            speaks = pipeline.proxy_speaks
-            _run(pipeline, session, lambda: speaks(float(payload)), "speaking")
-        return None
-    session.processed += 1
-    if pipeline is not None:
-        handle = pipeline.client if op == CLIENT else pipeline.server
-        _run(pipeline, session, lambda: handle(payload), "a message")
-    return session
-
-
-def _open(session_id: str, bounds: TranscriptBounds, recognisers: Recognisers) -> _Hosted:
-    transcript = Transcript(bounds.max_turns, bounds.max_chars, bounds.max_turn_chars)
-    try:
-        pipeline = SpeechPipeline(session_id, recognisers, transcript)
-    except Exception:
-        log.exception("session %s: tap could not start; the call goes on without it", session_id)
-        return _Hosted(None, [])
-    return _Hosted(pipeline, [])
-
-
-def _run(pipeline: SpeechPipeline, session: _Hosted, step: Any, what: str) -> None:
-    try:
-        events: Iterable[TapEvent] = step()
-    except Exception:  # one bad message must not end the tap
-        log.exception("session %s: tap failed on %s", pipeline.session_id, what)
-        return
-    session.events.extend(events)
-
-
-def _stats(session: _Hosted) -> PipelineStats | None:
-    return session.pipeline.stats if session.pipeline is not None else None
-
-
-def _exit_with_parent() -> None:
-    # Daemon processes are terminated when the proxy exits normally; this covers the proxy
-    # being killed: its end closes the sentinel pipe, and the worker follows at once.
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-
-    def watch() -> None:
-        wait([parent.sentinel])
-        os._exit(0)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
