@@ -19,6 +19,7 @@ from proxy.config import Config, parse_config
 from proxy.relay.chat import CLOSE_GOING_AWAY
 from proxy.relay.notices import TAG
 from proxy.server.app import STATE, build_app, close_conversations
+from proxy.server.connections import ConnectionLimits, guarded
 from proxy.server.pipeline import Services
 from proxy.startup import build_services
 
@@ -54,8 +55,16 @@ async def serve(
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     sock = listening_socket(config.listen, config.port, config.listen_backlog)
-    site = web.SockSite(runner, sock, ssl_context=tls_context(config))
-    await site.start()
+    limits = config.security.limits
+    assert runner.server is not None
+    # Not a SockSite: every connection passes the per-address and header-time limits first.
+    server = await asyncio.get_running_loop().create_server(
+        guarded(
+            runner.server, ConnectionLimits(limits.connections_per_address, limits.header_timeout)
+        ),
+        sock=sock,
+        ssl=tls_context(config),
+    )
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -70,6 +79,7 @@ async def serve(
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         await _drain(app, config.drain_timeout)
+        server.close()
         await runner.cleanup()
         log.info("stopped")
 

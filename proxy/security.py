@@ -53,7 +53,7 @@ def _unspecified(host: str) -> bool:
 class Limits:
     """Bounds on what one client, principal or session may ask of the proxy."""
 
-    connections_per_address: int = 16
+    connections_per_address: int = 64
     header_timeout: float = 10.0
     conversation_seconds: float = 4 * 3600.0
     exec_per_session_per_minute: int = 10

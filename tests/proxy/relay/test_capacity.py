@@ -10,6 +10,7 @@ import pytest
 from proxy.config import connection_limit, parse_config
 from proxy.relay.chat import CLOSE_BAD_GATEWAY
 from proxy.relay.codec import Kind
+from proxy.security import Limits, SecuritySettings
 from tests.proxy.conftest import fast_config, running_proxy
 from tests.proxy.relay.test_relay import receive_kind
 from tests.proxy.upstream_double import UpstreamDouble
@@ -31,7 +32,9 @@ async def _converse(
 
 
 async def test_150_concurrent_conversations_are_all_relayed(upstream: UpstreamDouble) -> None:
-    config = fast_config(*[upstream.url] * CONVERSATIONS, connect_timeout=20.0)
+    # All from one address: lift the per-address connection limit for this test.
+    every = SecuritySettings(limits=Limits(connections_per_address=CONVERSATIONS + 10))
+    config = fast_config(*[upstream.url] * CONVERSATIONS, connect_timeout=20.0, security=every)
     connector = aiohttp.TCPConnector(limit=0)
     async with (
         running_proxy(config) as proxy,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,7 +11,7 @@ import aiohttp
 import pytest
 
 from proxy.actions.limits import ExecLimiter
-from proxy.security import SecuritySettings
+from proxy.security import Limits, SecuritySettings
 from tests.proxy.actions.test_executor_local import ran_log
 from tests.proxy.conftest import fast_config, running_proxy
 from tests.proxy.server.test_front_door import TOKEN, Proxy, _services, login
@@ -106,3 +107,26 @@ async def test_an_injected_transcript_never_leads_to_a_confirmed_destructive_run
                 answer = await response.json()
                 assert not any(r.get("status") == "executed" for r in answer.get("results", []))
     assert not any("rm" in line for line in ran_log(limited.bin_dir))
+
+
+async def test_connections_per_address_and_header_time_are_limited(
+    upstream: UpstreamDouble,
+) -> None:
+    limits = Limits(connections_per_address=3, header_timeout=0.5)
+    config = fast_config(upstream.url, security=SecuritySettings(limits=limits))
+    async with running_proxy(config) as running:
+        port = running.config.port
+        held = [await asyncio.open_connection("127.0.0.1", port) for _ in range(3)]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        refused = await asyncio.wait_for(reader.read(), 5)
+        assert refused.startswith(b"HTTP/1.1 429") and b"over 3 open connections" in refused
+        writer.close()
+        # The held sockets never finish their headers: closed with 408 after the timeout.
+        held[0][1].write(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        for reader, _ in held:
+            assert (await asyncio.wait_for(reader.read(), 5)).startswith(b"HTTP/1.1 408")
+        for _, writer in held:
+            writer.close()
+        # Slots are free again and a complete request is answered.
+        async with aiohttp.ClientSession() as http, http.get(running.http + "/health") as response:
+            assert response.status == 200
