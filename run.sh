@@ -21,6 +21,8 @@ install_system() {
   local missing=()
   command -v espeak-ng >/dev/null || missing+=(espeak-ng)
   command -v sox >/dev/null || missing+=(sox)
+  # The browser test logs in and talks through the proxy in headless Chromium.
+  command -v chromium >/dev/null || missing+=(chromium)
   if ((${#missing[@]})); then
     if [ "$(id -u)" != 0 ]; then
       say "please install: ${missing[*]} (needs root); the speech tests and demo use them"; return
