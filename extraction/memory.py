@@ -2,10 +2,11 @@
 
 Embedded mode (default): a ``chromadb.PersistentClient`` under ``<data_dir>/memory``.  Server
 mode (``url="http://HOST:PORT"``): a ``chromadb.HttpClient`` shared by every replica.  Either
-way the vectors are computed here, client-side, by :class:`~extraction.embedding.PackagedMiniLM`
-so nothing is downloaded.  Memory is best effort: every failure is logged and turns into
-``None`` / ``[]`` — it never breaks a request.  All methods are synchronous (ChromaDB is);
-call them with ``asyncio.to_thread`` from the event loop.
+way the vectors are computed here, client-side, by
+:class:`~extraction.chroma_embedding.PackagedMiniLM`, so nothing is downloaded.  Memory is best
+effort: every failure is logged and turns into ``None`` / ``[]`` — it never breaks a request.
+All methods are synchronous (ChromaDB is); call them with ``asyncio.to_thread`` from the event
+loop.  chromadb itself is imported on the first open, never by importing this module.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from extraction.embedding import PackagedMiniLM
 from extraction.model import Recollection
 
 log = logging.getLogger(__name__)
@@ -230,6 +230,9 @@ class Memory:
         where = url or str(data_dir)
 
         def connect() -> tuple[Any, str]:
+            # chromadb is imported here, so a proxy without memory never loads it.
+            from extraction.chroma_embedding import PackagedMiniLM  # noqa: PLC0415
+
             client, shown = _client(data_dir, url)
             store = client.get_or_create_collection(
                 collection,

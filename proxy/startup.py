@@ -14,10 +14,9 @@ import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from extraction import make_extractor
-from extraction.memory import Memory
 from guard import Guard, load_policy
 from proxy.actions.audit import AuditLog
 from proxy.actions.executors.local import LocalExecutor
@@ -29,6 +28,9 @@ from proxy.listen.speech.settings import TapSettings
 from proxy.listen.speech.worker import SpeechWorker
 from proxy.server.pipeline import Services
 from proxy.speak.synth import EspeakSynthesiser, Synthesiser
+
+if TYPE_CHECKING:
+    from extraction.memory import Memory
 
 log = logging.getLogger("proxy.startup")
 T = TypeVar("T")
@@ -92,6 +94,8 @@ async def build_services(config: Config) -> Services:
     )
     memory: Memory | None = None
     if config.memory:
+        from extraction.memory import Memory  # noqa: PLC0415 - chromadb only when memory is on
+
         memory = await asyncio.to_thread(
             _timed,
             "opening memory",

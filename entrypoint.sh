@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# Container entry point (safe as PID 1): starts the upstream voice model, the proxy on the public
+# port and, when configured, the executor gateway; supervises them; drains on SIGTERM/SIGINT.
+#
+#   VOICEOPS_UPSTREAM_MODE  personaplex | tiny | none   (default: none when VOICEOPS_UPSTREAM is
+#                           set, else personaplex when a GPU is visible, else tiny)
+#   VOICEOPS_PORT (8080), VOICEOPS_LISTEN (::)           the proxy's public socket
+#   VOICEOPS_UPSTREAM_PORT (8998)                         the local upstream, on 127.0.0.1 only
+#   VOICEOPS_PERSONAPLEX_HF_REPO (nvidia/personaplex-7b-v1), VOICEOPS_PERSONAPLEX_CPU_OFFLOAD=1,
+#   VOICEOPS_PERSONAPLEX_ARGS (extra words for moshi.server), HF_TOKEN (model download)
+#   VOICEOPS_READY_TIMEOUT (900 s), VOICEOPS_BACKOFF_MIN (1 s), VOICEOPS_BACKOFF_MAX (60 s),
+#   VOICEOPS_STABLE_AFTER (120 s up resets the back-off), VOICEOPS_DRAIN_TIMEOUT (proxy flag,
+#   default 10 s), VOICEOPS_STOP_GRACE (10 s beyond the drain before SIGKILL)
+#   VOICEOPS_EXECUTOR=openclaw also starts the OpenClaw gateway (start_executor_gateway below).
+# Every other VOICEOPS_* variable is read by the proxy itself (python -m proxy --help).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PY="${VOICEOPS_PYTHON:-python}"
+PORT="${VOICEOPS_PORT:-8080}"
+export VOICEOPS_PORT="$PORT" VOICEOPS_LISTEN="${VOICEOPS_LISTEN:-::}"
+UPSTREAM_PORT="${VOICEOPS_UPSTREAM_PORT:-8998}"
+READY_TIMEOUT="${VOICEOPS_READY_TIMEOUT:-900}"
+BACKOFF_MIN="${VOICEOPS_BACKOFF_MIN:-1}"
+BACKOFF_MAX="${VOICEOPS_BACKOFF_MAX:-60}"
+STABLE_AFTER="${VOICEOPS_STABLE_AFTER:-120}"
+DRAIN="${VOICEOPS_DRAIN_TIMEOUT:-10}"
+STOP_GRACE="${VOICEOPS_STOP_GRACE:-10}"
+POLL="${VOICEOPS_SUPERVISE_INTERVAL:-0.5}"
+# Nothing is fetched from a hub unless the PersonaPlex model is (HF_TOKEN); no telemetry.
+export ANONYMIZED_TELEMETRY=False
+
+proxy_pid="" upstream_pid="" gateway_pid=""
+
+log() { printf 'entrypoint %s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
+
+# HTTP status of GET http://127.0.0.1:PORT/PATH, or 000; bash's /dev/tcp, so no curl is needed.
+http_status() {
+  local reply
+  # shellcheck disable=SC2016  # $1 and $2 are the inner shell's arguments, on purpose
+  reply="$(timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+    printf "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n" "$2" >&3; head -c 12 <&3' _ "$1" "$2" \
+    2>/dev/null)" || true
+  reply="${reply#HTTP/1.? }"
+  printf '%s' "${reply:0:3}" | grep -E '^[0-9]{3}$' || printf '000'
+}
+
+# Running and not a zombie: inside a trap bash reaps late, and kill -0 succeeds on a zombie.
+alive() {
+  [ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 1
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 0
+  stat="${stat##*) }"
+  [ "${stat:0:1}" != Z ]
+}
+
+upstream_mode() {
+  local mode="${VOICEOPS_UPSTREAM_MODE:-}"
+  if [ -z "$mode" ]; then
+    if [ -n "${VOICEOPS_UPSTREAM:-}" ]; then mode=none
+    elif command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then mode=personaplex
+    else mode=tiny; fi
+  fi
+  case "$mode" in
+    personaplex|tiny|none) printf '%s' "$mode" ;;
+    *) log "exit: VOICEOPS_UPSTREAM_MODE=$mode is not personaplex, tiny or none"; exit 2 ;;
+  esac
+}
+
+start_upstream() {
+  local args=()
+  case "$MODE" in
+    personaplex)
+      args=(-m moshi.server --host 127.0.0.1 --port "$UPSTREAM_PORT"
+            --hf-repo "${VOICEOPS_PERSONAPLEX_HF_REPO:-nvidia/personaplex-7b-v1}")
+      if [ "${VOICEOPS_PERSONAPLEX_CPU_OFFLOAD:-0}" = 1 ]; then args+=(--cpu-offload); fi
+      if [ -n "${VOICEOPS_PERSONAPLEX_ARGS:-}" ]; then
+        local extra=()
+        read -r -a extra <<< "$VOICEOPS_PERSONAPLEX_ARGS"
+        args+=("${extra[@]}")
+      fi ;;
+    tiny) args=(-m devtools.tinymoshi --host 127.0.0.1 --port "$UPSTREAM_PORT") ;;
+  esac
+  "$PY" "${args[@]}" &
+  upstream_pid=$!
+  upstream_started=$SECONDS
+  log "start upstream ($MODE) pid $upstream_pid: $PY ${args[*]}"
+}
+
+# Hook for the OpenClaw executor gateway: started before the proxy when VOICEOPS_EXECUTOR=openclaw.
+start_executor_gateway() {
+  [ "${VOICEOPS_EXECUTOR:-local}" = openclaw ] || return 0
+  local script="${VOICEOPS_OPENCLAW_START:-./deploy/openclaw-start.sh}"
+  if [ ! -x "$script" ]; then
+    log "exit: VOICEOPS_EXECUTOR=openclaw but $script is missing or not executable"; exit 2
+  fi
+  "$script" &
+  gateway_pid=$!
+  log "start executor gateway (openclaw) pid $gateway_pid: $script"
+}
+
+start_proxy() {
+  local args=(-m proxy)
+  if [ "$MODE" != none ]; then args+=(--upstream "ws://127.0.0.1:$UPSTREAM_PORT"); fi
+  "$PY" "${args[@]}" &
+  proxy_pid=$!
+  log "start proxy pid $proxy_pid on [$VOICEOPS_LISTEN]:$PORT (${args[*]})"
+}
+
+# Stop one child: SIGTERM, then SIGKILL after $2 seconds.  Logs how it ended.
+stop_child() {
+  local name="$1" pid="$2" within="$3" code=0 waited=0
+  alive "$pid" || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  while alive "$pid" && [ "$waited" -lt "$((within * 10))" ]; do
+    sleep 0.1; waited=$((waited + 1))
+  done
+  if alive "$pid"; then
+    log "exit $name pid $pid: still running ${within}s after SIGTERM, killed"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || code=$?
+  log "exit $name pid $pid code $code (stopped by entrypoint)"
+}
+
+shutdown() {
+  local code="$1"
+  trap '' TERM INT
+  # The proxy goes first: it drains conversations while the upstream still answers them.
+  stop_child proxy "$proxy_pid" "$(( ${DRAIN%.*} + STOP_GRACE ))"
+  stop_child upstream "$upstream_pid" "$STOP_GRACE"
+  stop_child "executor gateway" "$gateway_pid" "$STOP_GRACE"
+  log "exit entrypoint code $code"
+  exit "$code"
+}
+
+on_signal() {
+  log "received $1: draining the proxy (up to ${DRAIN}s), then stopping everything"
+  shutdown 0
+}
+
+wait_ready() {
+  local waited=0 status
+  while [ "$waited" -lt "$READY_TIMEOUT" ]; do
+    alive "$proxy_pid" || return 0  # the supervise loop reports why
+    status="$(http_status "$PORT" /ready)"
+    if [ "$status" = 200 ]; then log "ready: proxy /ready 200 after ${waited}s"; return 0; fi
+    sleep 1 & wait $! || true
+    waited=$((waited + 1))
+  done
+  log "not ready after ${READY_TIMEOUT}s (proxy /ready $status); supervising anyway"
+}
+
+supervise() {
+  local backoff="$BACKOFF_MIN" restart_at="" code
+  while true; do
+    if ! alive "$proxy_pid"; then
+      code=0; wait "$proxy_pid" 2>/dev/null || code=$?
+      log "exit proxy pid $proxy_pid code $code (died unexpectedly): stopping the container"
+      proxy_pid=""
+      shutdown "$(( code == 0 ? 1 : code ))"
+    fi
+    if [ -n "$gateway_pid" ] && ! alive "$gateway_pid"; then
+      code=0; wait "$gateway_pid" 2>/dev/null || code=$?
+      log "exit executor gateway pid $gateway_pid code $code (died): stopping the container"
+      gateway_pid=""
+      shutdown 1
+    fi
+    if [ "$MODE" != none ] && [ -z "$restart_at" ] && ! alive "$upstream_pid"; then
+      code=0; wait "$upstream_pid" 2>/dev/null || code=$?
+      if [ $((SECONDS - upstream_started)) -ge "$STABLE_AFTER" ]; then backoff="$BACKOFF_MIN"; fi
+      log "exit upstream pid $upstream_pid code $code (crashed); proxy /ready" \
+        "$(http_status "$PORT" /ready); restart in ${backoff}s"
+      restart_at=$((SECONDS + backoff))
+      backoff=$(( backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : backoff * 2 ))
+    fi
+    if [ -n "$restart_at" ] && [ "$SECONDS" -ge "$restart_at" ]; then
+      restart_at=""
+      start_upstream
+    fi
+    sleep "$POLL" & wait $! || true
+  done
+}
+
+trap 'on_signal SIGTERM' TERM
+trap 'on_signal SIGINT' INT
+MODE="$(upstream_mode)"
+upstream_started=$SECONDS
+log "start entrypoint: upstream mode $MODE, public port $PORT"
+if [ "$MODE" != none ]; then start_upstream; fi
+start_executor_gateway
+start_proxy
+wait_ready
+supervise
