@@ -11,12 +11,17 @@
 #   VOICEOPS_READY_TIMEOUT (900 s), VOICEOPS_BACKOFF_MIN (1 s), VOICEOPS_BACKOFF_MAX (60 s),
 #   VOICEOPS_STABLE_AFTER (120 s up resets the back-off), VOICEOPS_DRAIN_TIMEOUT (proxy flag,
 #   default 10 s), VOICEOPS_STOP_GRACE (10 s beyond the drain before SIGKILL)
+#   VOICEOPS_PYTHON (python) runs the proxy, VOICEOPS_UPSTREAM_PYTHON (same) the upstream
+#   VOICEOPS_AUDIT_TO_STDOUT=1 also copies every audit record to stdout as "audit {json}", for
+#   a platform log shipper (the node's disk, and audit.jsonl with it, can vanish)
 #   VOICEOPS_EXECUTOR=openclaw also starts the OpenClaw gateway (start_executor_gateway below).
 # Every other VOICEOPS_* variable is read by the proxy itself (python -m proxy --help).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 PY="${VOICEOPS_PYTHON:-python}"
+# PersonaPlex may live in its own virtual environment (the full image does that).
+UPSTREAM_PY="${VOICEOPS_UPSTREAM_PYTHON:-$PY}"
 PORT="${VOICEOPS_PORT:-8080}"
 export VOICEOPS_PORT="$PORT" VOICEOPS_LISTEN="${VOICEOPS_LISTEN:-::}"
 UPSTREAM_PORT="${VOICEOPS_UPSTREAM_PORT:-8998}"
@@ -30,7 +35,7 @@ POLL="${VOICEOPS_SUPERVISE_INTERVAL:-0.5}"
 # Nothing is fetched from a hub unless the PersonaPlex model is (HF_TOKEN); no telemetry.
 export ANONYMIZED_TELEMETRY=False
 
-proxy_pid="" upstream_pid="" gateway_pid=""
+proxy_pid="" upstream_pid="" gateway_pid="" audit_pid=""
 
 log() { printf 'entrypoint %s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
 
@@ -81,10 +86,10 @@ start_upstream() {
       fi ;;
     tiny) args=(-m devtools.tinymoshi --host 127.0.0.1 --port "$UPSTREAM_PORT") ;;
   esac
-  "$PY" "${args[@]}" &
+  "$UPSTREAM_PY" "${args[@]}" &
   upstream_pid=$!
   upstream_started=$SECONDS
-  log "start upstream ($MODE) pid $upstream_pid: $PY ${args[*]}"
+  log "start upstream ($MODE) pid $upstream_pid: $UPSTREAM_PY ${args[*]}"
 }
 
 # Hook for the OpenClaw executor gateway: started before the proxy when VOICEOPS_EXECUTOR=openclaw.
@@ -97,6 +102,16 @@ start_executor_gateway() {
   "$script" &
   gateway_pid=$!
   log "start executor gateway (openclaw) pid $gateway_pid: $script"
+}
+
+# Audit shipping: follow audit.jsonl (also across its creation) and print each line to stdout.
+start_audit_copy() {
+  [ "${VOICEOPS_AUDIT_TO_STDOUT:-0}" = 1 ] || return 0
+  local file="${VOICEOPS_DATA_DIR:-data}/audit.jsonl"
+  # sed ends by itself when tail is stopped (end of its input).
+  tail -n +1 -F "$file" 2>/dev/null > >(sed -u 's/^/audit /') &
+  audit_pid=$!
+  log "start audit copy pid $audit_pid: $file to stdout"
 }
 
 start_proxy() {
@@ -130,6 +145,8 @@ shutdown() {
   stop_child proxy "$proxy_pid" "$(( ${DRAIN%.*} + STOP_GRACE ))"
   stop_child upstream "$upstream_pid" "$STOP_GRACE"
   stop_child "executor gateway" "$gateway_pid" "$STOP_GRACE"
+  # The copy ends after the proxy, so the drain's last records are shipped too.
+  stop_child "audit copy" "$audit_pid" 2
   log "exit entrypoint code $code"
   exit "$code"
 }
@@ -189,6 +206,7 @@ upstream_started=$SECONDS
 log "start entrypoint: upstream mode $MODE, public port $PORT"
 if [ "$MODE" != none ]; then start_upstream; fi
 start_executor_gateway
+start_audit_copy
 start_proxy
 wait_ready
 supervise

@@ -46,6 +46,9 @@ class Entrypoint:
             "VOICEOPS_DATA_DIR": str(tmp / "data"),
             "VOICEOPS_NO_TAP": "1",
             "VOICEOPS_NO_MEMORY": "1",
+            # Listening on '::' is exposed: the proxy refuses to start without a login secret.
+            "VOICEOPS_AUTH_TOKEN": "entrypoint-test-secret-0123456789",
+            "VOICEOPS_AUDIT_TO_STDOUT": "1",
             "VOICEOPS_DRAIN_TIMEOUT": str(DRAIN_S),
             "VOICEOPS_STOP_GRACE": str(GRACE_S),
             "VOICEOPS_BACKOFF_MIN": "1",
@@ -144,7 +147,7 @@ def test_a_dead_proxy_stops_the_container_with_a_non_zero_code(entrypoint: Entry
 
 def test_sigterm_drains_stops_every_child_and_exits_0(entrypoint: Entrypoint) -> None:
     family = descendants(entrypoint.proc.pid)
-    assert len(family) >= 3  # proxy, tiny upstream runner, moshi server
+    assert len(family) >= 4  # proxy, tiny upstream runner, moshi server, audit copy
     began = time.monotonic()
     entrypoint.proc.send_signal(signal.SIGTERM)
     assert entrypoint.proc.wait(DRAIN_S + 2 * GRACE_S + 10) == 0
