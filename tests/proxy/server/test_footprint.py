@@ -4,6 +4,8 @@ speech on, and chromadb only when memory is on."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -41,3 +43,15 @@ def test_without_memory_chromadb_is_not_loaded(tmp_path: Path) -> None:
         proc.terminate()
         proc.wait(30)
     assert not proxy.libraries & {"torch", "chromadb"}, proxy
+
+
+def test_importing_the_proxy_imports_neither_chromadb_nor_torch() -> None:
+    probe = (
+        "import sys, proxy.__main__, proxy.startup, extraction.memory, proxy.actions.flow; "
+        "heavy = ('chromadb', 'torch', 'sentence_transformers'); "
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=ENV
+    )
+    assert done.stdout.strip() == "[]"
