@@ -47,7 +47,7 @@ def test_without_memory_chromadb_is_not_loaded(tmp_path: Path) -> None:
 
 def test_importing_the_proxy_imports_neither_chromadb_nor_torch() -> None:
     probe = (
-        "import sys, proxy.__main__, proxy.startup, extraction.memory, proxy.actions.flow; "
+        "import sys, proxy.__main__, proxy.startup, extraction.memory, proxy.actions.registry; "
         "heavy = ('chromadb', 'torch', 'sentence_transformers'); "
         "print(sorted(m for m in heavy if m in sys.modules))"
     )
