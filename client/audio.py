@@ -15,6 +15,8 @@ import numpy.typing as npt
 import soxr
 import sphn
 
+from voiceops.errors import VoiceOpsError
+
 SAMPLE_RATE = 24_000
 #: One model step: 80 ms at 24 kHz.
 FRAME_SAMPLES = 1920
@@ -24,7 +26,7 @@ Pcm = npt.NDArray[np.float32]
 _INT_SCALE = {1: 128.0, 2: 32768.0, 4: 2147483648.0}
 
 
-class AudioFormatError(ValueError):
+class AudioFormatError(VoiceOpsError, ValueError):
     """A WAV file this client cannot read, with the reason."""
 
 

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from client.summary import ExitCode
+from voiceops.errors import VoiceOpsError
 
 
-class SessionError(Exception):
+class SessionError(VoiceOpsError):
     """A session that could not start; ``str(error)`` is the message for the person."""
 
     exit_code: ExitCode = ExitCode.SESSION_ERROR
 
 
-class ConnectFailed(SessionError):
+class ConnectFailedError(SessionError):
     """No WebSocket: refused, unreachable, timed out, TLS failure, not a WebSocket server."""
 
     exit_code = ExitCode.CONNECT_FAILED
 
 
-class Rejected(SessionError):
+class RejectedError(SessionError):
     """The server answered the upgrade with an HTTP error; ``body`` is its readable reason."""
 
     exit_code = ExitCode.REJECTED
@@ -28,13 +29,13 @@ class Rejected(SessionError):
         self.body = body
 
 
-class AuthFailed(Rejected):
+class AuthFailedError(RejectedError):
     """The server answered 401 or 403."""
 
     exit_code = ExitCode.AUTH_FAILED
 
 
-class MicrophoneUnavailable(SessionError):
+class MicrophoneUnavailableError(SessionError):
     """``--mic`` without ``sounddevice``, PortAudio or an input device."""
 
     exit_code = ExitCode.USAGE

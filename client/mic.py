@@ -1,7 +1,7 @@
 """The default input device as a stream of 80 ms frames at 24 kHz (optional: ``sounddevice``).
 
 ``sounddevice`` needs the PortAudio library; without the module, the library or an input device
-:func:`open_microphone` raises :class:`~client.errors.MicrophoneUnavailable` before any
+:func:`open_microphone` raises :class:`~client.errors.MicrophoneUnavailableError` before any
 connection is made.
 """
 
@@ -17,19 +17,19 @@ import numpy as np
 import soxr
 
 from client.audio import FRAME_SAMPLES, SAMPLE_RATE, Pcm
-from client.errors import MicrophoneUnavailable
+from client.errors import MicrophoneUnavailableError
 
 
 def _sounddevice() -> ModuleType:
     try:
         return importlib.import_module("sounddevice")
     except ImportError:
-        raise MicrophoneUnavailable(
+        raise MicrophoneUnavailableError(
             "--mic needs the optional package 'sounddevice' (pip install sounddevice)"
         ) from None
     except OSError as exc:
         # sounddevice raises OSError at import when the PortAudio library is missing.
-        raise MicrophoneUnavailable(
+        raise MicrophoneUnavailableError(
             f"--mic needs the PortAudio library ({exc}); on Debian: apt-get install libportaudio2"
         ) from None
 
@@ -70,11 +70,11 @@ class Microphone:
 
 
 def open_microphone() -> Microphone:
-    """The default input device, or :class:`MicrophoneUnavailable` saying why there is none."""
+    """The default input device, or :class:`MicrophoneUnavailableError` saying why there is none."""
     sd = _sounddevice()
     try:
         info = sd.query_devices(kind="input")
     except Exception as exc:  # PortAudio reports "no device" in several ways
-        raise MicrophoneUnavailable(f"--mic: no default input device ({exc})") from None
+        raise MicrophoneUnavailableError(f"--mic: no default input device ({exc})") from None
     rate = int(info.get("default_samplerate") or SAMPLE_RATE)
     return Microphone(sd, rate)

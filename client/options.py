@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from client.audio import Pcm
 from proxy.relay.codec import Action, Control
+from voiceops.errors import VoiceOpsError
 
 #: The query parameters the PersonaPlex web UI sends (besides its optional account fields).
 UI_QUERY_PARAMS: tuple[str, ...] = (
@@ -35,7 +36,7 @@ EVENTS_PARAM = "events"
 PAGE_SECONDS = 0.08
 
 
-class OptionsError(ValueError):
+class OptionsError(VoiceOpsError, ValueError):
     """Options that cannot describe a session (bad URL, bad control step), with the reason."""
 
 

@@ -26,7 +26,7 @@ from websockets.exceptions import (
 )
 
 from client.audio import FRAME_SAMPLES, OpusEncoder, Pcm, frames
-from client.errors import AuthFailed, ConnectFailed, Rejected
+from client.errors import AuthFailedError, ConnectFailedError, RejectedError
 from client.mic import Microphone, open_microphone
 from client.options import (
     PAGE_SECONDS,
@@ -54,9 +54,9 @@ async def run_session(
 
     ``on_output`` receives display text as it happens (model words joined on a line, bracketed
     status lines).  Setting ``stop`` ends the session early with a normal close.  Raises
-    :class:`~client.errors.ConnectFailed`, :class:`~client.errors.Rejected` (HTTP error on the
-    upgrade; :class:`~client.errors.AuthFailed` for 401/403),
-    :class:`~client.errors.MicrophoneUnavailable` or :class:`~client.options.OptionsError`
+    :class:`~client.errors.ConnectFailedError`, :class:`~client.errors.RejectedError` (HTTP error
+    on the upgrade; :class:`~client.errors.AuthFailedError` for 401/403),
+    :class:`~client.errors.MicrophoneUnavailableError` or :class:`~client.options.OptionsError`
     when there is no conversation at all; a conversation that ends badly (an error close code,
     a timeout) is reported in the summary instead.
     """
@@ -112,23 +112,23 @@ async def _connect(url: str, options: SessionOptions) -> ClientConnection:
     except InvalidURI as exc:
         raise OptionsError(f"invalid URL {shown!r}: {exc}") from None
     except ssl.SSLCertVerificationError as exc:
-        raise ConnectFailed(
+        raise ConnectFailedError(
             f"TLS certificate of {shown} not trusted ({exc.verify_message}); "
             "use --insecure for a self-signed certificate"
         ) from None
     except TimeoutError:
-        raise ConnectFailed(
+        raise ConnectFailedError(
             f"no WebSocket from {shown} within {options.open_timeout:g} s"
         ) from None
     except ConnectionRefusedError:
-        raise ConnectFailed(f"connection refused by {shown}: is the proxy running?") from None
+        raise ConnectFailedError(f"connection refused by {shown}: is the proxy running?") from None
     except OSError as exc:
-        raise ConnectFailed(f"cannot connect to {shown}: {exc.strerror or exc}") from None
+        raise ConnectFailedError(f"cannot connect to {shown}: {exc.strerror or exc}") from None
     except InvalidHandshake as exc:
-        raise ConnectFailed(f"{shown} is not a WebSocket endpoint: {exc}") from None
+        raise ConnectFailedError(f"{shown} is not a WebSocket endpoint: {exc}") from None
 
 
-def _rejection(exc: InvalidStatus, url: str, *, has_token: bool) -> Rejected:
+def _rejection(exc: InvalidStatus, url: str, *, has_token: bool) -> RejectedError:
     response = exc.response
     status = response.status_code
     body = (response.body or b"").decode("utf-8", errors="replace").strip()[:MAX_REASON_CHARS]
@@ -136,8 +136,8 @@ def _rejection(exc: InvalidStatus, url: str, *, has_token: bool) -> Rejected:
     if status in (401, 403):
         hint = "" if has_token else " — give a token with --token or VOICEOPS_TOKEN"
         what = "authentication failed" if status == 401 else "access denied"
-        return AuthFailed(f"{what} at {url}: HTTP {status}{reason}{hint}", status, body)
-    return Rejected(f"{url} rejected the connection: HTTP {status}{reason}", status, body)
+        return AuthFailedError(f"{what} at {url}: HTTP {status}{reason}{hint}", status, body)
+    return RejectedError(f"{url} rejected the connection: HTTP {status}{reason}", status, body)
 
 
 class _Conversation:

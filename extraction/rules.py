@@ -31,6 +31,7 @@ from extraction.spoken import (
     split_clauses,
     spoken_to_literal,
 )
+from voiceops.errors import VoiceOpsError
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ MAX_LITERAL_WORDS = 12
 # How many words before a request a negation may stand and still cancel it.
 NEGATION_REACH = 4
 
+_TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
 _FILL = r"(?:[^ ]+(?: [^ ]+){0,3})"
 _WORD = r"[^ ]+"
 _GROUP = re.compile(r"\(\?P<([a-z_][a-z0-9_]*)>SLOT\)")
@@ -52,8 +54,20 @@ _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 _FILLERS = ("please", "now", "for me", "thanks", "thank you", "right now", "quickly")
 
 
-class RulesError(ValueError):
-    """The rules file is missing, unreadable or inconsistent; the message says where."""
+class RulesError(VoiceOpsError, ValueError):
+    """The rules file is missing, unreadable or inconsistent: ``path``, ``line`` (when known)
+    and ``message``, shown as ``path:line: message`` like a bad guard policy."""
+
+    def __init__(self, message: str, path: Path | None = None, line: int | None = None) -> None:
+        self.message = message
+        self.path = path
+        self.line = line
+        where = "" if path is None else f"{path}:{line}: " if line is not None else f"{path}: "
+        super().__init__(where + message)
+
+    def at(self, path: Path, line: int | None) -> RulesError:
+        """The same problem, located in ``path`` at ``line``."""
+        return RulesError(self.message, path, line)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,28 +187,59 @@ def load_rules(path: Path | None = None) -> RuleSet:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise RulesError(f"cannot read rules file {path}: {exc.strerror or exc}") from exc
+        raise RulesError(f"cannot read rules file: {exc.strerror or exc}", path) from exc
     if len(raw) > MAX_RULES_FILE_BYTES:
-        raise RulesError(f"rules file {path} is larger than {MAX_RULES_FILE_BYTES} bytes")
+        raise RulesError(f"rules file is larger than {MAX_RULES_FILE_BYTES} bytes", path)
     try:
-        data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise RulesError(f"rules file {path} is not valid TOML: {exc}") from exc
+        text = raw.decode("utf-8")
+        data: dict[str, Any] = tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        raise RulesError(f"not UTF-8 text: {exc}", path) from exc
+    except tomllib.TOMLDecodeError as exc:
+        found = _TOML_POSITION.search(str(exc))
+        line = int(found.group(1)) if found else None
+        raise RulesError(f"not valid TOML: {exc}", path, line) from exc
+    try:
+        return _rule_set(data, text, path)
+    except RulesError as exc:
+        if exc.path is not None:
+            raise
+        raise exc.at(path, None) from exc
+
+
+def _header_line(text: str, header: str, nth: int = 0) -> int | None:
+    """The 1-based line of the ``nth`` ``[header]`` / ``[[header]]`` table in ``text``."""
+    pattern = re.compile(rf"^\s*\[\[?\s*{re.escape(header)}\s*\]\]?")
+    lines = [n for n, line in enumerate(text.splitlines(), 1) if pattern.match(line)]
+    return lines[nth] if nth < len(lines) else None
+
+
+def _rule_set(data: dict[str, Any], text: str, path: Path) -> RuleSet:
     slot_specs = data.get("slots", {})
     if not isinstance(slot_specs, dict):
-        raise RulesError("`slots` must be a table")
-    slots = {name: _compile_slot(name, spec) for name, spec in slot_specs.items()}
+        raise RulesError("`slots` must be a table", path, _header_line(text, "slots"))
+    slots = {}
+    for name, spec in slot_specs.items():
+        try:
+            slots[name] = _compile_slot(name, spec)
+        except RulesError as exc:
+            raise exc.at(path, _header_line(text, f"slots.{name}")) from exc
     rule_specs = data.get("rule", [])
     if not isinstance(rule_specs, list) or len(rule_specs) > MAX_RULES:
-        raise RulesError(f"`rule` must be an array of at most {MAX_RULES} tables")
-    rules = tuple(_compile_rule(i, spec, slots) for i, spec in enumerate(rule_specs))
+        raise RulesError(f"`rule` must be an array of at most {MAX_RULES} tables", path)
+    rules = []
+    for index, spec in enumerate(rule_specs):
+        try:
+            rules.append(_compile_rule(index, spec, slots))
+        except RulesError as exc:
+            raise exc.at(path, _header_line(text, "rule", index)) from exc
     settings = data.get("settings", {})
     literal = data.get("literal", {})
     if not isinstance(settings, dict) or not isinstance(literal, dict):
         raise RulesError("`settings` and `literal` must be tables")
     programs = _strings(literal.get("programs", []), "literal.programs")
     return RuleSet(
-        rules=rules,
+        rules=tuple(rules),
         slots=slots,
         trigger_phrases=_strings(settings.get("trigger_phrases", []), "trigger_phrases"),
         negation=_words_regex(_strings(settings.get("negations", []), "negations")),

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from voiceops.errors import VoiceOpsError
+
 # Only guard code holds this object; Approval() refuses any other value.
 _GUARD_TOKEN = object()
 
@@ -33,7 +35,7 @@ class _Seal:
         return self
 
 
-class ApprovalForgeryError(TypeError):
+class ApprovalForgeryError(VoiceOpsError, TypeError):
     """Raised when code outside the guard tries to construct an :class:`Approval`."""
 
 

@@ -9,9 +9,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from guard.argtypes import ArgType
+from voiceops.errors import VoiceOpsError
 
 
-class PolicyError(ValueError):
+class PolicyError(VoiceOpsError, ValueError):
     """A policy file that cannot be used: ``path``, ``line`` (when known) and ``message``."""
 
     def __init__(self, path: str, line: int | None, message: str) -> None:

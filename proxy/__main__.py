@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from extraction.rules import RulesError
 from guard import PolicyError
 from proxy.config import Config, parse_config
 from proxy.relay.chat import CLOSE_GOING_AWAY
@@ -137,6 +138,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_main(config))
     except PolicyError as exc:
         log.error("cannot start: bad guard policy: %s", exc)
+        return 2
+    except RulesError as exc:
+        log.error("cannot start: bad extraction rules: %s", exc)
         return 2
     except ssl.SSLError as exc:
         log.error("cannot start: TLS certificate or key unusable: %s", exc)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from voiceops.errors import VoiceOpsError
+
 AuthMode = Literal["auto", "on", "off"]
 #: Shortest secret accepted: guessing must be hopeless even without the login throttle.
 MIN_TOKEN_CHARS = 16
@@ -27,7 +29,7 @@ _TOKEN_HOWTO = (
 )
 
 
-class SecurityError(ValueError):
+class SecurityError(VoiceOpsError, ValueError):
     """The security settings cannot be used as given (the message says how to fix them)."""
 
 

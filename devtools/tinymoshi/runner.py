@@ -19,6 +19,7 @@ from typing import IO, Self
 
 from devtools.tinymoshi.build import TinyModel
 from devtools.tinymoshi.launch import PARENT_PID_ENV
+from voiceops.errors import VoiceOpsError
 
 #: Start-up is ≈3 s here; the margin covers a loaded 2-core machine.
 DEFAULT_START_TIMEOUT = 120.0
@@ -28,7 +29,7 @@ _POLL_INTERVAL = 0.05
 _STDERR_TAIL_BYTES = 4000
 
 
-class UpstreamStartError(RuntimeError):
+class UpstreamStartError(VoiceOpsError, RuntimeError):
     """The server died or did not accept connections in time; the message has its log tail."""
 
 

@@ -4,7 +4,7 @@ Nothing here awaits, reads a clock or touches a process: the async runner
 (:class:`~proxy.actions.runner.SessionFlow`) performs the work (extraction, guard, executor) and
 reports each step to :class:`ActionMachine` as a frozen event (:mod:`proxy.actions.events`); the
 machine says what happens next and refuses any step that is out of order with
-:class:`IllegalTransition`.  Time is passed in (``now``) so that expiry is testable without
+:class:`IllegalTransitionError`.  Time is passed in (``now``) so that expiry is testable without
 waiting.
 
 States::
@@ -63,12 +63,13 @@ from proxy.actions.events import (
     StepDone,
     Sweep,
 )
+from voiceops.errors import VoiceOpsError
 
 # --------------------------------------------------------------------------------------------
 # The state machine
 
 
-class IllegalTransition(RuntimeError):
+class IllegalTransitionError(VoiceOpsError, RuntimeError):
     """A progress event arrived in a state where it cannot happen (a bug in the runner)."""
 
     def __init__(self, state: State, event: object) -> None:
@@ -121,10 +122,10 @@ class ActionMachine:
         return None
 
     def handle(self, event: Event) -> Outcome:
-        """Apply ``event``; raise :class:`IllegalTransition` if it cannot happen now."""
+        """Apply ``event``; raise :class:`IllegalTransitionError` if it cannot happen now."""
         handler = _TABLE.get((self._state, type(event)))
         if handler is None:
-            raise IllegalTransition(self._state, event)
+            raise IllegalTransitionError(self._state, event)
         return handler(self, event)
 
     # -- transitions (looked up in _TABLE; each one is only reachable from its listed states)
@@ -193,7 +194,7 @@ class ActionMachine:
         assert isinstance(event, StepDone)
         # Strictly in order: only the step at the head of the queue may report done.
         if not self._to_run or self._to_run[0].id != event.step_id:
-            raise IllegalTransition(self._state, event)
+            raise IllegalTransitionError(self._state, event)
         self._to_run.popleft()
         if not self._to_run:
             self._state = State.REPORTING

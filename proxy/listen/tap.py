@@ -11,14 +11,11 @@ counted — the conversation never waits for speech recognition.  The events the
 added to the session's transcript here and handed to ``on_event`` on the event loop with
 ``loop.call_soon_threadsafe``.
 
-Wiring (in the relay)::
-
-    worker = SpeechWorker.load(settings)              # once per process, at start-up
-    tap = Tap(session_id, on_event, loop, settings, worker)
-    tap.start()
-    ... await ws_upstream.send_bytes(data); tap.offer_client(data)
-    ... await ws_client.send_bytes(data);   tap.offer_server(data)
-    await tap.close()                                 # flushes the last utterance
+Wiring: start-up loads one :class:`~proxy.listen.speech.worker.SpeechWorker` per process; for each
+conversation :class:`proxy.server.pipeline.ConversationPipeline` makes a ``Tap``, calls
+:meth:`Tap.start`, feeds it from the relay's ``client_message`` / ``server_message`` hooks (after
+each message was forwarded) and awaits :meth:`Tap.close` at the end (which flushes the last
+utterance).
 """
 
 from __future__ import annotations

@@ -12,13 +12,16 @@ import asyncio
 import contextlib
 from collections import deque
 
+from voiceops.errors import VoiceOpsError
 
-class QueueFullError(Exception):
+
+class QueueFullError(VoiceOpsError):
     """Every upstream is busy and the waiting line is full."""
 
 
 class Ticket:
-    """One client's place in line.  Await :meth:`admitted` for the upstream it may use."""
+    """One client's place in line.  Await :meth:`wait` until it is admitted; :attr:`upstream`
+    is then the one it may use."""
 
     def __init__(self, admission: Admission) -> None:
         self._admission = admission

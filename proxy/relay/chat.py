@@ -25,7 +25,7 @@ from proxy.relay.admission import Admission, QueueFullError, Ticket
 from proxy.relay.codec import Control, Error, Kind, Ping, ProtocolError, Text, encode, parse
 from proxy.relay.notices import WAITING_REFUSAL, busy_notice, from_model, upstream_end
 from proxy.relay.principal import ANONYMOUS_PRINCIPAL, request_principal
-from proxy.relay.query import QueryError, SanitisedQuery, sanitise
+from proxy.relay.query import SanitisedQuery, sanitise
 
 log = logging.getLogger("proxy.relay.chat")
 
@@ -167,7 +167,7 @@ async def chat(request: web.Request, state: RelayState) -> web.StreamResponse:
         return web.Response(status=503, text="this proxy is shutting down; try again shortly\n")
     try:
         query = sanitise(request.query.items(), state.config.query_policy)
-    except QueryError as exc:
+    except ProtocolError as exc:
         log.info("refused /api/chat from %s: %s", request.remote, exc.reason)
         return web.Response(status=400, text=exc.reason + "\n")
     ws = web.WebSocketResponse(

@@ -14,6 +14,8 @@ import enum
 import json
 from dataclasses import dataclass
 
+from voiceops.errors import VoiceOpsError
+
 #: Largest message the proxy accepts in either direction unless configured otherwise.
 DEFAULT_MAX_MESSAGE_BYTES = 1 << 20
 
@@ -34,7 +36,7 @@ class Action(enum.IntEnum):
     """Action byte of a ``0x03`` control message.
 
     0–3 are the upstream protocol's own actions; 0x10–0x12 are our extension, consumed by the
-    proxy and never forwarded upstream (see ``shared/design.md``).
+    proxy and never forwarded upstream (README, "Protocol extension").
     """
 
     START = 0x00
@@ -51,7 +53,7 @@ class Action(enum.IntEnum):
         return self >= Action.EXECUTE
 
 
-class ProtocolError(ValueError):
+class ProtocolError(VoiceOpsError, ValueError):
     """A message that does not follow the protocol; ``reason`` says what is wrong."""
 
     def __init__(self, reason: str) -> None:

@@ -4,7 +4,7 @@ PersonaPlex trusts its query: ``voice_prompt`` is joined to a directory and load
 ``torch.load`` (path traversal, pickle), an empty ``text_prompt`` crashes the handler, and ``seed``
 crashes it too.  :func:`sanitise` lets through only parameters the web UI sends, with checked
 values, and fills in a default prompt.  It is pure: a mapping in, a result or a
-:class:`QueryError` out.
+:class:`ProtocolError` out.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from proxy.relay.codec import ProtocolError
 
 #: The 18 voices PersonaPlex ships.
 DEFAULT_VOICES: tuple[str, ...] = tuple(
@@ -52,14 +54,6 @@ _IDENTIFIERS = {"worker_auth_id", "email"}
 _KNOWN = {"text_prompt", "voice_prompt", *_NUMERIC, *_IDENTIFIERS}
 
 
-class QueryError(ValueError):
-    """The query cannot be forwarded; ``reason`` is shown to the client with HTTP 400."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 @dataclass(frozen=True, slots=True)
 class QueryPolicy:
     """What the sanitiser accepts.  Built once from the proxy's configuration."""
@@ -81,7 +75,7 @@ class SanitisedQuery:
 def sanitise(items: Iterable[tuple[str, str]], policy: QueryPolicy) -> SanitisedQuery:
     """Check a client's query parameters and return what may go upstream.
 
-    Raises :class:`QueryError` for a value that is refused outright (unknown voice, over-long or
+    Raises :class:`ProtocolError` for a value that is refused outright (unknown voice, over-long or
     malformed value, repeated parameter); silently dropped parameters are listed in ``dropped``.
     """
     seen: set[str] = set()
@@ -90,7 +84,7 @@ def sanitise(items: Iterable[tuple[str, str]], policy: QueryPolicy) -> Sanitised
     wants_events = False
     for name, value in items:
         if name in seen:
-            raise QueryError(f"query parameter {_shown(name)} is given more than once")
+            raise ProtocolError(f"query parameter {_shown(name)} is given more than once")
         seen.add(name)
         if name == EVENTS_PARAM:
             wants_events = value in {"1", "true", "yes"}
@@ -109,10 +103,10 @@ def sanitise(items: Iterable[tuple[str, str]], policy: QueryPolicy) -> Sanitised
 
 
 def _checked(name: str, value: str, policy: QueryPolicy) -> str:
-    """The value to forward for a known parameter ("" to leave it out), or a QueryError."""
+    """The value to forward for a known parameter ("" to leave it out), or a ProtocolError."""
     if name == "text_prompt":
         if len(value) > MAX_TEXT_PROMPT_CHARS:
-            raise QueryError(
+            raise ProtocolError(
                 f"text_prompt is {len(value)} characters; the limit is {MAX_TEXT_PROMPT_CHARS}"
             )
         return value if value.strip() else ""
@@ -120,10 +114,10 @@ def _checked(name: str, value: str, policy: QueryPolicy) -> str:
         return _voice(value, policy)
     if name in _NUMERIC:
         if not _NUMERIC[name].fullmatch(value):
-            raise QueryError(f"{name} must be a number, got {_shown(value)}")
+            raise ProtocolError(f"{name} must be a number, got {_shown(value)}")
         return value
     if not _IDENTIFIER.fullmatch(value):
-        raise QueryError(f"{name} has characters or a length that are not allowed")
+        raise ProtocolError(f"{name} has characters or a length that are not allowed")
     return value
 
 
@@ -131,7 +125,7 @@ def _voice(value: str, policy: QueryPolicy) -> str:
     if value in policy.voices:
         return value
     known = ", ".join(sorted(policy.voices))
-    raise QueryError(f"voice_prompt {_shown(value)} is not one of the known voices: {known}")
+    raise ProtocolError(f"voice_prompt {_shown(value)} is not one of the known voices: {known}")
 
 
 def _shown(value: str) -> str:

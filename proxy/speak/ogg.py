@@ -11,6 +11,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from voiceops.errors import VoiceOpsError
+
 _MAGIC = b"OggS"
 _HEADER = struct.Struct("<4sBBqIIIB")  # magic, version, flags, granule, serial, sequence, crc, nseg
 _HEADER_PACKETS = (b"OpusHead", b"OpusTags")
@@ -35,7 +37,7 @@ def _crc_table() -> tuple[int, ...]:
 _CRC = _crc_table()
 
 
-class OggError(ValueError):
+class OggError(VoiceOpsError, ValueError):
     """Bytes that are not a sequence of whole Ogg pages."""
 
 

@@ -18,6 +18,8 @@ import numpy as np
 import numpy.typing as npt
 import soxr
 
+from voiceops.errors import VoiceOpsError
+
 Pcm = npt.NDArray[np.float32]
 
 #: Rate of the protocol's audio.
@@ -32,7 +34,7 @@ TIMEOUT_S = 10.0
 _WAV_HEADER = 44  # espeak-ng --stdout: canonical RIFF header, then 16-bit mono PCM
 
 
-class SynthesisError(RuntimeError):
+class SynthesisError(VoiceOpsError, RuntimeError):
     """The synthesiser could not speak the text (missing, failed, timed out)."""
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from client.cli import main, parse_invocation
-from client.errors import MicrophoneUnavailable
+from client.errors import MicrophoneUnavailableError
 from client.mic import open_microphone
 from client.options import build_url, execute_step, id_step
 from proxy.relay.codec import Action
@@ -136,7 +136,7 @@ def test_mic_without_portaudio_or_device_is_a_clear_error(
 ) -> None:
     try:
         open_microphone()
-    except MicrophoneUnavailable:
+    except MicrophoneUnavailableError:
         pass
     else:
         pytest.skip("this machine has a microphone")

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 
 from client.__main__ import main
-from client.errors import AuthFailed, ConnectFailed, Rejected
+from client.errors import AuthFailedError, ConnectFailedError, RejectedError
 from client.options import SessionOptions
 from client.session import run_session
 from client.summary import ExitCode, exit_code
@@ -51,7 +51,7 @@ def test_refused_connection_says_so_and_exits_3(capsys: pytest.CaptureFixture[st
 
 
 def test_refused_connection_raises_connect_failed_from_the_library() -> None:
-    with pytest.raises(ConnectFailed, match="refused"):
+    with pytest.raises(ConnectFailedError, match="refused"):
         asyncio.run(run_session(SessionOptions(url=closed_port_url())))
 
 
@@ -83,7 +83,7 @@ def test_http_400_shows_the_proxys_reason_and_exits_4(capsys: pytest.CaptureFixt
 
 async def test_http_400_raises_rejected_with_status_and_body() -> None:
     with serve(reject_400) as url:
-        with pytest.raises(Rejected) as raised:
+        with pytest.raises(RejectedError) as raised:
             await run_session(SessionOptions(url=url))
     assert raised.value.status == 400
     assert "not a known voice" in raised.value.body
@@ -100,7 +100,7 @@ def test_auth_failure_exits_5_and_suggests_a_token(capsys: pytest.CaptureFixture
 
 async def test_auth_failure_with_a_token_raises_auth_failed() -> None:
     with serve(reject_401) as url:
-        with pytest.raises(AuthFailed) as raised:
+        with pytest.raises(AuthFailedError) as raised:
             await run_session(SessionOptions(url=url, token="wrong"))
     assert raised.value.status == 401
 

@@ -57,9 +57,11 @@ def message(content: Any, stop_reason: str = "tool_use") -> dict[str, Any]:
     }
 
 
-def api_error(status: int, kind: str, text: str) -> Reply:
-    """An error answer in the API's error envelope."""
-    return Reply(status, {"type": "error", "error": {"type": kind, "message": text}})
+def api_error(status: int, kind: str, text: str, retry_after_ms: int = 10) -> Reply:
+    """An error answer in the API's error envelope; ``retry-after-ms`` tells the SDK how long to
+    wait before it retries (short, so the tests stay fast)."""
+    body = {"type": "error", "error": {"type": kind, "message": text}}
+    return Reply(status, body, headers={"retry-after-ms": str(retry_after_ms)})
 
 
 class FakeAnthropic:

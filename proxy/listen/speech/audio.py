@@ -12,6 +12,8 @@ import numpy.typing as npt
 import soxr
 import sphn
 
+from voiceops.errors import VoiceOpsError
+
 #: Rate of the protocol's audio.
 WIRE_RATE = 24_000
 #: Rate the recognisers expect.
@@ -22,7 +24,7 @@ Pcm = npt.NDArray[np.float32]
 _OGG_MAGIC = b"OggS"
 
 
-class BadAudio(ValueError):
+class BadAudioError(VoiceOpsError, ValueError):
     """A payload that is not a decodable Ogg/Opus page; the decoder has been reset."""
 
 
@@ -30,7 +32,7 @@ class PageDecoder:
     """Ogg/Opus pages in, 16 kHz float32 PCM out; ``seconds`` is the audio clock.
 
     Decoding uses sphn at 24 kHz, then a streaming soxr resampler (chunk-safe, unlike
-    ``sphn.resample``).  A bad page raises :class:`BadAudio` and resets the Ogg reader — sphn's
+    ``sphn.resample``).  A bad page raises :class:`BadAudioError` and resets the Ogg reader — sphn's
     reader keeps buffered garbage forever otherwise — and decoding goes on with the next page
     (sphn decodes mid-stream pages without the header pages).
     """
@@ -48,12 +50,12 @@ class PageDecoder:
     def push(self, page: bytes) -> Pcm:
         """Decode one message's page(s); may return an empty array (header pages)."""
         if not page.startswith(_OGG_MAGIC):
-            raise BadAudio("payload does not start with an Ogg page")
+            raise BadAudioError("payload does not start with an Ogg page")
         try:
             pcm = np.asarray(self._reader.append_bytes(page), dtype=np.float32)
         except Exception as exc:  # sphn raises ValueError today; any failure means "bad page"
             self._reader = sphn.OpusStreamReader(WIRE_RATE)
-            raise BadAudio(f"undecodable Ogg/Opus page: {exc}") from None
+            raise BadAudioError(f"undecodable Ogg/Opus page: {exc}") from None
         if pcm.size == 0:
             return pcm
         self._wire_samples += pcm.size

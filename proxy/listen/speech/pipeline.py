@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass, replace
 
 from extraction.model import Turn
-from proxy.listen.speech.audio import BadAudio, PageDecoder
+from proxy.listen.speech.audio import BadAudioError, PageDecoder
 from proxy.listen.speech.events import AssistantSpoke, TapEvent, TriggerHeard, UserSpoke
 from proxy.listen.speech.recognisers import Recognisers
 from proxy.listen.speech.spotter import KeyphraseHit
@@ -79,7 +79,7 @@ class SpeechPipeline:
         self.stats.client_pages += 1
         try:
             pcm = self._decoder.push(bytes(data[1:]))
-        except BadAudio as exc:
+        except BadAudioError as exc:
             self.stats.bad_audio += 1
             if self.stats.bad_audio == 1:  # logged once per session: a broken client floods
                 log.warning(

@@ -20,11 +20,12 @@ from proxy.listen.speech.settings import DEFAULT_SETTINGS, TapSettings
 from proxy.listen.speech.spotter import KeyphraseSpotter
 from proxy.listen.speech.transcriber import SphinxTranscriber, Transcriber, WhisperTranscriber
 from proxy.listen.triggers import words
+from voiceops.errors import VoiceOpsError
 
 log = logging.getLogger(__name__)
 
 
-class RecogniserError(RuntimeError):
+class RecogniserError(VoiceOpsError, RuntimeError):
     """A recogniser could not be loaded (missing model, phrase not in the dictionary…)."""
 
 

@@ -2,9 +2,10 @@
 
 :class:`WhisperTranscriber` (faster-whisper, tiny.en by default) is the recogniser for the
 user's words; :class:`SphinxTranscriber` (pocketsphinx general model) is only a fallback when
-no Whisper model is installed — its words are poor (see ``shared/asr.md``).  Both are shared by
-all sessions and serialise calls with a lock: the model is loaded once per process and this
-machine has two cores, so parallel calls would only fight for them.
+no Whisper model is installed — its words are poor.  Both are shared by all sessions and
+serialise calls with a lock: the model is loaded once per process, and one call already uses
+every CPU thread the recogniser is given, so calls in parallel would compete for the same cores
+rather than finish sooner.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from proxy.actions.events import (
     StepDone,
     Sweep,
 )
-from proxy.actions.machine import ActionMachine, IllegalTransition
+from proxy.actions.machine import ActionMachine, IllegalTransitionError
 from tests.proxy.actions.test_executor_local import make_bin_dir, make_guard
 
 # -- the machine
@@ -94,7 +94,7 @@ def test_out_of_order_progress_raises_illegal_transition(
     m = ActionMachine()
     for earlier in setup:
         m.handle(earlier)  # type: ignore[arg-type]
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(IllegalTransitionError):
         m.handle(event)  # type: ignore[arg-type]
 
 
@@ -102,7 +102,7 @@ def test_step_done_for_a_step_that_is_not_running_is_illegal(guard: Guard) -> No
     m = ActionMachine()
     m.handle(ExecuteRequested())
     m.handle(Planned(checked(guard, "df -h", "systemctl restart nginx"), 0.0))
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(IllegalTransitionError):
         m.handle(StepDone("r1.2", 0.0))  # pending, not running
 
 
@@ -226,7 +226,7 @@ def test_steps_after_a_confirmation_are_held_and_run_after_it_in_order(guard: Gu
     assert confirmed.confirm is None and confirmed.held == ()
     assert state_of(m) is State.RUNNING
     # The runner must report them in that order: anything else is a bug.
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(IllegalTransitionError):
         m.handle(StepDone("r1.3", now=41.0))
     for step_id in ("r1.2", "r1.3", "r1.4"):
         m.handle(StepDone(step_id, now=41.0))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from proxy.relay.codec import ProtocolError
 from proxy.relay.query import (
     DEFAULT_TEXT_PROMPT,
     DEFAULT_VOICES,
-    QueryError,
     QueryPolicy,
     sanitise,
 )
@@ -63,13 +63,13 @@ def test_events_flag_is_ours_and_never_forwarded() -> None:
 def test_dangerous_values_are_refused_with_a_reason(
     items: list[tuple[str, str]], reason: str
 ) -> None:
-    with pytest.raises(QueryError) as info:
+    with pytest.raises(ProtocolError) as info:
         sanitise(items, POLICY)
     assert reason in info.value.reason
 
 
 def test_refusal_does_not_echo_control_characters_or_unbounded_input() -> None:
-    with pytest.raises(QueryError) as info:
+    with pytest.raises(ProtocolError) as info:
         sanitise([("voice_prompt", "\x1b[31m" + "A" * 500)], POLICY)
     assert "\x1b" not in info.value.reason and "A" * 100 not in info.value.reason
 
@@ -77,5 +77,5 @@ def test_refusal_does_not_echo_control_characters_or_unbounded_input() -> None:
 def test_configured_voices_replace_the_defaults() -> None:
     policy = QueryPolicy(voices=frozenset({"custom.pt"}), default_voice="custom.pt")
     assert dict(sanitise([], policy).params)["voice_prompt"] == "custom.pt"
-    with pytest.raises(QueryError):
+    with pytest.raises(ProtocolError):
         sanitise([("voice_prompt", "NATF0.pt")], policy)

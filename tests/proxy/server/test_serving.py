@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from devtools.tinymoshi import free_port
 from proxy.relay.codec import Kind
@@ -88,6 +89,43 @@ def test_bad_policy_file_stops_the_start_with_file_and_line(tmp_path: Path) -> N
     )
     assert done.returncode == 2
     assert f"{policy}:" in done.stderr and "bad guard policy" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ('[[rule]]\nname = "ok"\n', 1),  # a rule without command or patterns
+        ('[[rule]]\nname = "a"\ncommand = "df -h"\npatterns = ["disk"]\n\n[[rule]]\nx = = 1\n', 7),
+    ],
+)
+def test_bad_rules_file_stops_the_start_with_file_and_line(
+    tmp_path: Path, text: str, line: int
+) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text(text)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "proxy",
+            "--listen",
+            "127.0.0.1",
+            "--rules",
+            str(rules),
+            "--no-tap",
+            "--no-memory",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        check=False,
+        text=True,
+        env=ENV,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"{rules}:{line}:" in done.stderr and "bad extraction rules" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 async def test_sigterm_drains_conversations_and_exits_0(

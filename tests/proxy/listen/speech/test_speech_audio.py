@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from client.audio import encode_pages
-from proxy.listen.speech.audio import BadAudio, PageDecoder
+from proxy.listen.speech.audio import BadAudioError, PageDecoder
 from tests.voices import needs_espeak, say
 
 
@@ -27,7 +27,7 @@ def test_garbage_is_refused_and_decoding_goes_on(garbage: bytes) -> None:
     pages = encode_pages(say("one two three four"))
     decoder = PageDecoder()
     decoded = sum(decoder.push(p).size for p in pages[:5])
-    with pytest.raises(BadAudio):
+    with pytest.raises(BadAudioError):
         decoder.push(garbage)
         decoder.push(pages[5])  # garbage that looked like a page start breaks the next one
     after = sum(decoder.push(p).size for p in pages[6:])

@@ -1,0 +1,1 @@
+"""Things every package of the project shares; today only the exception root."""
