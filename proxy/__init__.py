@@ -24,6 +24,7 @@ The stages, in the order a conversation flows through them:
     listener and actions (``pipeline``).
 
 Beside them: ``config`` (flags and environment variables), ``security`` (exposure settings),
-``startup`` (builds the long-lived services once) and ``__main__`` (``python -m proxy``). The test upstream and the demo live in
-the ``devtools`` package; nothing here imports it or the ``client`` package.
+``startup`` (builds the long-lived services once) and ``__main__`` (``python -m proxy``).  The
+test upstream and the demo live in the ``devtools`` package; nothing here imports it or the
+``client`` package.
 """
