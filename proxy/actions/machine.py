@@ -7,13 +7,25 @@ machine says what happens next and refuses any step that is out of order with
 :class:`IllegalTransitionError`.  Time is passed in (``now``) so that expiry is testable without
 waiting.
 
-States::
+States and transitions, one line per entry of the transition table (a test checks that this
+list and the table agree; ``(same)`` means the state does not change)::
 
-    IDLE ──Execute──▶ EXTRACTING ──Planned──▶ RUNNING ──StepDone…──▶ REPORTING ──Reported──▶ IDLE
-      ▲                  │ Failed                ▲                        ▲                    │
-      │                  └───────────────────────┼────────────────────────┘                    │
-      │                                          │ Confirm                                     ▼
-      └────────────── Cancel / Sweep ──── AWAITING_CONFIRMATION ◀──────── (pending left) ──────┘
+    IDLE AWAITING_CONFIRMATION    --ExecuteRequested-->  EXTRACTING
+    EXTRACTING RUNNING REPORTING  --ExecuteRequested-->  (same)
+    IDLE AWAITING_CONFIRMATION    --ConfirmRequested-->  RUNNING IDLE AWAITING_CONFIRMATION
+    EXTRACTING RUNNING REPORTING  --ConfirmRequested-->  (same)
+    IDLE AWAITING_CONFIRMATION    --CancelRequested-->   IDLE AWAITING_CONFIRMATION
+    EXTRACTING RUNNING REPORTING  --CancelRequested-->   (same)
+    IDLE AWAITING_CONFIRMATION    --Sweep-->             IDLE AWAITING_CONFIRMATION
+    EXTRACTING RUNNING REPORTING  --Sweep-->             (same)
+    EXTRACTING RUNNING REPORTING  --Abort-->             IDLE AWAITING_CONFIRMATION
+    EXTRACTING                    --Planned-->           RUNNING REPORTING
+    EXTRACTING                    --Failed-->            REPORTING
+    RUNNING                       --StepDone-->          RUNNING REPORTING
+    REPORTING                     --Reported-->          IDLE AWAITING_CONFIRMATION
+
+A request goes IDLE → EXTRACTING → RUNNING (one ``StepDone`` per step) → REPORTING → IDLE, or
+to AWAITING_CONFIRMATION when a step waits for a person; CONFIRM from there runs it (RUNNING).
 
 Order.  The steps of one request run strictly in the order they were agreed.  A request is cut
 into a *schedule*: ``run`` (the allowed steps before the first step that needs confirmation; they
@@ -36,7 +48,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from guard.decision import NeedsConfirmation, Refused
 from proxy.actions.events import (
@@ -82,23 +93,23 @@ class IllegalTransitionError(VoiceOpsError, RuntimeError):
 _EXPIRED_MEMORY = 64
 
 
-@dataclass
 class ActionMachine:
     """One session's action flow.  Feed it events with :meth:`handle`; it never does I/O.
 
     ``confirm_ttl`` is how long (in the caller's clock units, seconds) a pending command waits.
     """
 
-    confirm_ttl: float = 120.0
-    _state: State = State.IDLE
-    _requests: int = 0
-    _current: str | None = None
-    _to_run: deque[Step] = field(default_factory=deque)
-    # The step that becomes pending once _to_run is done, and the steps held behind it.
-    _then: tuple[Step, ...] = ()
-    _pending: dict[str, Pending] = field(default_factory=dict)
-    _expired: deque[str] = field(default_factory=lambda: deque(maxlen=_EXPIRED_MEMORY))
-    _newest_pending: str | None = None
+    def __init__(self, confirm_ttl: float = 120.0) -> None:
+        self.confirm_ttl = confirm_ttl
+        self._state = State.IDLE
+        self._requests = 0
+        self._current: str | None = None
+        self._to_run: deque[Step] = deque()
+        # The step that becomes pending once _to_run is done, and the steps held behind it.
+        self._then: tuple[Step, ...] = ()
+        self._pending: dict[str, Pending] = {}
+        self._expired: deque[str] = deque(maxlen=_EXPIRED_MEMORY)
+        self._newest_pending: str | None = None
 
     @property
     def state(self) -> State:
@@ -123,10 +134,16 @@ class ActionMachine:
 
     def handle(self, event: Event) -> Outcome:
         """Apply ``event``; raise :class:`IllegalTransitionError` if it cannot happen now."""
-        handler = _TABLE.get((self._state, type(event)))
-        if handler is None:
+        entry = _TABLE.get((self._state, type(event)))
+        if entry is None:
             raise IllegalTransitionError(self._state, event)
-        return handler(self, event)
+        handler, targets = entry
+        before = self._state
+        outcome = handler(self, event)
+        if self._state not in targets:
+            # A handler left the machine where the table says it cannot go: a bug here.
+            raise IllegalTransitionError(before, event)
+        return outcome
 
     # -- transitions (looked up in _TABLE; each one is only reachable from its listed states)
 
@@ -274,17 +291,37 @@ class ActionMachine:
 _Handler = Callable[[ActionMachine, Event], Outcome]
 _REST = (State.IDLE, State.AWAITING_CONFIRMATION)
 _BUSY = (State.EXTRACTING, State.RUNNING, State.REPORTING)
+_AT_REST = frozenset(_REST)
 
-_TABLE: dict[tuple[State, type], _Handler] = {
-    **{(s, ExecuteRequested): ActionMachine._execute for s in _REST},
-    **{(s, ExecuteRequested): ActionMachine._busy for s in _BUSY},
-    **{(s, ConfirmRequested): ActionMachine._confirm for s in _REST},
-    **{(s, ConfirmRequested): ActionMachine._busy for s in _BUSY},
-    **{(s, CancelRequested): ActionMachine._cancel for s in State},
-    **{(s, Sweep): ActionMachine._sweep for s in State},
-    **{(s, Abort): ActionMachine._abort for s in _BUSY},
-    (State.EXTRACTING, Planned): ActionMachine._planned,
-    (State.EXTRACTING, Failed): ActionMachine._failed,
-    (State.RUNNING, StepDone): ActionMachine._step_done,
-    (State.REPORTING, Reported): ActionMachine._reported,
+
+def _same(state: State) -> frozenset[State]:
+    return frozenset({state})
+
+
+#: (state, event type) → (handler, the states the handler may leave the machine in).
+_TABLE: dict[tuple[State, type], tuple[_Handler, frozenset[State]]] = {
+    **{(s, ExecuteRequested): (ActionMachine._execute, _same(State.EXTRACTING)) for s in _REST},
+    **{(s, ExecuteRequested): (ActionMachine._busy, _same(s)) for s in _BUSY},
+    **{(s, ConfirmRequested): (ActionMachine._confirm, _AT_REST | {State.RUNNING}) for s in _REST},
+    **{(s, ConfirmRequested): (ActionMachine._busy, _same(s)) for s in _BUSY},
+    **{(s, CancelRequested): (ActionMachine._cancel, _AT_REST) for s in _REST},
+    **{(s, CancelRequested): (ActionMachine._cancel, _same(s)) for s in _BUSY},
+    **{(s, Sweep): (ActionMachine._sweep, _AT_REST) for s in _REST},
+    **{(s, Sweep): (ActionMachine._sweep, _same(s)) for s in _BUSY},
+    **{(s, Abort): (ActionMachine._abort, _AT_REST) for s in _BUSY},
+    (State.EXTRACTING, Planned): (
+        ActionMachine._planned,
+        frozenset({State.RUNNING, State.REPORTING}),
+    ),
+    (State.EXTRACTING, Failed): (ActionMachine._failed, _same(State.REPORTING)),
+    (State.RUNNING, StepDone): (
+        ActionMachine._step_done,
+        frozenset({State.RUNNING, State.REPORTING}),
+    ),
+    (State.REPORTING, Reported): (ActionMachine._reported, _AT_REST),
 }
+
+
+def transitions() -> dict[tuple[State, type], frozenset[State]]:
+    """The transition table without its handlers: (state, event type) → possible next states."""
+    return {key: targets for key, (_handler, targets) in _TABLE.items()}

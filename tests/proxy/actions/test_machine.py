@@ -7,6 +7,7 @@ import pytest
 from extraction.model import ProposedCommand
 from guard import Guard
 from guard.decision import Decision
+from proxy.actions import machine
 from proxy.actions.events import (
     Abort,
     Accepted,
@@ -27,7 +28,7 @@ from proxy.actions.events import (
     StepDone,
     Sweep,
 )
-from proxy.actions.machine import ActionMachine, IllegalTransitionError
+from proxy.actions.machine import ActionMachine, IllegalTransitionError, transitions
 from tests.proxy.actions.test_executor_local import make_bin_dir, make_guard
 
 # -- the machine
@@ -310,3 +311,37 @@ def test_expiry_drops_the_held_steps_with_the_pending_one(guard: Guard) -> None:
     assert isinstance(late, Expired) and late.ids == ("r2.1",)
     assert [names(e.held) for e in late.entries] == [["r2.2"]]
     assert m.pending() == () and state_of(m) is State.IDLE
+
+
+# -- the documented transitions are the table
+
+EVENT_TYPES = (
+    ExecuteRequested,
+    ConfirmRequested,
+    CancelRequested,
+    Sweep,
+    Abort,
+    Planned,
+    Failed,
+    StepDone,
+    Reported,
+)
+
+
+def test_docstring_transitions_match_the_table() -> None:
+    doc = machine.__doc__ or ""
+    block = doc.split("::\n\n", 1)[1].split("\n\n", 1)[0]
+    documented: dict[tuple[State, type], frozenset[State]] = {}
+    events = {cls.__name__: cls for cls in EVENT_TYPES}
+    for line in block.splitlines():
+        sources, rest = line.split("--", 1)
+        event_name, targets = rest.split("-->", 1)
+        for source in sources.split():
+            state = State[source]
+            after = (
+                frozenset({state})
+                if targets.strip() == "(same)"
+                else frozenset(State[name] for name in targets.split())
+            )
+            documented[(state, events[event_name.strip()])] = after
+    assert documented == transitions()
