@@ -25,8 +25,9 @@ from client.audio import SAMPLE_RATE, Pcm, read_wav
 from client.options import SessionOptions, execute_step
 from client.session import run_session
 from devtools.tinymoshi import TinyMoshiServer, build_tiny_model, free_port
-from proxy.__main__ import configure_logging, serve
+from proxy.__main__ import serve
 from proxy.config import Config
+from proxy.logs import configure_logging
 from proxy.startup import build_services
 
 REQUEST = "please check the disk space"

@@ -17,10 +17,12 @@ from aiohttp import web
 from extraction.rules import RulesError
 from guard import PolicyError
 from proxy.config import Config, parse_config
+from proxy.logs import configure_logging
 from proxy.relay.chat import CLOSE_GOING_AWAY
 from proxy.relay.notices import TAG
 from proxy.server.app import STATE, build_app, close_conversations
 from proxy.server.connections import ConnectionLimits, guarded
+from proxy.server.metrics import METRICS, serve_metrics
 from proxy.server.pipeline import Services
 from proxy.startup import build_services
 
@@ -53,8 +55,10 @@ async def serve(
     notice and up to ``config.drain_timeout`` seconds to finish before they are closed with 1001.
     """
     app = build_app(config, services)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
+    access_log = logging.getLogger("proxy.access") if config.access_log else None
+    runner = web.AppRunner(app, handle_signals=False, access_log=access_log, shutdown_timeout=1.0)
     await runner.setup()
+    metrics_runner = await _serve_metrics(app, config)
     sock = listening_socket(config.listen, config.port, config.listen_backlog)
     limits = config.security.limits
     assert runner.server is not None
@@ -81,8 +85,25 @@ async def serve(
             loop.remove_signal_handler(sig)
         await _drain(app, config.drain_timeout)
         server.close()
+        if metrics_runner is not None:
+            await metrics_runner.cleanup()
         await runner.cleanup()
         log.info("stopped")
+
+
+async def _serve_metrics(app: web.Application, config: Config) -> web.AppRunner | None:
+    """``/metrics`` alone on ``--metrics-listen``, for a scraper on a private network."""
+    if config.metrics_listen is None:
+        return None
+    metrics_app = web.Application()
+    metrics_app[METRICS] = app[METRICS]
+    metrics_app.router.add_get("/metrics", serve_metrics)
+    runner = web.AppRunner(metrics_app, handle_signals=False, access_log=None)
+    await runner.setup()
+    host, port = config.metrics_listen
+    await web.SockSite(runner, listening_socket(host, port)).start()
+    log.info("metrics on %s port %d (no authentication: keep it private)", host, port)
+    return runner
 
 
 def tls_context(config: Config) -> ssl.SSLContext | None:
@@ -109,15 +130,6 @@ async def _drain(app: web.Application, within: float) -> None:
     await close_conversations(state, CLOSE_GOING_AWAY, "server shutting down")
 
 
-def configure_logging(level: str) -> None:
-    """One line per event on stderr."""
-    logging.basicConfig(
-        level=level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-
-
 async def _main(config: Config) -> None:
     services = await build_services(config)
     await serve(config, services)
@@ -126,7 +138,8 @@ async def _main(config: Config) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m proxy`` and the ``voiceops-proxy`` script."""
     config = parse_config(argv)
-    configure_logging(config.log_level)
+    secrets = (config.security.auth_token or "", config.anthropic_api_key or "")
+    configure_logging(config.log_level, config.log_format, secrets)
     # Audit log, memory and transcripts hold command output and conversation words.
     os.umask(0o077)
     try:

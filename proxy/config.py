@@ -49,6 +49,12 @@ class Config:
     drain_timeout: float = 10.0
     query_policy: QueryPolicy = field(default_factory=QueryPolicy)
     log_level: str = "INFO"
+    #: "text" (one readable line per event) or "json" (one JSON object per line).
+    log_format: str = "text"
+    access_log: bool = False
+    #: ``HOST:PORT`` serving ``/metrics`` alone without authentication; ``None``: ``/metrics``
+    #: is on the main port behind the front door like the API.
+    metrics_listen: tuple[str, int] | None = None
     # The pipeline behind the relay.
     data_dir: Path = Path("data")
     policy: Path | None = None
@@ -218,6 +224,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_TEXT_PROMPT,
     )
     _add(p, "--log-level", "DEBUG, INFO, WARNING or ERROR", default=d.log_level)
+    _add(p, "--log-format", "text or json", default=d.log_format, choices=["text", "json"])
+    _add(p, "--access-log", "log every HTTP request (method, path, status)", action="store_true")
+    _add(
+        p,
+        "--metrics-listen",
+        "HOST:PORT serving /metrics without authentication (keep it private); "
+        "default: /metrics on the main port, behind authentication",
+    )
     _pipeline_flags(p.add_argument_group("voice ops pipeline"), d)
     add_flags(p, _add)
     return p
@@ -301,6 +315,7 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
     level = str(ns.log_level).upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         parser.error(f"--log-level {ns.log_level!r} is not one of DEBUG, INFO, WARNING, ERROR")
+    metrics_listen = _host_port(parser, ns.metrics_listen) if ns.metrics_listen else None
     try:
         security = from_args(ns, _env_list)
         security.check(str(ns.listen))
@@ -330,6 +345,9 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
             default_text_prompt=str(ns.default_text_prompt),
         ),
         log_level=level,
+        log_format=str(ns.log_format),
+        access_log=_flag_true(ns.access_log),
+        metrics_listen=metrics_listen,
         data_dir=Path(ns.data_dir),
         policy=Path(ns.policy) if ns.policy else None,
         trusted_path=str(ns.trusted_path),
@@ -349,6 +367,14 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
         speak_results=not _flag_true(ns.no_speak_results),
         security=security,
     )
+
+
+def _host_port(parser: argparse.ArgumentParser, value: str) -> tuple[str, int]:
+    host, _, port = str(value).strip().rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        parser.error(f"--metrics-listen {value!r} must look like 127.0.0.1:9100 or [::1]:9100")
+    return host, int(port)
 
 
 def _env_list(flag: str) -> list[str]:

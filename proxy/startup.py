@@ -26,6 +26,7 @@ from proxy.actions.settings import FlowSettings, exec_permission
 from proxy.config import Config
 from proxy.listen.speech.settings import TapSettings
 from proxy.listen.speech.worker import SpeechWorker
+from proxy.server.metrics import Metrics
 from proxy.server.pipeline import Services
 from proxy.speak.synth import EspeakSynthesiser, Synthesiser
 
@@ -127,10 +128,15 @@ async def build_services(config: Config) -> Services:
             recognisers.load_seconds,
         )
     limits = config.security.limits
+    metrics = Metrics()
     flows = FlowRegistry(
-        extractor=extractor,
-        guard=guard,
-        executor=LocalExecutor(timeout=config.exec_timeout, run_as=config.run_as),
+        extractor=metrics.extractor(
+            extractor, "anthropic" if config.anthropic_api_key else "rules"
+        ),
+        guard=metrics.guard(guard),
+        executor=metrics.executor(
+            LocalExecutor(timeout=config.exec_timeout, run_as=config.run_as), "local"
+        ),
         settings=exec_settings(config),
         audit=AuditLog(config.data_dir / AUDIT_FILE),
         memory=memory,
@@ -146,6 +152,7 @@ async def build_services(config: Config) -> Services:
         recognisers=recognisers,
         tap_settings=tap_settings,
         synthesiser=synthesiser(config),
+        metrics=metrics,
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import os
 import threading
 import time
@@ -20,6 +21,13 @@ from pathlib import Path
 from guard.decision import Allowed, Decision, NeedsConfirmation, Refused
 from proxy.actions.events import Cancelled, Confirmed, Expired
 from proxy.actions.executors.base import RunResult
+
+log = logging.getLogger("proxy.actions.audit")
+#: Record fields repeated in the log (never the words heard or any command output).
+_LOGGED = (
+    "type", "request_id", "id", "decision", "rule", "argv", "reason", "outcome", "via",
+    "action", "exit_code", "timed_out", "error", "duration", "confirmed", "principal", "peer",
+)  # fmt: skip
 
 
 class AuditLog:
@@ -35,6 +43,12 @@ class AuditLog:
         """Append ``record`` (plus a ``time`` field) and return once it is on disk."""
         line = json.dumps({"time": time.time(), **record}, ensure_ascii=False, default=str)
         await asyncio.to_thread(self._append, line + "\n")
+        fields = {k: record[k] for k in _LOGGED if k in record}
+        log.info(
+            "%s",
+            " ".join(f"{k}={v}" for k, v in fields.items()),
+            extra={"session_id": record.get("session_id"), **fields},
+        )
 
     def _append(self, line: str) -> None:
         with self._lock:

@@ -104,6 +104,11 @@ class Tap:
         return self._dropped
 
     @property
+    def in_flight(self) -> int:
+        """Messages offered to the worker and not yet acknowledged."""
+        return self._offered - self._acknowledged
+
+    @property
     def transcript(self) -> Transcript:
         """The session's transcript (safe to read from any thread)."""
         return self._transcript

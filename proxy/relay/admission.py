@@ -83,6 +83,10 @@ class Admission:
         """How many conversations hold an upstream."""
         return len(self._busy)
 
+    def is_busy(self, upstream: str) -> bool:
+        """True while ``upstream`` holds a conversation."""
+        return upstream in self._busy.values()
+
     def enqueue(self) -> Ticket:
         """Take a ticket: admitted at once if an upstream is free, else placed in line.
 

@@ -22,10 +22,12 @@ from aiohttp import web
 
 from proxy.config import Config
 from proxy.relay.admission import Admission, QueueFullError, Ticket
-from proxy.relay.codec import Control, Error, Kind, Ping, ProtocolError, Text, encode, parse
+from proxy.relay.browser import Browser
+from proxy.relay.codec import Control, Error, Kind, Ping, ProtocolError, encode, parse
 from proxy.relay.notices import WAITING_REFUSAL, busy_notice, from_model, upstream_end
 from proxy.relay.principal import ANONYMOUS_PRINCIPAL, request_principal
 from proxy.relay.query import SanitisedQuery, sanitise
+from proxy.relay.stats import Flow, LatencyHistogram, RelayTotals
 
 log = logging.getLogger("proxy.relay.chat")
 
@@ -34,7 +36,6 @@ CLOSE_GOING_AWAY = 1001
 CLOSE_INTERNAL_ERROR = 1011
 CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_BAD_GATEWAY = 1014
-_MAX_CLOSE_REASON = 123  # bytes: RFC 6455 leaves 123 for the reason after the code
 
 # What a browser may receive; 0x04 only when it asked for events (the UI validates it).
 _TO_BROWSER = frozenset({Kind.HANDSHAKE, Kind.AUDIO, Kind.TEXT, Kind.PING})
@@ -72,22 +73,6 @@ class NoHooks:
         """Nothing to release."""
 
 
-@dataclass(slots=True)
-class Flow:
-    """Messages and bytes that went one way."""
-
-    messages: int = 0
-    size: int = 0
-
-    def count(self, data: bytes) -> None:
-        """Add one message."""
-        self.messages += 1
-        self.size += len(data)
-
-    def __str__(self) -> str:
-        return f"{self.messages} msgs/{self.size} B"
-
-
 @dataclass
 class Conversation:
     """One browser connection, from upgrade to close, and what went through it."""
@@ -112,36 +97,6 @@ class Conversation:
     reply_audio: Callable[[bytes], bytes] | None = None
 
 
-class Browser:
-    """The browser side of a conversation: every send goes through one lock, in order."""
-
-    def __init__(self, ws: web.WebSocketResponse, wants_events: bool) -> None:
-        self.ws = ws
-        self.wants_events = wants_events
-        self._lock = asyncio.Lock()
-
-    async def send(self, data: bytes) -> bool:
-        """Send one message; False when the socket is already closing."""
-        async with self._lock:
-            if self.ws.closed:
-                return False
-            try:
-                await self.ws.send_bytes(data)
-            except (ConnectionError, RuntimeError):
-                return False
-            return True
-
-    async def notice(self, text: str) -> bool:
-        """Show a line of text in the UI's transcript (a ``0x02`` message)."""
-        return await self.send(encode(Text(text)))
-
-    async def close(self, code: int, reason: str) -> None:
-        """Close with a code and a reason (truncated to what the protocol allows)."""
-        message = reason.encode("utf-8")[:_MAX_CLOSE_REASON]
-        with contextlib.suppress(ConnectionError, RuntimeError):
-            await self.ws.close(code=code, message=message)
-
-
 HooksFactory = Callable[[Conversation, Browser], ConversationHooks]
 
 
@@ -157,6 +112,9 @@ class RelayState:
     #: Tasks waiting for a free upstream connection (filled by the session's trace hooks).
     waiting_for_slot: set[asyncio.Task[object] | None] = field(default_factory=set)
     conversations: dict[str, Browser] = field(default_factory=dict)
+    #: The conversations themselves (their counters), and the totals of the finished ones.
+    live: dict[str, Conversation] = field(default_factory=dict)
+    totals: RelayTotals = field(default_factory=RelayTotals)
     all_ended: asyncio.Event = field(default_factory=asyncio.Event)
     draining: bool = False
 
@@ -187,8 +145,15 @@ async def chat(request: web.Request, state: RelayState) -> web.StreamResponse:
         return ws
     if query.dropped:
         log.info("conversation %s: dropped query parameters %s", conv.id, ", ".join(query.dropped))
-    log.info("conversation %s started from %s (%s)", conv.id, conv.peer, conv.principal)
+    log.info(
+        "conversation %s started from %s (%s)",
+        conv.id,
+        conv.peer,
+        conv.principal,
+        extra={"session_id": conv.id, "event": "start", "peer": conv.peer},
+    )
     state.conversations[conv.id] = browser
+    state.live[conv.id] = conv
     state.all_ended.clear()
     hooks = state.hooks_factory(conv, browser)
     try:
@@ -203,6 +168,7 @@ async def chat(request: web.Request, state: RelayState) -> web.StreamResponse:
             await conv.upstream.close()
         ticket.release()
         del state.conversations[conv.id]
+        _fold(state.totals, state.live.pop(conv.id))
         if not state.conversations:
             state.all_ended.set()
         await hooks.close()
@@ -218,7 +184,9 @@ async def _run(
     hooks: ConversationHooks,
 ) -> None:
     cfg = state.config
-    from_browser = asyncio.create_task(_pump_browser(conv, browser, hooks, cfg.max_message_bytes))
+    from_browser = asyncio.create_task(
+        _pump_browser(conv, browser, hooks, cfg.max_message_bytes, state.totals.latency_to_upstream)
+    )
     try:
         if not await _wait_for_upstream(conv, browser, ticket, from_browser, cfg.keepalive_after):
             conv.end_reason = "browser left while waiting"
@@ -248,7 +216,9 @@ async def _run(
             await browser.close(CLOSE_BAD_GATEWAY, tell)
             return
         conv.last_upstream_message = time.monotonic()
-        from_upstream = asyncio.create_task(_pump_upstream(conv, browser, hooks))
+        from_upstream = asyncio.create_task(
+            _pump_upstream(conv, browser, hooks, state.totals.latency_to_browser)
+        )
         watchdog = asyncio.create_task(_watch_upstream(conv, browser, cfg))
         try:
             done, _ = await asyncio.wait(
@@ -294,10 +264,15 @@ async def _wait_for_upstream(
 
 
 async def _pump_browser(
-    conv: Conversation, browser: Browser, hooks: ConversationHooks, max_bytes: int
+    conv: Conversation,
+    browser: Browser,
+    hooks: ConversationHooks,
+    max_bytes: int,
+    latency: LatencyHistogram,
 ) -> None:
     """Browser → upstream.  Ends when the browser closes."""
     async for msg in browser.ws:
+        began = time.perf_counter()
         if msg.type is not aiohttp.WSMsgType.BINARY:
             conv.invalid_from_browser += 1
             await browser.send(encode(Error("only binary messages are accepted")))
@@ -329,15 +304,19 @@ async def _pump_browser(
             await upstream.send_bytes(data)
         except (ConnectionError, RuntimeError):
             return
+        latency.observe(time.perf_counter() - began)
         conv.to_upstream.count(data)
         hooks.client_message(data)
 
 
-async def _pump_upstream(conv: Conversation, browser: Browser, hooks: ConversationHooks) -> None:
+async def _pump_upstream(
+    conv: Conversation, browser: Browser, hooks: ConversationHooks, latency: LatencyHistogram
+) -> None:
     """Upstream → browser.  Ends when the upstream closes."""
     assert conv.upstream is not None
     allowed = _TO_BROWSER | ({Kind.METADATA} if browser.wants_events else set())
     async for msg in conv.upstream:
+        began = time.perf_counter()
         conv.last_upstream_message = time.monotonic()
         if msg.type is not aiohttp.WSMsgType.BINARY or not msg.data or msg.data[0] not in allowed:
             conv.dropped_from_upstream += 1
@@ -351,6 +330,7 @@ async def _pump_upstream(conv: Conversation, browser: Browser, hooks: Conversati
             data = conv.reply_audio(data)
         if not await browser.send(data):
             return
+        latency.observe(time.perf_counter() - began)
         conv.to_browser.count(data)
         hooks.server_message(data)
 
@@ -373,6 +353,13 @@ async def _watch_upstream(conv: Conversation, browser: Browser, cfg: Config) -> 
             await browser.send(encode(Ping()))
 
 
+def _fold(totals: RelayTotals, conv: Conversation) -> None:
+    totals.to_upstream.add(conv.to_upstream)
+    totals.to_browser.add(conv.to_browser)
+    if conv.upstream_url is not None:
+        totals.served[conv.upstream_url] = totals.served.get(conv.upstream_url, 0) + 1
+
+
 def _log_end(conv: Conversation, ws: web.WebSocketResponse) -> None:
     log.info(
         "conversation %s ended after %.1f s: %s; browser→upstream %s, upstream→browser %s; "
@@ -387,4 +374,12 @@ def _log_end(conv: Conversation, ws: web.WebSocketResponse) -> None:
         conv.invalid_from_browser,
         conv.discarded_before_upstream,
         conv.dropped_from_upstream,
+        extra={
+            "session_id": conv.id,
+            "event": "end",
+            "seconds": round(time.monotonic() - conv.started, 3),
+            "reason": conv.end_reason or "closed",
+            "bytes_to_upstream": conv.to_upstream.size,
+            "bytes_to_browser": conv.to_browser.size,
+        },
     )

@@ -52,6 +52,7 @@ from proxy.actions.results import ActionReport
 from proxy.actions.runner import SessionFlow
 from proxy.listen.confirm import is_cancellation, is_confirmation
 from proxy.relay.principal import request_principal
+from proxy.server.metrics import METRICS
 from proxy.server.owners import OWNERS, Owners, new_api_session_id
 
 MAX_BODY_BYTES = 64 * 1024
@@ -213,10 +214,13 @@ async def _process(request: web.Request) -> web.Response:
         flow = _owned_flow(request, session_id)
         if flow is not None and flow.pending():
             if is_confirmation(transcript):
+                _count(request, "confirm")
                 return _reply(await flow.confirm(None, via="api"))
             if is_cancellation(transcript):
+                _count(request, "cancel")
                 return _reply(await flow.cancel(None, via="api"))
     flow = _flow(request, session_id)
+    _count(request, "execute")
     return _reply(await flow.execute(transcript, via="api"))
 
 
@@ -230,6 +234,7 @@ async def _execute(request: web.Request) -> web.Response:
     texts = [_text(item, f"transcript[{n}]") for n, item in enumerate(utterances)]
     turns = [Turn("user", text, float(n), float(n) + 1.0) for n, text in enumerate(texts)]
     flow = _flow(request, _session_field(body, required=False))
+    _count(request, "execute")
     return _reply(await flow.execute(turns=turns, via="api"))
 
 
@@ -238,7 +243,9 @@ async def _confirm(request: web.Request) -> web.Response:
     session_id = _session_field(body, required=True)
     assert session_id is not None
     pending_id = _pending_field(body)
-    return _reply(await _existing_flow(request, session_id).confirm(pending_id, via="api"))
+    flow = _existing_flow(request, session_id)
+    _count(request, "confirm")
+    return _reply(await flow.confirm(pending_id, via="api"))
 
 
 async def _cancel(request: web.Request) -> web.Response:
@@ -246,7 +253,15 @@ async def _cancel(request: web.Request) -> web.Response:
     session_id = _session_field(body, required=True)
     assert session_id is not None
     pending_id = _pending_field(body)
-    return _reply(await _existing_flow(request, session_id).cancel(pending_id, via="api"))
+    flow = _existing_flow(request, session_id)
+    _count(request, "cancel")
+    return _reply(await flow.cancel(pending_id, via="api"))
+
+
+def _count(request: web.Request, action: str) -> None:
+    metrics = request.app.get(METRICS)
+    if metrics is not None:
+        metrics.triggers.labels(action, "api").inc()
 
 
 async def _actions(request: web.Request) -> web.Response:

@@ -25,6 +25,7 @@ from proxy.relay.chat import CLOSE_GOING_AWAY, HooksFactory, RelayState
 from proxy.server import api, login, sessions
 from proxy.server.auth import Authenticator
 from proxy.server.guards import GATE, Gate, front_door
+from proxy.server.metrics import METRICS, Metrics, serve_metrics
 from proxy.server.pipeline import Services
 
 log = logging.getLogger("proxy.server.app")
@@ -32,6 +33,8 @@ log = logging.getLogger("proxy.server.app")
 STATE = web.AppKey("relay_state", RelayState)
 #: How long /ready waits for an upstream to accept a TCP connection.
 READY_PROBE_TIMEOUT = 1.0
+#: Seconds between the background probes of every upstream.
+UPSTREAM_PROBE_INTERVAL = 10.0
 
 
 def build_app(config: Config, services: Services | None = None) -> web.Application:
@@ -52,11 +55,17 @@ def build_app(config: Config, services: Services | None = None) -> web.Applicati
         origins=frozenset(o.lower() for o in security.allowed_origins),
     )
     login.add_routes(app)
+    metrics = services.metrics if services is not None else Metrics()
+    app[METRICS] = metrics
+    if services is not None:
+        metrics.watch_services(services)
     hooks = services.hooks if services is not None else None
     app.cleanup_ctx.append(partial(_lifespan, config=config, hooks_factory=hooks))
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
     app.router.add_get("/api/chat", _chat)
+    if config.metrics_listen is None:
+        app.router.add_get("/metrics", serve_metrics)
     if services is not None:
         api.add_routes(app, services.flows, services.owners)
         sessions.add_routes(app, services.archive)
@@ -87,7 +96,10 @@ async def _lifespan(
     if hooks_factory is not None:
         state.hooks_factory = hooks_factory
     app[STATE] = state
+    app[METRICS].watch_relay(state)
+    prober = asyncio.create_task(_probe_upstreams(state))
     yield
+    prober.cancel()
     await close_conversations(state, CLOSE_GOING_AWAY, "server shutting down")
     await session.close()
 
@@ -126,7 +138,7 @@ async def ready(request: web.Request) -> web.Response:
     state = request.app[STATE]
     if state.draining:
         return web.json_response({"status": "draining", "reason": "shutting down"}, status=503)
-    results = await asyncio.gather(*(_probe(u) for u in state.admission.upstreams))
+    results = await _probe_all(state)
     for url, result in zip(state.admission.upstreams, results, strict=True):
         if result != "ok":
             log.warning("ready: upstream %s %s", url, result)
@@ -141,6 +153,21 @@ async def ready(request: web.Request) -> web.Response:
     return web.json_response(
         {"status": "unavailable", "reason": "no upstream accepts connections", **body}, status=503
     )
+
+
+async def _probe_all(state: RelayState) -> list[str]:
+    """Probe every upstream once and remember which answered (for ``/metrics``)."""
+    results = await asyncio.gather(*(_probe(u) for u in state.admission.upstreams))
+    for url, result in zip(state.admission.upstreams, results, strict=True):
+        state.totals.upstream_up[url] = result == "ok"
+    return results
+
+
+async def _probe_upstreams(state: RelayState) -> None:
+    """Keep the upstreams' up/down state fresh for metrics and the status page."""
+    while True:
+        await _probe_all(state)
+        await asyncio.sleep(UPSTREAM_PROBE_INTERVAL)
 
 
 async def _probe(url: str) -> str:

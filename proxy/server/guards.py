@@ -26,6 +26,7 @@ from aiohttp import hdrs, web
 
 from proxy.relay.principal import ANONYMOUS_PRINCIPAL, PRINCIPAL_KEY
 from proxy.server.auth import COOKIE_NAME, Authenticator, LoginThrottle
+from proxy.server.metrics import count_auth_failure
 
 log = logging.getLogger("proxy.server.guards")
 
@@ -117,11 +118,13 @@ async def front_door(request: web.Request, handler: Handler) -> web.StreamRespon
     gate = request.app[GATE]
     host = request.headers.get(hdrs.HOST, "")
     if gate.hosts is not None and host_name(host) not in gate.hosts:
+        count_auth_failure(request.app, "host")
         return _refuse(403, f"Host {host!r} is not allowed here (see --allowed-host)", request)
     origin = request.headers.get(hdrs.ORIGIN)
     if origin is not None and _needs_origin_check(request):
         hosts = [host, *request.headers.getall("X-Forwarded-Host", [])]
         if not origin_allowed(origin, hosts, gate.origins):
+            count_auth_failure(request.app, "origin")
             return _refuse(
                 403,
                 f"Origin {origin!r} is not this proxy's origin (see --allowed-origin)",
@@ -131,6 +134,7 @@ async def front_door(request: web.Request, handler: Handler) -> web.StreamRespon
         return await handler(request)
     principal = principal_of(request, gate)
     if principal is None:
+        count_auth_failure(request.app, "credentials")
         return _unauthenticated(request)
     request[PRINCIPAL_KEY] = principal
     return await handler(request)

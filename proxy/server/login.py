@@ -17,6 +17,7 @@ from aiohttp import hdrs, web
 
 from proxy.server.auth import COOKIE_NAME
 from proxy.server.guards import GATE, principal_of
+from proxy.server.metrics import count_auth_failure
 
 log = logging.getLogger("proxy.server.login")
 
@@ -86,6 +87,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     wait = gate.throttle.retry_after(address)
     if wait > 0:
         log.warning("login from %s throttled for %.0f s", address, wait)
+        count_auth_failure(request.app, "login_throttled")
         response = _page(f"Too many failed attempts; try again in {math.ceil(wait)} s.", 429)
         response.headers["Retry-After"] = str(math.ceil(wait))
         return response
@@ -97,6 +99,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     offered = parse_qs(raw.decode("utf-8", "replace")).get("token", [""])[0]
     if not gate.auth.secret_matches(offered):
         gate.throttle.failed(address)
+        count_auth_failure(request.app, "login")
         log.warning("failed login from %s", address)
         return _page("Wrong token.", 401)
     cookie, principal = gate.auth.issue()

@@ -30,13 +30,11 @@ from proxy.listen.speech.settings import DEFAULT_SETTINGS, TapSettings
 from proxy.listen.speech.worker import SpeechWorker
 from proxy.listen.tap import Tap
 from proxy.listen.transcript import Transcript
-from proxy.relay.chat import (
-    Browser,
-    Conversation,
-    ConversationHooks,
-)
+from proxy.relay.browser import Browser
+from proxy.relay.chat import Conversation, ConversationHooks
 from proxy.relay.codec import Action, Control, Metadata, encode
 from proxy.relay.notices import TAG
+from proxy.server.metrics import Metrics
 from proxy.server.owners import Owners
 from proxy.server.sessions import SessionArchive, SessionRecord
 from proxy.speak.mixer import ReplyMixer
@@ -75,11 +73,26 @@ class Services:
     archive: SessionArchive = field(default_factory=SessionArchive)
     synthesiser: Synthesiser | None = None
     owners: Owners = field(default_factory=Owners)
+    #: Live conversations' hooks, and what finished ones heard and dropped (for metrics).
+    live: dict[str, ConversationPipeline] = field(default_factory=dict)
+    finished_drops: int = 0
+    finished_heard: float = 0.0
+    finished_recognising: float = 0.0
+    metrics: Metrics = field(default_factory=Metrics)
 
     def hooks(self, conv: Conversation, browser: Browser) -> ConversationHooks:
         """The hooks for one new conversation (the relay's ``hooks_factory``)."""
         self.owners.claim(conv.id, conv.principal)
-        return ConversationPipeline(self, conv, browser)
+        pipeline = ConversationPipeline(self, conv, browser)
+        self.live[conv.id] = pipeline
+        return pipeline
+
+    def ended(self, pipeline: ConversationPipeline) -> None:
+        """Fold a finished conversation's speech figures into the totals."""
+        if self.live.pop(pipeline.session_id, None) is not None:
+            self.finished_drops += pipeline.tap_dropped
+            self.finished_heard += pipeline.heard_seconds
+            self.finished_recognising += pipeline.recognising_seconds
 
 
 class ConversationPipeline:
@@ -109,6 +122,33 @@ class ConversationPipeline:
         )
         self.flow.act_as(conv.principal, conv.peer)
 
+    @property
+    def session_id(self) -> str:
+        """The conversation's id."""
+        return self._conv.id
+
+    @property
+    def tap_dropped(self) -> int:
+        """Copies the tap dropped because the speech worker was behind."""
+        return 0 if self._tap is None else self._tap.dropped
+
+    @property
+    def tap_in_flight(self) -> int:
+        """Copies waiting in the speech worker."""
+        return 0 if self._tap is None else self._tap.in_flight
+
+    @property
+    def heard_seconds(self) -> float:
+        """Seconds of the operator's audio the recogniser has taken in."""
+        stats = None if self._tap is None else self._tap.stats
+        return 0.0 if stats is None else stats.heard_seconds
+
+    @property
+    def recognising_seconds(self) -> float:
+        """Seconds the recogniser spent on that audio."""
+        stats = None if self._tap is None else self._tap.stats
+        return 0.0 if stats is None else stats.busy_seconds
+
     def client_message(self, data: bytes) -> None:
         """Copy browser audio into the tap."""
         if self._tap is not None:
@@ -136,6 +176,7 @@ class ConversationPipeline:
             await previous
         if isinstance(action, Execute) and action.request is None and self._tap is not None:
             await self._tap.settle()
+        self._services.metrics.count_trigger(action, "control")
         self.flow.submit(action, via="control")
 
     def _speaking(self, seconds: float) -> None:
@@ -146,10 +187,21 @@ class ConversationPipeline:
     def _on_tap_event(self, event: TapEvent) -> None:
         match event:
             case TriggerHeard(action=action, phrase=phrase):
-                log.info("conversation %s: heard %r → %s", self._conv.id, phrase, action.name)
+                log.info(
+                    "conversation %s: heard %r → %s",
+                    self._conv.id,
+                    phrase,
+                    action.name,
+                    extra={"session_id": self._conv.id, "event": "trigger"},
+                )
                 self._submit_voice(action)
             case UserSpoke(turn=turn):
-                log.debug("conversation %s: user said %r", self._conv.id, turn.text)
+                log.debug(
+                    "conversation %s: user said %r",
+                    self._conv.id,
+                    turn.text,
+                    extra={"session_id": self._conv.id, "event": "utterance"},
+                )
 
     def _submit_voice(self, action: Action) -> None:
         voice: UserAction
@@ -161,6 +213,7 @@ class ConversationPipeline:
             return
         else:
             voice = Confirm(None) if action is Action.CONFIRM else Cancel(None)
+        self._services.metrics.count_trigger(voice, "voice")
         self.flow.submit(voice, via="voice")
 
     async def close(self) -> None:
@@ -180,3 +233,4 @@ class ConversationPipeline:
             await self.speaker.close()
         self._record.ended = time.time()
         self.flow.notifier = NullNotifier()
+        self._services.ended(self)

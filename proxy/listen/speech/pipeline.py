@@ -13,10 +13,11 @@ this ever runs in the proxy's process, let alone on its event loop.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, replace
 
 from extraction.model import Turn
-from proxy.listen.speech.audio import BadAudioError, PageDecoder
+from proxy.listen.speech.audio import ASR_RATE, BadAudioError, PageDecoder
 from proxy.listen.speech.events import AssistantSpoke, TapEvent, TriggerHeard, UserSpoke
 from proxy.listen.speech.recognisers import Recognisers
 from proxy.listen.speech.spotter import KeyphraseHit
@@ -42,6 +43,10 @@ class PipelineStats:
     bad_text: int = 0
     utterances: int = 0
     triggers: int = 0
+    #: Seconds of user audio decoded, and seconds spent recognising it (the real-time factor
+    #: is their ratio).
+    heard_seconds: float = 0.0
+    busy_seconds: float = 0.0
 
 
 class SpeechPipeline:
@@ -76,6 +81,13 @@ class SpeechPipeline:
         """A message the client sent (only 0x01 audio matters)."""
         if not data or data[0] != Kind.AUDIO:
             return []
+        began = time.perf_counter()
+        try:
+            return self._client_audio(data)
+        finally:
+            self.stats.busy_seconds += time.perf_counter() - began
+
+    def _client_audio(self, data: bytes) -> list[TapEvent]:
         self.stats.client_pages += 1
         try:
             pcm = self._decoder.push(bytes(data[1:]))
@@ -88,6 +100,7 @@ class SpeechPipeline:
             return []
         if pcm.size == 0:
             return []
+        self.stats.heard_seconds += pcm.size / ASR_RATE
         self._hits.extend(self._spotter.push(pcm))
         events: list[TapEvent] = []
         for utt in self._vad.push(pcm):
