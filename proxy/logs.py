@@ -36,12 +36,29 @@ class RedactSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        cleaned = _BEARER.sub(r"\1" + _REDACTED, message)
-        for secret in self._secrets:
-            cleaned = cleaned.replace(secret, _REDACTED)
+        cleaned = self._clean(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        # Fields given with ``extra`` (aiohttp's access log puts the request line there).
+        for key, value in list(vars(record).items()):
+            if key not in _STANDARD:
+                setattr(record, key, self._scrub(value))
         return True
+
+    def _clean(self, text: str) -> str:
+        text = _BEARER.sub(r"\1" + _REDACTED, text)
+        for secret in self._secrets:
+            text = text.replace(secret, _REDACTED)
+        return text
+
+    def _scrub(self, value: object) -> object:
+        if isinstance(value, str):
+            return self._clean(value)
+        if isinstance(value, dict):
+            return {k: self._scrub(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._scrub(v) for v in value]
+        return value
 
 
 class JsonFormatter(logging.Formatter):

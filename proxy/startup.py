@@ -153,6 +153,7 @@ async def build_services(config: Config) -> Services:
         tap_settings=tap_settings,
         synthesiser=synthesiser(config),
         metrics=metrics,
+        policy=guard.policy,
     )
 
 

@@ -22,7 +22,7 @@ from proxy.relay import chat as relay
 from proxy.relay import ui
 from proxy.relay.admission import Admission
 from proxy.relay.chat import CLOSE_GOING_AWAY, HooksFactory, RelayState
-from proxy.server import api, login, sessions
+from proxy.server import api, login, sessions, status
 from proxy.server.auth import Authenticator
 from proxy.server.guards import GATE, Gate, front_door
 from proxy.server.metrics import METRICS, Metrics, serve_metrics
@@ -69,6 +69,7 @@ def build_app(config: Config, services: Services | None = None) -> web.Applicati
     if services is not None:
         api.add_routes(app, services.flows, services.owners)
         sessions.add_routes(app, services.archive)
+    status.add_routes(app, STATE, services)
     # Last: everything else is the web UI.
     app.router.add_route("GET", "/{tail:.*}", _ui)
     return app

@@ -14,6 +14,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+from guard.policy import Policy
 from proxy.actions.controls import (
     Cancel,
     Confirm,
@@ -79,6 +80,8 @@ class Services:
     finished_heard: float = 0.0
     finished_recognising: float = 0.0
     metrics: Metrics = field(default_factory=Metrics)
+    #: The guard policy in force, summarised on the status page.
+    policy: Policy | None = None
 
     def hooks(self, conv: Conversation, browser: Browser) -> ConversationHooks:
         """The hooks for one new conversation (the relay's ``hooks_factory``)."""
