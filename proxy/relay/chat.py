@@ -193,6 +193,8 @@ async def _run(
             return
         assert ticket.upstream is not None
         conv.upstream_url = ticket.upstream
+        served = state.totals.served
+        served[ticket.upstream] = served.get(ticket.upstream, 0) + 1
         try:
             async with asyncio.timeout(cfg.connect_timeout):
                 conv.upstream = await state.session.ws_connect(
@@ -356,8 +358,6 @@ async def _watch_upstream(conv: Conversation, browser: Browser, cfg: Config) -> 
 def _fold(totals: RelayTotals, conv: Conversation) -> None:
     totals.to_upstream.add(conv.to_upstream)
     totals.to_browser.add(conv.to_browser)
-    if conv.upstream_url is not None:
-        totals.served[conv.upstream_url] = totals.served.get(conv.upstream_url, 0) + 1
 
 
 def _log_end(conv: Conversation, ws: web.WebSocketResponse) -> None:
