@@ -5,12 +5,14 @@ heard by the tap, the request is sent as a control frame so the test does not de
 the recogniser is); the page shows the live conversation and its transcript, and its Confirm
 button runs the pending command (a
 stand-in ``systemctl`` first on the guard's trusted PATH only writes a line to a file).  The test
-keeps a screenshot as ``docs/status-page.png`` for the README.
+takes a screenshot; with ``VOICEOPS_DOCS_SCREENSHOT=1`` it replaces ``docs/status-page.png``
+(the README's picture), otherwise it stays in the test's temporary directory.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import stat
 from pathlib import Path
@@ -26,7 +28,7 @@ from tests.proxy.conftest import running_proxy
 from tests.voices import concat, needs_espeak, say, silence
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOT = Path(__file__).resolve().parents[3] / "docs" / "status-page.png"
+DOCS_SCREENSHOT = Path(__file__).resolve().parents[3] / "docs" / "status-page.png"
 FLAGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -57,6 +59,8 @@ async def test_status_page_shows_the_conversation_and_its_confirm_button_runs_th
         memory=False,
         speak_results=False,
     )
+    keep = os.environ.get("VOICEOPS_DOCS_SCREENSHOT") == "1"
+    shot = DOCS_SCREENSHOT if keep else tmp_path / "status-page.png"
     speech = concat(silence(0.5), say("could you restart the nginx service", speed=130), silence(1))
     async with running_proxy(config, await build_services(config)) as proxy:
         options = SessionOptions(
@@ -81,8 +85,7 @@ async def test_status_page_shows_the_conversation_and_its_confirm_button_runs_th
                 await page.locator(".transcript li.user").first.wait_for(timeout=60_000)
                 heard = await page.inner_text(".transcript")
                 assert "restart" in heard.lower(), f"the operator's words are shown: {heard!r}"
-                SCREENSHOT.parent.mkdir(exist_ok=True)
-                await page.screenshot(path=str(SCREENSHOT), full_page=True)
+                await page.screenshot(path=str(shot), full_page=True)
                 await button.click()
                 # The page refreshes itself with the outcome.
                 await page.locator(".results", has_text="executed").wait_for(timeout=15_000)
