@@ -27,7 +27,7 @@ from client.session import run_session
 from devtools.tinymoshi import TinyMoshiServer, build_tiny_model, free_port
 from proxy.__main__ import serve
 from proxy.config import Config
-from proxy.logs import configure_logging
+from proxy.server.logs import configure_logging
 from proxy.startup import build_services
 
 REQUEST = "please check the disk space"

@@ -83,7 +83,7 @@ async def test_a_conversation_with_a_command_moves_every_pipeline_metric(
     assert value(after, "voiceops_upstream_up", upstream=upstream) == 1
     pages_up = value(after, "voiceops_relay_messages_total", direction="to_upstream", kind="audio")
     pages_down = value(after, "voiceops_relay_messages_total", direction="to_browser", kind="audio")
-    assert pages_up >= 10 and pages_down >= 10
+    assert pages_up >= 10 and pages_down >= 1
     assert value(after, "voiceops_relay_bytes_total", direction="to_upstream", kind="audio") > 0
     held = value(after, "voiceops_relay_latency_seconds_count", direction="to_upstream")
     assert held == pages_up, "every forwarded page is timed"

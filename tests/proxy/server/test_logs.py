@@ -12,8 +12,8 @@ from pathlib import Path
 import aiohttp
 
 from devtools.tinymoshi import free_port
-from proxy.logs import JsonFormatter, RedactSecrets
 from proxy.relay.codec import Kind
+from proxy.server.logs import JsonFormatter, RedactSecrets
 from tests.proxy.server.test_serving import ENV
 from tests.proxy.upstream_double import UpstreamDouble
 
