@@ -85,7 +85,7 @@ def _execute_from_payload(text: str) -> Execute | InvalidControl:
     example = 'a JSON object such as {"request": "check disk space"}'
     try:
         value = json.loads(text)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # bad JSON, 5000-digit numbers, nesting too deep
         return InvalidControl(f"EXECUTE payload must be {example}")
     if not isinstance(value, dict):
         return InvalidControl(f"EXECUTE payload must be {example}")

@@ -179,6 +179,8 @@ def _parse_json_object(payload: bytes) -> dict[str, object]:
         value = json.loads(_utf8(payload, "metadata"))
     except json.JSONDecodeError as exc:
         raise ProtocolError(f"metadata is not valid JSON: {exc.msg}") from None
+    except (ValueError, RecursionError):  # 5000-digit numbers, [[[[… nested too deeply
+        raise ProtocolError("metadata is not JSON this proxy accepts") from None
     if not isinstance(value, dict):
         raise ProtocolError("metadata must be a JSON object")
     return value

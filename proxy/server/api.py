@@ -114,12 +114,21 @@ async def _body(request: web.Request, allowed: frozenset[str]) -> dict[str, obje
     raw = await read_capped(request, MAX_BODY_BYTES)
     if raw is None:
         raise _too_large()
+    return decode_body(raw, allowed)
+
+
+def decode_body(raw: bytes, allowed: frozenset[str]) -> dict[str, object]:
+    """A body as a JSON object with only ``allowed`` fields, or a 400 saying what is wrong."""
     if not raw.strip():
         raise _BadRequest("the body must be a JSON object")
     try:
         value = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except json.JSONDecodeError as exc:
         raise _BadRequest(f"the body is not valid JSON: {exc}") from None
+    except (ValueError, RecursionError):  # bad UTF-8, 5000-digit numbers, [[[[… too deep
+        raise _BadRequest(
+            "the body is not valid JSON: too deep, too long a number or not UTF-8"
+        ) from None
     if not isinstance(value, dict):
         raise _BadRequest("the body must be a JSON object")
     unknown = sorted(set(value) - allowed)

@@ -50,3 +50,11 @@ def test_malformed_pending_id_gets_a_readable_reason(payload: bytes) -> None:
     result = action_from_control(Control(Action.CONFIRM, payload))
     assert isinstance(result, InvalidControl)
     assert "CONFIRM" in result.reason
+
+
+@pytest.mark.parametrize("payload", [b"[" * 100_000, b'{"request": ' + b"9" * 5000 + b"}"])
+def test_execute_payloads_the_json_parser_chokes_on_are_invalid_not_a_crash(
+    payload: bytes,
+) -> None:
+    action = action_from_control(Control(Action.EXECUTE, payload))
+    assert isinstance(action, InvalidControl) and "JSON object" in action.reason

@@ -56,6 +56,8 @@ def test_every_kind_round_trips(message: Message) -> None:
         (b"\x04{not json", "not valid JSON"),
         (b"\x04[1, 2]", "must be a JSON object"),
         (b"\x06x", "ping message with a payload"),
+        (b"\x04" + b"[" * 100_000, "not JSON this proxy accepts"),  # found by fuzz_codec
+        (b'\x04{"a": ' + b"9" * 5000 + b"}", "not JSON this proxy accepts"),
     ],
 )
 def test_malformed_messages_are_refused_with_a_reason(data: bytes, reason: str) -> None:

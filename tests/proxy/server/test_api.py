@@ -286,3 +286,13 @@ async def test_exec_switched_off_is_403_with_the_reason(api: Api) -> None:
 async def test_unknown_session_actions_is_404(api: Api) -> None:
     response = await api.client.get("/api/sessions/none/actions")
     assert response.status == 404
+
+
+@pytest.mark.parametrize(
+    "body", [b"[" * 60_000, b'{"transcript": ' + b"9" * 5000 + b"}", b'{"transcript": "\xff"}']
+)
+async def test_bodies_the_json_parser_chokes_on_are_a_400_not_a_500(api: Api, body: bytes) -> None:
+    """Found by bench/fuzz_api_bodies.py: RecursionError and the int-digits ValueError."""
+    response = await api.client.post("/process", data=body, headers=JSON)
+    assert response.status == 400
+    assert "JSON" in (await response.json())["error"]
