@@ -6,7 +6,8 @@ from __future__ import annotations
 import sys
 
 from bench.fuzzing import Mutator, main
-from proxy.relay.query import QueryError, QueryPolicy, sanitise
+from proxy.relay.codec import ProtocolError
+from proxy.relay.query import QueryPolicy, sanitise
 
 SEEDS = [
     b"text_prompt", b"voice_prompt", b"NATF2.pt", b"You are a helpful assistant.", b"seed",
@@ -21,7 +22,7 @@ def target(m: Mutator) -> str:
     items = [(m.text()[:8190], m.text()[:8190]) for _ in range(m.rng.randrange(0, 6))]
     try:
         query = sanitise(items, POLICY)
-    except QueryError as exc:
+    except ProtocolError as exc:
         assert exc.reason, "a refusal must say why"
         return "refused"
     for name, value in query.params:
