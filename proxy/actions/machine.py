@@ -48,6 +48,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 from guard.decision import NeedsConfirmation, Refused
 from proxy.actions.events import (
@@ -147,17 +148,16 @@ class ActionMachine:
 
     # -- transitions (looked up in _TABLE; each one is only reachable from its listed states)
 
-    def _busy(self, _event: Event) -> Outcome:
+    def _busy(self, _event: ExecuteRequested | ConfirmRequested) -> Outcome:
         return Busy()
 
-    def _execute(self, _event: Event) -> Outcome:
+    def _execute(self, _event: ExecuteRequested) -> Outcome:
         self._requests += 1
         self._current = f"r{self._requests}"
         self._state = State.EXTRACTING
         return Accepted(self._current)
 
-    def _planned(self, event: Event) -> Outcome:
-        assert isinstance(event, Planned)
+    def _planned(self, event: Planned) -> Outcome:
         request_id = self._current or ""
         steps = tuple(
             Step(f"{request_id}.{n}", request_id, proposed, decision)
@@ -201,14 +201,13 @@ class ActionMachine:
             self._newest_pending = step.id
         self._then = ()
 
-    def _failed(self, _event: Event) -> Outcome:
+    def _failed(self, _event: Failed) -> Outcome:
         self._to_run.clear()
         self._then = ()
         self._state = State.REPORTING
         return Next(self._state)
 
-    def _step_done(self, event: Event) -> Outcome:
-        assert isinstance(event, StepDone)
+    def _step_done(self, event: StepDone) -> Outcome:
         # Strictly in order: only the step at the head of the queue may report done.
         if not self._to_run or self._to_run[0].id != event.step_id:
             raise IllegalTransitionError(self._state, event)
@@ -218,10 +217,10 @@ class ActionMachine:
             self._arm(event.now)
         return Next(self._state)
 
-    def _reported(self, _event: Event) -> Outcome:
+    def _reported(self, _event: Reported) -> Outcome:
         return self._rest()
 
-    def _abort(self, _event: Event) -> Outcome:
+    def _abort(self, _event: Abort) -> Outcome:
         # Steps that were still to run, or to become pending after them, are dropped: running
         # or asking for them now would break the agreed order.  An armed pending one survives.
         self._to_run.clear()
@@ -233,8 +232,7 @@ class ActionMachine:
         self._state = State.AWAITING_CONFIRMATION if self._pending else State.IDLE
         return Next(self._state)
 
-    def _confirm(self, event: Event) -> Outcome:
-        assert isinstance(event, ConfirmRequested)
+    def _confirm(self, event: ConfirmRequested) -> Outcome:
         # Nothing named and nothing live: if the newest pending one ran out, say so rather than
         # "none".  Other expired entries are left for Sweep, which reports them.
         pending_id = event.pending_id or self._newest_live(event.now) or self._newest_pending
@@ -251,8 +249,7 @@ class ActionMachine:
         run, confirm, held = self._schedule((entry.step, *entry.held), event.now, confirmed=1)
         return Confirmed(entry, run, confirm, held)
 
-    def _cancel(self, event: Event) -> Outcome:
-        assert isinstance(event, CancelRequested)
+    def _cancel(self, event: CancelRequested) -> Outcome:
         pending_id = event.pending_id or self._newest_live()
         entry = self._pending.pop(pending_id, None) if pending_id else None
         if entry is None:
@@ -260,8 +257,7 @@ class ActionMachine:
         self._settle_rest()
         return Cancelled(entry)
 
-    def _sweep(self, event: Event) -> Outcome:
-        assert isinstance(event, Sweep)
+    def _sweep(self, event: Sweep) -> Outcome:
         expired = self._drop_expired(event.now)
         self._settle_rest()
         return Expired(tuple(entry.step.id for entry in expired), expired)
@@ -288,7 +284,9 @@ class ActionMachine:
         return gone
 
 
-_Handler = Callable[[ActionMachine, Event], Outcome]
+# Each handler takes exactly its own event type; the table pairs them by that type, so the
+# lookup in ``handle`` is what makes the call well-typed.
+_Handler = Callable[[ActionMachine, Any], Outcome]
 _REST = (State.IDLE, State.AWAITING_CONFIRMATION)
 _BUSY = (State.EXTRACTING, State.RUNNING, State.REPORTING)
 _AT_REST = frozenset(_REST)
