@@ -5,6 +5,7 @@
 #   ./run.sh test   install, then run the test suite
 #   ./run.sh lint   install, then ruff + mypy --strict
 #   ./run.sh bench  install, then run the benchmarks under bench/
+#   ./run.sh openclaw  install Node 24 + the pinned OpenClaw into .tools/ (test does it too)
 set -euo pipefail
 cd "$(dirname "$0")"
 VENV="${VOICEOPS_VENV:-.venv}"
@@ -14,6 +15,13 @@ STAMP="$VENV/.installed"
 # Everything runs offline: models ship inside packages, nothing is fetched from a hub at run
 # time, and ChromaDB's telemetry stays off.
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False
+
+# OpenClaw (the second executor) needs Node >= 24.16; both come from the npm registry, pinned
+# (OpenClaw's exec-approvals code has had CVEs: upgrade deliberately, not by accident).
+NODE_PIN=24.21.0
+OPENCLAW_PIN=2026.9.6
+TOOLS="${VOICEOPS_OPENCLAW_TOOLS:-$PWD/.tools}"
+export VOICEOPS_OPENCLAW_TOOLS="$TOOLS"
 
 say() { printf '\033[1m[voiceops]\033[0m %s\n' "$*" >&2; }
 
@@ -78,15 +86,43 @@ install_python() {
   say "Python packages ready"
 }
 
+install_openclaw() {
+  # Into $TOOLS only (gitignored); a second run installs nothing.  Failing is not fatal unless
+  # VOICEOPS_REQUIRE_OPENCLAW=1 (CI): the OpenClaw tests then skip and say why.
+  local want="node@$NODE_PIN openclaw@$OPENCLAW_PIN" stamp="$TOOLS/.installed"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return; fi
+  command -v npm >/dev/null || apt_install npm || true
+  if ! command -v npm >/dev/null; then
+    say "npm is missing: the OpenClaw executor and its tests are unavailable"
+    [ "${VOICEOPS_REQUIRE_OPENCLAW:-0}" = 1 ] && exit 1
+    return 0
+  fi
+  say "installing Node $NODE_PIN and OpenClaw $OPENCLAW_PIN into $TOOLS (npm registry, ~650 MB)"
+  if npm install --prefix "$TOOLS/node24" --no-audit --no-fund --loglevel=error "node@$NODE_PIN" \
+    && PATH="$TOOLS/node24/node_modules/.bin:$PATH" npm install --prefix "$TOOLS/openclaw" \
+         --no-audit --no-fund --loglevel=error "openclaw@$OPENCLAW_PIN" \
+    && "$TOOLS/node24/node_modules/node/bin/node" "$TOOLS/openclaw/node_modules/openclaw/openclaw.mjs" --version
+  then
+    echo "$want" > "$stamp"
+  else
+    say "OpenClaw installation failed: its executor and tests are unavailable"
+    [ "${VOICEOPS_REQUIRE_OPENCLAW:-0}" = 1 ] && exit 1
+  fi
+  return 0
+}
+
 cmd="${1:-help}"; shift || true
 case "$cmd" in
-  demo)  install_system; install_python; exec "$PY" -m devtools.demo "$@" ;;
-  test)  install_system; install_python; exec "$PY" -m pytest -q "$@" ;;
+  demo)  install_system; install_python
+         case " $* " in *openclaw*) install_openclaw ;; esac
+         exec "$PY" -m devtools.demo "$@" ;;
+  test)  install_system; install_python; install_openclaw; exec "$PY" -m pytest -q "$@" ;;
+  openclaw) install_openclaw ;;
   lint)  install_python
          if command -v shellcheck >/dev/null; then shellcheck entrypoint.sh run.sh .ci/run; fi
          "$PY" -m ruff check . && "$PY" -m ruff format --check . && exec "$PY" -m mypy . ;;
   bench) install_system; install_python
          # The benches import the test helpers (espeak voices) from the repository root.
          for b in bench/*.py; do say "running $b"; PYTHONPATH=. "$PY" "$b" "$@"; done ;;
-  *) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

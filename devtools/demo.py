@@ -2,9 +2,10 @@
 
 It builds tiny moshi weights, starts the real moshi server on them, starts the proxy with every
 embedded default (offline rules, local ChromaDB, pocketsphinx + packaged Whisper, shipped guard
-policy, local executor), then holds a short spoken conversation through it with the headless
-client: "please check the disk space … execute plan".  The result of ``df -h`` comes back into
-the conversation.  Then it keeps serving until Ctrl-C.
+policy, local executor; with ``--executor openclaw`` a real OpenClaw gateway + node host run
+the approved argv with ``system.run``), then holds a short spoken conversation through it with
+the headless client: "please check the disk space … execute plan".  The result of ``df -h``
+comes back into the conversation.  Then it keeps serving until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from client.audio import SAMPLE_RATE, Pcm, read_wav
 from client.options import SessionOptions, execute_step
 from client.session import run_session
+from devtools import openclaw
 from devtools.tinymoshi import TinyMoshiServer, build_tiny_model, free_port
 from proxy.__main__ import serve
 from proxy.config import Config
@@ -54,7 +57,30 @@ def _speech() -> Pcm | None:
     return np.concatenate([*parts, np.zeros(SAMPLE_RATE, np.float32)])
 
 
+@contextlib.asynccontextmanager
+async def _executor(args: argparse.Namespace) -> AsyncIterator[Callable[[Config], Config]]:
+    """How the config picks the chosen executor; for OpenClaw, a gateway + node host meanwhile."""
+    if args.executor != "openclaw":
+        yield lambda config: config
+        return
+    print("      starting an OpenClaw gateway + node host (≈1.5 GB, 15–40 s here)", flush=True)
+    hosts = await asyncio.to_thread(openclaw.start, args.data_dir, port=free_port())
+    print(f"      OpenClaw gateway {hosts.url}, node {hosts.node!r} ready", flush=True)
+    try:
+        yield lambda config: replace(
+            config, executor="openclaw", exec_gateway=hosts.url, exec_node=hosts.node
+        )
+    finally:
+        await asyncio.to_thread(openclaw.stop, args.data_dir)
+        print("      OpenClaw gateway and node host stopped", flush=True)
+
+
 async def _demo(args: argparse.Namespace) -> int:
+    async with _executor(args) as executor:
+        return await _converse(args, executor)
+
+
+async def _converse(args: argparse.Namespace, executor: Callable[[Config], Config]) -> int:
     _step(1, "building the tiny moshi weights (cached after the first run)")
     model = await asyncio.to_thread(build_tiny_model, args.data_dir / "tinymoshi")
 
@@ -62,8 +88,8 @@ async def _demo(args: argparse.Namespace) -> int:
     with TinyMoshiServer(model) as upstream:
         print(f"      moshi server at {upstream.url}", flush=True)
         port = args.port or free_port()
-        config = Config(
-            listen="127.0.0.1", port=port, upstreams=(upstream.url,), data_dir=args.data_dir
+        config = executor(
+            Config(listen="127.0.0.1", port=port, upstreams=(upstream.url,), data_dir=args.data_dir)
         )
         _step(3, "loading the pipeline: guard policy, rules extractor, memory, speech models")
         services = await build_services(config)
@@ -114,6 +140,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8080, help="proxy port (0: any free port)")
     parser.add_argument("--data-dir", type=Path, default=Path("data"), help="where files go")
     parser.add_argument("--no-serve", action="store_true", help="exit after the conversation")
+    parser.add_argument(
+        "--executor",
+        choices=("local", "openclaw"),
+        default="local",
+        help="run the command here, or through an OpenClaw gateway + node host (./run.sh openclaw)",
+    )
     args = parser.parse_args(argv)
     configure_logging("WARNING")
     logging.getLogger("proxy.startup").setLevel(logging.INFO)

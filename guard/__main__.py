@@ -2,6 +2,10 @@
 
     python -m guard check [--policy FILE] [--trusted-path DIRS] [--json] -- COMMAND TEXT
     python -m guard policy [--policy FILE] [--trusted-path DIRS]
+    python -m guard openclaw-approvals [--policy FILE] [--trusted-path DIRS] [--agent ID]
+
+``openclaw-approvals`` prints the OpenClaw exec-approvals document (JSON) that allows exactly the
+binaries this policy can approve; ``openclaw approvals set --node NODE --file F`` installs it.
 
 ``check`` exits 0 when the command is allowed, 3 when it needs confirmation, 4 when it is
 refused; 2 means the call itself (or the policy file) is wrong.
@@ -17,6 +21,7 @@ from pathlib import Path
 from guard.decision import Allowed, Decision, NeedsConfirmation
 from guard.engine import DEFAULT_TRUSTED_PATH, Guard
 from guard.loader import load_policy
+from guard.openclaw import AGENT_ID, exec_approvals
 from guard.policy import PolicyError
 
 EXIT_ALLOW = 0
@@ -47,6 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print the decision as JSON")
     check.add_argument("command", nargs="+", help="the command text, after --")
     sub.add_parser("policy", parents=[common], help="print the effective policy")
+    approvals = sub.add_parser(
+        "openclaw-approvals",
+        parents=[common],
+        help="print OpenClaw exec approvals (JSON) allowing exactly this policy's binaries",
+    )
+    approvals.add_argument("--agent", default=AGENT_ID, help="agent id (default: %(default)s)")
     return parser
 
 
@@ -102,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     if args.action == "policy":
         print(guard.describe())
+        return 0
+    if args.action == "openclaw-approvals":
+        print(json.dumps(exec_approvals(guard.binaries, args.agent), indent=2))
         return 0
     decision = guard.check(" ".join(args.command))
     print(_as_json(decision) if args.json else _as_text(decision))

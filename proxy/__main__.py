@@ -158,6 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ssl.SSLError as exc:
         log.error("cannot start: TLS certificate or key unusable: %s", exc)
         return 2
+    except ValueError as exc:  # an executor that cannot be set up (no OpenClaw token, …)
+        log.error("cannot start: %s", exc)
+        return 2
     except OSError as exc:
         log.error("cannot listen on [%s]:%d: %s", config.listen, config.port, exc.strerror)
         return 1

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from extraction.anthropic_backend import DEFAULT_MODEL
 from guard import DEFAULT_TRUSTED_PATH
+from proxy.actions.executors.flags import add_executor_flags
+from proxy.actions.executors.openclaw import DEFAULT_GATEWAY_URL
 from proxy.relay.codec import DEFAULT_MAX_MESSAGE_BYTES
 from proxy.relay.query import DEFAULT_TEXT_PROMPT, DEFAULT_VOICE, DEFAULT_VOICES, QueryPolicy
 from proxy.security import SecurityError, SecuritySettings, add_flags, from_args
@@ -70,6 +72,9 @@ class Config:
     confirm_ttl: float = 120.0
     exec_timeout: float = 30.0
     run_as: str | None = None
+    executor: str = "local"
+    exec_node: str = "local"
+    exec_gateway: str = DEFAULT_GATEWAY_URL
     tap: bool = True
     whisper_model: str | None = None
     speak_results: bool = True
@@ -275,6 +280,7 @@ def _pipeline_flags(g: argparse._ArgumentGroup, d: Config) -> None:
         default=d.exec_timeout,
     )
     add("--run-as", "run commands as this user (when the proxy runs as root)")
+    add_executor_flags(add, d.executor, d.exec_node, d.exec_gateway)
     add(
         "--no-tap",
         "do not recognise speech (control frames and the API still work)",
@@ -362,6 +368,9 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
         confirm_ttl=float(ns.confirm_ttl),
         exec_timeout=float(ns.exec_timeout),
         run_as=ns.run_as or None,
+        executor=str(ns.executor),
+        exec_node=str(ns.exec_node),
+        exec_gateway=str(ns.exec_gateway),
         tap=not _flag_true(ns.no_tap),
         whisper_model=ns.whisper_model or None,
         speak_results=not _flag_true(ns.no_speak_results),

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, TypeVar
 from extraction import make_extractor
 from guard import Guard, load_policy
 from proxy.actions.audit import AuditLog
+from proxy.actions.executors.base import Executor
 from proxy.actions.executors.local import LocalExecutor
+from proxy.actions.executors.openclaw import open_executor
 from proxy.actions.limits import ExecLimiter
 from proxy.actions.registry import FlowRegistry
 from proxy.actions.settings import FlowSettings, exec_permission
@@ -80,6 +82,20 @@ def exec_settings(config: Config) -> FlowSettings:
     return FlowSettings(exec_allowed=allowed, exec_refusal=refusal, confirm_ttl=config.confirm_ttl)
 
 
+def make_executor(config: Config) -> Executor:
+    """The executor ``--executor`` names; raises ``ValueError`` when it cannot be set up."""
+    if config.executor == "openclaw":
+        if config.run_as is not None:
+            raise ValueError(
+                "--run-as applies to the local executor; OpenClaw runs as its node host"
+            )
+        log.info("executor: OpenClaw node %r via %s", config.exec_node, config.exec_gateway)
+        return open_executor(
+            config.data_dir, config.exec_gateway, config.exec_node, timeout=config.exec_timeout
+        )
+    return LocalExecutor(timeout=config.exec_timeout, run_as=config.run_as)
+
+
 async def build_services(config: Config) -> Services:
     """Load every part of the pipeline (in worker threads where it is slow)."""
     private_dir(config.data_dir)
@@ -134,9 +150,7 @@ async def build_services(config: Config) -> Services:
             extractor, "anthropic" if config.anthropic_api_key else "rules"
         ),
         guard=metrics.guard(guard),
-        executor=metrics.executor(
-            LocalExecutor(timeout=config.exec_timeout, run_as=config.run_as), "local"
-        ),
+        executor=metrics.executor(make_executor(config), config.executor),
         settings=exec_settings(config),
         audit=AuditLog(config.data_dir / AUDIT_FILE),
         memory=memory,

@@ -2,7 +2,7 @@
 
 An executor receives a guard :class:`~guard.decision.Approval` — never text, never a shell
 string — and runs exactly ``approval.argv``.  The local executor (``local.py``) runs it on this
-machine; a remote backend (an OpenClaw node's ``system.run``) will implement the same protocol.
+machine; ``openclaw.py`` runs it with ``system.run`` on an OpenClaw node host through a gateway.
 """
 
 from __future__ import annotations
@@ -52,6 +52,13 @@ class RunResult:
 def truncation_marker(total: int) -> str:
     """The line appended to a stream that was cut at the cap."""
     return f"\n(truncated, {total} bytes total)"
+
+
+def capped_text(kept: bytes, total: int) -> str:
+    """``kept`` (the first bytes of a stream of ``total`` bytes) decoded leniently, with the
+    :func:`truncation_marker` when bytes were cut; every executor reports output this way."""
+    text = kept.decode("utf-8", errors="replace")
+    return text + truncation_marker(total) if total > len(kept) else text
 
 
 class Executor(Protocol):

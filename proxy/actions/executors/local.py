@@ -24,7 +24,7 @@ import time
 from collections.abc import Mapping
 
 from guard.decision import Approval
-from proxy.actions.executors.base import RunResult, truncation_marker
+from proxy.actions.executors.base import RunResult, capped_text
 
 #: The only PATH a command sees (the guard already resolved argv[0] to an absolute path; this
 #: is for whatever the command itself runs).
@@ -59,8 +59,7 @@ class _Capture:
         return self.total > len(self.kept)
 
     def text(self) -> str:
-        text = self.kept.decode("utf-8", errors="replace")
-        return text + truncation_marker(self.total) if self.truncated else text
+        return capped_text(bytes(self.kept), self.total)
 
 
 class LocalExecutor:

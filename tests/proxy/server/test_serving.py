@@ -187,3 +187,20 @@ async def test_sigterm_drains_conversations_and_exits_0(
     text = log.read_text()
     assert "draining 1 conversation" in text
     assert "ended after" in text and "browser→upstream 1 msgs/6 B" in text
+
+
+def test_openclaw_executor_without_a_gateway_token_stops_the_start(tmp_path: Path) -> None:
+    env = {k: v for k, v in ENV.items() if k != "OPENCLAW_GATEWAY_TOKEN"}
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "proxy", "--listen", "127.0.0.1"),
+            *("--no-tap", "--no-memory", "--data-dir", str(tmp_path)),
+        ],
+        capture_output=True,
+        check=False,
+        text=True,
+        env={**env, "VOICEOPS_EXECUTOR": "openclaw"},
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "no OpenClaw gateway token" in done.stderr
