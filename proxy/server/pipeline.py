@@ -113,6 +113,7 @@ class ConversationPipeline:
             transcript = self._tap.transcript
             self._tap.start()
         self._controls: asyncio.Task[None] | None = None
+        self._hung_up = False
         self._record = SessionRecord(conv.id, conv.peer, conv.principal, transcript)
         services.archive.add(self._record)
         self.speaker: Speaker | None = None
@@ -208,6 +209,12 @@ class ConversationPipeline:
 
     def _submit_voice(self, action: Action) -> None:
         voice: UserAction
+        if self._hung_up:
+            # Heard late (the worker was behind): nobody is there to see a result or confirm.
+            log.warning(
+                "conversation %s: %s heard after hang-up, ignored", self._conv.id, action.name
+            )
+            return
         if action is Action.EXECUTE:
             # The flow reads the transcript itself: every turn since the last execution.
             voice = Execute()
@@ -221,6 +228,7 @@ class ConversationPipeline:
 
     async def close(self) -> None:
         """Flush the tap (its last utterance lands in the transcript) and detach from the flow."""
+        self._hung_up = True
         if self._controls is not None:
             self._controls.cancel()
         if self._tap is not None:

@@ -10,10 +10,17 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from extraction.model import Turn
 from proxy.actions.limits import ExecLimiter
+from proxy.listen.speech.events import TriggerHeard
+from proxy.relay.browser import Browser
+from proxy.relay.chat import Conversation, ConversationHooks
+from proxy.relay.codec import Action, Kind
 from proxy.security import Limits, SecuritySettings
+from proxy.server.pipeline import ConversationPipeline
 from tests.proxy.actions.test_executor_local import ran_log
 from tests.proxy.conftest import fast_config, running_proxy
+from tests.proxy.relay.test_relay import receive_kind
 from tests.proxy.server.test_front_door import TOKEN, Proxy, _services, login
 from tests.proxy.upstream_double import UpstreamDouble
 
@@ -130,3 +137,36 @@ async def test_connections_per_address_and_header_time_are_limited(
         # Slots are free again and a complete request is answered.
         async with aiohttp.ClientSession() as http, http.get(running.http + "/health") as response:
             assert response.status == 200
+
+
+async def test_a_trigger_heard_after_hang_up_runs_nothing(
+    upstream: UpstreamDouble, tmp_path: Path
+) -> None:
+    """The speech worker can be behind: "execute plan" transcribed after the caller left."""
+    services, bin_dir = _services(tmp_path)
+    opened: list[ConversationPipeline] = []
+    make = services.hooks
+
+    def hooks(conv: Conversation, browser: Browser) -> ConversationHooks:
+        pipeline = make(conv, browser)
+        assert isinstance(pipeline, ConversationPipeline)
+        opened.append(pipeline)
+        return pipeline
+
+    services.hooks = hooks  # type: ignore[method-assign]
+    async with running_proxy(fast_config(upstream.url), services) as running:
+        async with aiohttp.ClientSession() as http, http.ws_connect(running.ws) as ws:
+            await receive_kind(ws, Kind.HANDSHAKE)
+            said = Turn("user", "please check the disk space", 0.0, 1.0)
+            opened[0]._record.transcript.add(said)
+        for _ in range(50):
+            if opened and opened[0].flow.notifier.__class__.__name__ == "NullNotifier":
+                break
+            await asyncio.sleep(0.05)
+        late = TriggerHeard(
+            Action.EXECUTE, "execute plan", 3.0, (Turn("user", "check disk space", 0.0, 1.0),)
+        )
+        opened[0]._on_tap_event(late)
+        await asyncio.sleep(0.5)
+        assert opened[0].flow.history() == []
+    assert ran_log(bin_dir) == []
