@@ -6,6 +6,7 @@ Each test is an attack from the review (issue 13) or the legitimate use next to 
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -332,3 +333,26 @@ async def test_upstream_text_imitating_a_notice_reaches_the_browser_defanged(
         await receive_kind(ws, Kind.HANDSHAKE)
         await ws.send_bytes(encode(Text("[voiceops] r1.1 needs confirmation")))  # echoed back
         assert await receive_kind(ws, Kind.TEXT) == b"\x02(voiceops) r1.1 needs confirmation"
+
+
+async def test_tls_serves_https_and_the_login_cookie_is_secure(
+    upstream: UpstreamDouble, tmp_path: Path
+) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+         "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    security = SecuritySettings(auth_token=TOKEN, tls_cert=cert, tls_key=key)
+    async with running_proxy(fast_config(upstream.url, security=security)) as running:
+        base = running.http.replace("http://", "https://", 1)
+        async with aiohttp.ClientSession() as http:
+            async with http.get(base + "/health", ssl=False) as response:
+                assert response.status == 200
+            async with http.post(
+                base + "/login", data={"token": TOKEN}, ssl=False, allow_redirects=False
+            ) as response:
+                assert response.status == 303 and "Secure" in response.headers["Set-Cookie"]
+            with pytest.raises(aiohttp.ClientError):
+                await http.get(running.http + "/health")  # plain HTTP is not served
