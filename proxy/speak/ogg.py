@@ -9,6 +9,7 @@ RFC 6716 §3.1 for the TOC byte that says how long a packet is).
 from __future__ import annotations
 
 import struct
+import zlib
 from dataclasses import dataclass
 
 from voiceops.errors import VoiceOpsError
@@ -24,17 +25,11 @@ _FRAME_48K = (
 )
 
 
-def _crc_table() -> tuple[int, ...]:
-    table = []
-    for byte in range(256):
-        crc = byte << 24
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x04C11DB7) if crc & 0x80000000 else crc << 1
-        table.append(crc & 0xFFFFFFFF)
-    return tuple(table)
-
-
-_CRC = _crc_table()
+# Ogg's CRC is CRC-32/MPEG-2 without its init and final xor (MSB first); zlib's crc32 is the
+# bit-reflected twin with both.  So: reverse each byte's bits, let zlib run in C, remove the
+# init/xor part (the CRC of as many zero bytes) and reverse the 32-bit result — ≈25× faster than
+# a Python loop, and the per-page cost is what the mixer's budget is made of.
+_REVERSED = bytes(int(f"{b:08b}"[::-1], 2) for b in range(256))
 
 
 class OggError(VoiceOpsError, ValueError):
@@ -62,11 +57,9 @@ class Page:
 
 
 def crc(data: bytes) -> int:
-    """The Ogg checksum (CRC-32, polynomial 0x04C11DB7, not reflected, no final xor)."""
-    value = 0
-    for byte in data:
-        value = ((value << 8) & 0xFFFFFFFF) ^ _CRC[(value >> 24) ^ byte]
-    return value
+    """The Ogg checksum (CRC-32, polynomial 0x04C11DB7, not reflected, no init, no final xor)."""
+    reflected = zlib.crc32(data.translate(_REVERSED)) ^ zlib.crc32(bytes(len(data)))
+    return int(f"{reflected:032b}"[::-1], 2)
 
 
 def parse(data: bytes) -> list[Page]:
