@@ -32,10 +32,13 @@ class FirstResult:
         self.at: float | None = None
 
     async def notify_text(self, text: str) -> None:
-        if self.at is None and "→" in text:
+        if self.at is None and text.startswith("df -h: "):
             self.at = time.perf_counter()
 
     async def notify_event(self, event: dict[str, object]) -> None:
+        pass
+
+    async def notify_speech(self, text: str) -> None:
         pass
 
 

@@ -38,7 +38,9 @@ async def _once(url: str, *, voice: bool) -> float:
     steps = () if voice else (execute_step(at=said_at),)
     options = SessionOptions(url=url, pcm=pcm, speed=1.0, tail=4.0, steps=steps)
     summary = await run_session(options)
-    arrived = next((t.audio_time for t in summary.texts if "Filesystem" in t.text), None)
+    arrived = next(
+        (t.audio_time for t in summary.texts if "df -h: Root filesystem" in t.text), None
+    )
     if arrived is None:
         raise RuntimeError(f"no result arrived; the conversation said {summary.text!r}")
     return arrived - said_at

@@ -110,10 +110,14 @@ async def _converse(args: argparse.Namespace, executor: Callable[[Config], Confi
             options = SessionOptions(url=url, pcm=pcm, speed=2.0, tail=8.0)
         summary = await run_session(options, on_output=lambda s: print(s, end="", flush=True))
         print(flush=True)
-        ok = "Filesystem" in summary.text
+        ok = "df -h: Root filesystem" in summary.text
         print(
             "\n\033[1mdemo result:\033[0m "
-            + ("df -h ran and its output came back into the conversation" if ok else "no result")
+            + (
+                "df -h ran; its digest came back into the conversation, as text and spoken"
+                if ok
+                else "no result"
+            )
         )
         if ok and not args.no_serve:
             print(

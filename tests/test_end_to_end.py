@@ -113,12 +113,14 @@ async def test_spoken_request_and_trigger_run_the_command_and_the_result_comes_b
     summary = await run_session(_options(product, pcm, tail=8.0))
     assert summary.failure is None and summary.close_code == 1000
     text = _result_texts(summary)
-    assert "Filesystem" in text, f"the df -h output should be in the conversation: {text!r}"
+    assert "df -h: Root filesystem" in text, (
+        f"the df -h digest should be in the conversation: {text!r}"
+    )
     executed = _commands(summary, "executed")
     assert [e["command"] for e in executed] == ["df -h"]
     runs = [r for r in product.audit_records() if r["type"] == "run"]
     assert runs and runs[0]["argv"] == ["/usr/bin/df", "-h"] and runs[0]["exit_code"] == 0
-    arrived = next(t.audio_time for t in summary.texts if "Filesystem" in t.text)
+    arrived = next(t.audio_time for t in summary.texts if "Root filesystem" in t.text)
     end_of_trigger = _seconds(request) + _seconds(trigger)
     # For the record (pytest -s): audio-clock delay from the end of the trigger to the result.
     print(f"trigger→result: {arrived - end_of_trigger:.2f} s of audio after 'execute plan'")
@@ -155,7 +157,7 @@ async def test_refused_request_reports_the_reason_and_runs_nothing(product: Prod
     summary = await run_session(_options(product, pcm, tail=8.0))
     blocked = _commands(summary, "blocked")
     assert blocked and "not in the policy" in str(blocked[0]["reason"])
-    assert "refused" in _result_texts(summary)
+    assert "Refused" in _result_texts(summary)
     assert not [r for r in product.audit_records() if r["type"] == "run"]
 
 
@@ -163,7 +165,7 @@ async def test_control_frames_drive_the_same_flows(product: Product) -> None:
     # EXECUTE right after the last word: the proxy must finish hearing it before extracting.
     disk = concat(silence(0.3), say("please check the disk space"))
     summary = await run_session(_options(product, disk, steps=(execute_step(),), tail=5.0))
-    assert "Filesystem" in _result_texts(summary)
+    assert "df -h: Root filesystem" in _result_texts(summary)
 
     restart = concat(
         silence(0.3), say("could you restart the nginx service", speed=130), silence(1.0)
@@ -204,4 +206,4 @@ def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "Filesystem" in done.stdout
+    assert "df -h: Root filesystem" in done.stdout

@@ -2,6 +2,8 @@
 
 They appear in the conversation as ``[voiceops] …`` lines (``0x02`` text) and as the ``message``
 of the HTTP API's answers.  Plain functions of what happened; nothing here decides anything.
+What happened to a command (ran, refused, asks for confirmation) is a
+:class:`~proxy.actions.digest.Digest`: one short line, and a sentence the proxy also says.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from guard.decision import Allowed, Approval, NeedsConfirmation, Refused
+from proxy.actions import digest
+from proxy.actions.digest import Digest
 from proxy.actions.events import Step
 from proxy.actions.executors.base import Executor, RunResult
 from proxy.actions.results import CommandResult
@@ -32,22 +36,15 @@ def display(step: Step) -> str:
     return approval.display if approval is not None else step.proposed.command
 
 
-def summarise(approval: Approval, run: RunResult, max_lines: int = 10, max_chars: int = 600) -> str:
-    """The short result line(s) shown in the conversation, e.g. ``df -h → exit 0`` + output."""
-    if run.error is not None:
-        return f"{approval.display} → could not run: {run.error}"
-    if run.timed_out:
-        head = f"{approval.display} → timed out, stopped"
-    else:
-        head = f"{approval.display} → exit {run.exit_code}"
-    lines = run.output.strip("\n").splitlines()
-    shown = lines[:max_lines]
-    text = "\n".join([head, *shown]) if shown else head
-    if len(text) > max_chars:
-        text = text[: max_chars - 1].rstrip() + "…"
-    elif len(lines) > max_lines:
-        text += f"\n… ({len(lines) - max_lines} more lines)"
-    return text
+def executor_timeout(executor: Executor) -> float | None:
+    """The executor's time limit per command, when it has one."""
+    limit = getattr(executor, "timeout", None)
+    return float(limit) if isinstance(limit, float | int) else None
+
+
+def executed(approval: Approval, run: RunResult, executor: Executor) -> Digest:
+    """A command that ran (or tried to), as one line and a sentence (see :mod:`digest`)."""
+    return digest.executed(approval.display, run, executor_timeout(executor))
 
 
 def failure_reason(run: RunResult, executor: Executor) -> str | None:
@@ -55,8 +52,8 @@ def failure_reason(run: RunResult, executor: Executor) -> str | None:
     if run.error is not None:
         return run.error
     if run.timed_out:
-        limit = getattr(executor, "timeout", None)
-        return f"timed out after {limit:g} s" if isinstance(limit, float | int) else "timed out"
+        limit = executor_timeout(executor)
+        return f"timed out after {limit:g} s" if limit is not None else "timed out"
     if run.exit_code is not None and run.exit_code < 0:
         return f"killed by signal {-run.exit_code}"
     if run.exit_code not in (0, None):
@@ -78,16 +75,13 @@ def nothing_to_run(reason: str | None) -> str:
     return f"No command to run: {reason or 'no command was found'}."
 
 
-def parked(step: Step, confirm: Step | None, ttl: float) -> str:
-    """About a step that does not run now: refused, asking (it is ``confirm``) or held."""
+def parked(step: Step, confirm: Step | None, ttl: float) -> str | Digest:
+    """About a step that does not run now: refused or asking (spoken too), or held (shown)."""
     match step.decision:
         case Refused(_, reason, _):
-            return f"{step.proposed.command} → refused: {reason}"
+            return digest.refused(step.proposed.command, reason)
         case NeedsConfirmation(approval, why) if step is confirm:
-            return (
-                f"{approval.display} needs confirmation ({why}). Say “confirm” or "
-                f"“cancel” within {round(ttl)} s (id {step.id})."
-            )
+            return digest.needs_confirmation(approval.display, why, ttl, step.id)
         case NeedsConfirmation(approval, why):
             assert confirm is not None
             return (

@@ -190,10 +190,8 @@ class Performer:
             truncated=run.truncated,
         )
         self.machine.handle(StepDone(step.id, self._clock()))
-        limits = self._settings.summary_max_lines, self._settings.summary_max_chars
-        await self.report.command(
-            result, step.request_id, messages.summarise(approval, run, *limits)
-        )
+        message = messages.executed(approval, run, self.effects.executor)
+        await self.report.command(result, step.request_id, message)
         return result
 
     async def run_confirmed(self, confirmed: Confirmed) -> ActionReport:

@@ -30,6 +30,11 @@ class Notifier(Protocol):
         """Deliver a structured, JSON-able event (as ``0x04`` to clients that asked for it)."""
         ...
 
+    async def notify_speech(self, text: str) -> None:
+        """Say ``text`` into the conversation's reply audio; returns at once (a notifier
+        without a voice drops it)."""
+        ...
+
 
 class NullNotifier:
     """A notifier that drops everything (HTTP API sessions read the returned report instead)."""
@@ -39,6 +44,9 @@ class NullNotifier:
 
     async def notify_event(self, event: dict[str, object]) -> None:
         """Drop ``event``."""
+
+    async def notify_speech(self, text: str) -> None:
+        """Drop ``text``."""
 
 
 class CommandChecker(Protocol):

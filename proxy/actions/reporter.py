@@ -8,6 +8,7 @@ import time
 from collections import deque
 from collections.abc import Mapping
 
+from proxy.actions.digest import Digest
 from proxy.actions.ports import Notifier, NullNotifier
 from proxy.actions.results import CommandResult
 
@@ -35,17 +36,22 @@ class Reporter:
         """Add ``result`` to the history."""
         self._history.append({"request_id": request_id, "time": time.time(), **result.to_dict()})
 
-    async def command(self, result: CommandResult, request_id: str, message: str) -> None:
+    async def command(self, result: CommandResult, request_id: str, message: str | Digest) -> None:
         """Remember one command's result and tell the user ``message`` about it."""
         self.remember(result, request_id)
         event = {"event": "command", "session_id": self.session_id, "request_id": request_id}
         await self.tell(message, event | result.to_dict())
 
-    async def tell(self, text: str, event: Mapping[str, object]) -> None:
-        """Show ``text`` and send ``event`` (tagged with this session)."""
+    async def tell(self, message: str | Digest, event: Mapping[str, object]) -> None:
+        """Show ``message`` (and say it, when it is a :class:`Digest`) and send ``event``
+        (tagged with this session)."""
         tagged = {"type": "voiceops", "session_id": self.session_id, **event}
         try:
-            await self.notifier.notify_text(text)
+            if isinstance(message, Digest):
+                await self.notifier.notify_text(message.text)
+                await self.notifier.notify_speech(message.speech)
+            else:
+                await self.notifier.notify_text(message)
             await self.notifier.notify_event(tagged)
         except Exception:
             # The user may have hung up; the result is still in the audit log and the API.

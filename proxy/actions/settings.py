@@ -28,9 +28,6 @@ class FlowSettings:
     recall_k: int = 3
     #: Result records kept per session for ``GET /api/sessions/{id}/actions``.
     history_limit: int = 200
-    #: The in-conversation result summary: at most this many output lines / characters.
-    summary_max_lines: int = 10
-    summary_max_chars: int = 600
     #: Sessions kept by the registry; idle sessions without a notifier are dropped first.
     max_sessions: int = 1000
 

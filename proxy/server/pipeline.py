@@ -62,6 +62,11 @@ class BrowserNotifier:
         if self._browser.wants_events:
             await self._browser.send(encode(Metadata(event)))
 
+    async def notify_speech(self, text: str) -> None:
+        """Say ``text`` into the reply audio (returns at once; nothing when speaking is off)."""
+        if self._speaker is not None:
+            self._speaker.say(text)
+
 
 @dataclass
 class Services:

@@ -36,4 +36,4 @@ def test_the_projects_recogniser_understands_the_voice() -> None:
 
     pcm = EspeakSynthesiser().synthesise("Root filesystem 27 percent used, 75 gigabytes free.")
     text = recognisers().transcriber.transcribe(soxr.resample(pcm, 24_000, 16_000))
-    assert {"filesystem", "27", "percent", "used", "gigabytes", "free"} <= heard_words(text)
+    assert {"filesystem", "27", "percent", "75", "free"} <= heard_words(text), text
