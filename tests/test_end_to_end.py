@@ -4,19 +4,17 @@ Real components only: the proxy with its full pipeline, the real tiny moshi upst
 and Whisper on espeak-ng speech, the offline rules extractor, the shipped guard policy, the local
 executor and the audit log.  The headless client drives each conversation.
 
-``systemctl`` is a stand-in script placed first on the guard's trusted PATH, so a "restart nginx"
-that is confirmed really runs — and only writes a line to a file.
+``systemctl`` is a stand-in script (see ``tests/product.py``): a confirmed "restart nginx" really
+runs — and only writes a line to a file.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import stat
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -26,49 +24,16 @@ from client.options import SessionOptions, execute_step
 from client.session import run_session
 from client.summary import SessionSummary
 from devtools.tinymoshi import TinyMoshiServer
-from proxy.config import Config
-from proxy.startup import build_services
-from tests.proxy.conftest import RunningProxy, running_proxy
+from tests.product import Product, running_product
 from tests.voices import concat, needs_espeak, say, silence
 
 pytestmark = [pytest.mark.moshi, needs_espeak]
 
 
-@dataclass
-class Product:
-    """A running proxy with the full pipeline, and where to look at what it did."""
-
-    proxy: RunningProxy
-    audit: Path
-    systemctl_log: Path
-
-    def audit_records(self) -> list[dict[str, object]]:
-        if not self.audit.exists():
-            return []
-        return [json.loads(line) for line in self.audit.read_text().splitlines()]
-
-    def restarts(self) -> list[str]:
-        return self.systemctl_log.read_text().splitlines() if self.systemctl_log.exists() else []
-
-
 @pytest.fixture
 async def product(moshi_upstream: TinyMoshiServer, tmp_path: Path) -> AsyncIterator[Product]:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    systemctl_log = tmp_path / "systemctl.log"
-    stand_in = bin_dir / "systemctl"
-    stand_in.write_text(f'#!/bin/sh\necho "$@" >> {systemctl_log}\necho "stand-in systemctl $*"\n')
-    stand_in.chmod(stand_in.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    config = Config(
-        listen="127.0.0.1",
-        upstreams=(moshi_upstream.url,),
-        data_dir=tmp_path / "data",
-        trusted_path=f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
-        memory=False,
-    )
-    services = await build_services(config)
-    async with running_proxy(config, services) as proxy:
-        yield Product(proxy, config.data_dir / "audit.jsonl", systemctl_log)
+    async with running_product(moshi_upstream, tmp_path) as running:
+        yield running
 
 
 def _options(product: Product, pcm: Pcm, **overrides: object) -> SessionOptions:
@@ -94,7 +59,8 @@ def _restart_nginx_then(answer: str) -> Pcm:
         say("could you restart the nginx service", speed=130),
         silence(1.0),
         say("execute plan"),
-        silence(5.0),
+        # The proxy says the question (≈5 s); an answer said over it could be its own echo.
+        silence(8.0),
         say(answer),
         silence(1.0),
     )

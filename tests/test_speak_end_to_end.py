@@ -1,19 +1,18 @@
 """Results the operator reads and hears, through the real tiny moshi upstream and the full proxy.
 
 After EXECUTE the reply audio the client decodes carries the spoken digest (the project's own
-recogniser hears it) with the page count and length of a call without speech; the ``0x02``
-digest is one short line while the ``0x04`` events keep the full output; and a spoken
-confirmation prompt that a speakerphone plays back into the operator's microphone confirms
-nothing, while the operator's own "confirm" afterwards still does.
+recogniser hears it) in one continuous Ogg stream, one 80 ms page per step as the upstream sent
+it; the ``0x02`` digest is one short line while the ``0x04`` events keep the full output; and a
+spoken confirmation prompt that a speakerphone plays back into the operator's microphone
+confirms nothing, while the operator's own "confirm" afterwards still does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import stat
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -23,12 +22,9 @@ import soxr
 
 from client.audio import FRAME_SAMPLES, SAMPLE_RATE, OpusDecoder, OpusEncoder, Pcm
 from devtools.tinymoshi import TinyMoshiServer
-from proxy.config import Config
-from proxy.server.pipeline import Services
 from proxy.speak import ogg
 from proxy.speak.mixer import pages_of
-from proxy.startup import build_services
-from tests.proxy.conftest import RunningProxy, running_proxy
+from tests.product import Product, running_product
 from tests.proxy.listen.speech.speechkit import recognisers
 from tests.speech_words import heard_words
 from tests.voices import concat, needs_espeak, say, silence
@@ -36,41 +32,10 @@ from tests.voices import concat, needs_espeak, say, silence
 pytestmark = [pytest.mark.moshi, pytest.mark.speech, needs_espeak]
 
 
-@dataclass
-class Spoken:
-    proxy: RunningProxy
-    services: Services
-    systemctl_log: Path
-
-    def restarts(self) -> list[str]:
-        return self.systemctl_log.read_text().splitlines() if self.systemctl_log.exists() else []
-
-
-def _config(
-    upstream: TinyMoshiServer, tmp_path: Path, bin_dir: Path, **overrides: object
-) -> Config:
-    config = Config(
-        listen="127.0.0.1",
-        upstreams=(upstream.url,),
-        data_dir=tmp_path / "data",
-        trusted_path=f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
-        memory=False,
-    )
-    return replace(config, **overrides)  # type: ignore[arg-type]
-
-
 @pytest.fixture
-async def spoken(moshi_upstream: TinyMoshiServer, tmp_path: Path) -> AsyncIterator[Spoken]:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    log = tmp_path / "systemctl.log"
-    stand_in = bin_dir / "systemctl"
-    stand_in.write_text(f'#!/bin/sh\necho "$@" >> {log}\necho "stand-in systemctl $*"\n')
-    stand_in.chmod(stand_in.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    config = _config(moshi_upstream, tmp_path, bin_dir)
-    services = await build_services(config)
-    async with running_proxy(config, services) as proxy:
-        yield Spoken(proxy, services, log)
+async def product(moshi_upstream: TinyMoshiServer, tmp_path: Path) -> AsyncIterator[Product]:
+    async with running_product(moshi_upstream, tmp_path) as running:
+        yield running
 
 
 @dataclass
@@ -152,8 +117,8 @@ def _heard(pcm: Pcm) -> set[str]:
     return heard_words(text)
 
 
-async def test_df_result_is_read_in_one_line_and_heard_in_the_reply(spoken: Spoken) -> None:
-    call = await _call(spoken.proxy.ws, silence(9.0), "please check the disk space")
+async def test_df_result_is_read_in_one_line_and_heard_in_the_reply(product: Product) -> None:
+    call = await _call(product.proxy.ws, silence(9.0), "please check the disk space")
     lines = [t.strip() for t in call.texts if "[voiceops] df -h" in t]
     assert len(lines) == 1, call.texts
     digest = lines[0].removeprefix("[voiceops] ")
@@ -179,15 +144,15 @@ async def test_df_result_is_read_in_one_line_and_heard_in_the_reply(spoken: Spok
 
 
 async def test_our_spoken_prompt_echoed_into_the_microphone_does_not_confirm(
-    spoken: Spoken,
+    product: Product,
 ) -> None:
     # An open speakerphone for 9 s (the prompt is spoken ≈1 s after EXECUTE and lasts ≈5 s),
     # then the operator's own "confirm".
     script = concat(silence(9.0), say("confirm"), silence(2.5))
-    call = await _call(spoken.proxy.ws, script, "restart the nginx service", echo_gain=0.8)
+    call = await _call(product.proxy.ws, script, "restart the nginx service", echo_gain=0.8)
     assert [e for e in call.events if e.get("status") == "needs_confirmation"], call.texts
     # What the loudspeaker played — and so the microphone heard — says "confirm".
     assert {"confirm", "cancel"} <= _heard(_loudest(call.reply()))
     # Only the operator's own "confirm", after the echo, ran the command: once.
-    assert spoken.restarts() == ["restart nginx --no-pager"]
+    assert product.restarts() == ["restart nginx --no-pager"]
     assert len([e for e in call.events if e.get("status") == "executed"]) == 1

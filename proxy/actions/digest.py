@@ -83,7 +83,7 @@ def needs_confirmation(display: str, why: str, ttl: float, step_id: str | None =
         f"{_command(display)} needs confirmation{ident}: {_plain(why)}. "
         f"Say “{CONFIRM_WORD}” or “{CANCEL_WORD}” within {ttl:g} s."
     )
-    speech = f"{spoken_command(display)} needs confirmation. Say {CONFIRM_WORD}, or {CANCEL_WORD}."
+    speech = f"{spoken_command(display)}? Say {CONFIRM_WORD}, or {CANCEL_WORD}."
     return Digest(text, speech)
 
 

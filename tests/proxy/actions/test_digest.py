@@ -231,7 +231,7 @@ def test_confirmation_says_what_and_the_exact_words() -> None:
         "systemctl restart nginx --no-pager needs confirmation (id r1-1): restarting a unit "
         "interrupts the service while it comes back. Say “confirm” or “cancel” within 120 s."
     )
-    assert digest.speech == "systemctl restart nginx needs confirmation. Say confirm, or cancel."
+    assert digest.speech == "systemctl restart nginx? Say confirm, or cancel."
 
 
 def test_refusal_in_plain_words() -> None:
