@@ -43,7 +43,8 @@ from proxy.actions.digest import Digest, executed, needs_confirmation, refused
 from proxy.actions.executors.base import RunResult
 from proxy.config import Config
 from proxy.listen.speech.recognisers import Recognisers
-from proxy.relay.chat import Browser, Conversation, ConversationHooks
+from proxy.relay.browser import Browser
+from proxy.relay.chat import Conversation, ConversationHooks
 from proxy.server.pipeline import ConversationPipeline, Services
 from proxy.speak.mixer import ReplyMixer
 from proxy.speak.synth import EspeakSynthesiser

@@ -161,7 +161,7 @@ async def test_the_browser_logs_in_and_holds_a_conversation_that_runs_a_command(
         await page.until("location.pathname === '/' && !!window.seen")
         await page.until("window.seen.handshake")
         await page.until("window.seen.audio >= 5")  # the double echoes the audio pages
-        text = await page.until("window.seen.text.includes('Filesystem') && window.seen.text")
+        text = await page.until("window.seen.text.includes('Root filesystem') && window.seen.text")
         assert "[voiceops]" in str(text) and "df -h" in str(text)
         cookie = await page.evaluate("document.cookie")
         assert cookie == ""  # HttpOnly: the page's scripts cannot read the session cookie
