@@ -1,4 +1,4 @@
-"""Transcript → proposed commands (Anthropic or offline rules), plus memory of past requests.
+"""Transcript → proposed commands (Anthropic or offline understanding), plus memory.
 
 Use :func:`make_extractor` to get the configured :class:`~extraction.model.Extractor`.
 """
@@ -10,11 +10,12 @@ from pathlib import Path
 
 from extraction.anthropic_backend import DEFAULT_MODEL, AnthropicExtractor
 from extraction.model import Extractor
-from extraction.rules import RulesExtractor
+from extraction.understand import UnderstandingExtractor
+from extraction.vocabulary import known_names, service_aliases
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_MODEL", "make_extractor"]
+__all__ = ["DEFAULT_MODEL", "known_names", "make_extractor", "service_aliases"]
 
 
 def make_extractor(
@@ -26,7 +27,8 @@ def make_extractor(
     timeout: float = 20.0,
     max_retries: int = 3,
 ) -> Extractor:
-    """The Anthropic extractor when ``api_key`` is non-empty, else the offline rules extractor.
+    """The Anthropic extractor when ``api_key`` is non-empty, else the offline one (rules, then
+    meaning: :class:`~extraction.understand.UnderstandingExtractor`).
 
     Logs which one was chosen (model and base URL, never the key).  A broken rules file raises
     :class:`extraction.rules.RulesError` so a misconfiguration shows at start-up.
@@ -36,6 +38,9 @@ def make_extractor(
         return AnthropicExtractor(
             api_key.strip(), model, base_url, timeout=timeout, max_retries=max_retries
         )
-    extractor = RulesExtractor(rules_path)
-    log.info("extractor: offline rules from %s (no Anthropic API key set)", extractor.rules_path)
+    extractor = UnderstandingExtractor(rules_path)
+    log.info(
+        "extractor: offline rules from %s and intent matching (no Anthropic API key set)",
+        extractor.rules_path,
+    )
     return extractor

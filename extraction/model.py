@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 Speaker = Literal["user", "assistant"]
+#: Whose words a command came from: the operator's, the voice model's (accepted by the
+#: operator) or memory ("same as last time").  Replies name the last two as such.
+Origin = Literal["user", "assistant", "memory"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,14 +32,33 @@ class ProposedCommand:
 
     command: str
     source: str
+    origin: Origin = "user"
+
+
+@dataclass(frozen=True, slots=True)
+class Unmatched:
+    """Words that asked for something no command was taken for, and what they may have meant.
+
+    ``why`` is a sentence for the operator ("I heard 'is the wrong service running'. Did you
+    mean: status of cron?"); ``suggestions`` are the closest things that can be done.
+    """
+
+    words: str
+    why: str
+    suggestions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Extraction:
-    """Commands in the order they should run; when there are none, ``reason`` says why."""
+    """Commands in the order they should run; when there are none, ``reason`` says why.
+
+    ``unmatched`` lists requests heard but not turned into commands, so a reply can say them
+    beside the commands that ran instead of dropping them in silence.
+    """
 
     commands: tuple[ProposedCommand, ...]
     reason: str | None = None
+    unmatched: tuple[Unmatched, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

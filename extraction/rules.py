@@ -284,7 +284,7 @@ def _negated(ruleset: RuleSet, clause: str, since: int, start: int) -> bool:
     return ruleset.negation.search(before) is not None
 
 
-def _clause_commands(ruleset: RuleSet, clause: str) -> list[str]:
+def clause_commands(ruleset: RuleSet, clause: str) -> list[str]:
     """Commands requested in one clause, in spoken order; overlapping matches keep the longest."""
     candidates = _literal_matches(ruleset, clause)
     for rule in ruleset.rules:
@@ -311,11 +311,11 @@ def _turn_commands(ruleset: RuleSet, text: str) -> list[tuple[str, str]]:
     cleaned = remove_phrases(normalise(text[:MAX_TURN_CHARS]), ruleset.trigger_phrases)
     found: list[tuple[str, str]] = []
     for clause in split_clauses(cleaned, ruleset.clause_breaks):
-        found.extend((command, clause) for command in _clause_commands(ruleset, clause))
+        found.extend((command, clause) for command in clause_commands(ruleset, clause))
     return found
 
 
-def _accepts(ruleset: RuleSet, text: str) -> bool:
+def accepts(ruleset: RuleSet, text: str) -> bool:
     """Whether a user turn opens by saying yes (and does not say no in the same breath)."""
     words = normalise(text[:MAX_TURN_CHARS])
     if ruleset.affirmation is None:
@@ -334,7 +334,7 @@ class RulesExtractor:
     """
 
     def __init__(self, rules_path: Path | None = None) -> None:
-        self._ruleset = load_rules(rules_path)
+        self.ruleset = load_rules(rules_path)
         self.rules_path = rules_path or DEFAULT_RULES_PATH
 
     def __repr__(self) -> str:
@@ -357,9 +357,9 @@ class RulesExtractor:
         for turn in recent:
             if turn.speaker == "assistant":
                 # Only the assistant's latest proposal can be accepted by the next user turn.
-                pending = _turn_commands(self._ruleset, turn.text)
+                pending = _turn_commands(self.ruleset, turn.text)
                 continue
-            if pending and _accepts(self._ruleset, turn.text):
+            if pending and accepts(self.ruleset, turn.text):
                 answer = normalise(turn.text[:MAX_TURN_CHARS])
                 ordered.extend(
                     ProposedCommand(command, f"assistant: {clause} / user: {answer}")
@@ -368,7 +368,7 @@ class RulesExtractor:
             pending = []
             ordered.extend(
                 ProposedCommand(command, clause)
-                for command, clause in _turn_commands(self._ruleset, turn.text)
+                for command, clause in _turn_commands(self.ruleset, turn.text)
             )
         unique: list[ProposedCommand] = []
         seen: set[str] = set()

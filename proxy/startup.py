@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from extraction import make_extractor
+from extraction.understand import UnderstandingExtractor
 from guard import Guard, load_policy
 from proxy.actions.audit import AuditLog
 from proxy.actions.executors.base import Executor
@@ -109,6 +110,9 @@ async def build_services(config: Config) -> Services:
         config.anthropic_base_url,
         config.rules,
     )
+    if isinstance(extractor, UnderstandingExtractor):
+        # The offline extractor embeds its example phrasings once, now rather than in a call.
+        await asyncio.to_thread(_timed, "embedding the intent examples", extractor.prepare)
     memory: Memory | None = None
     if config.memory:
         from extraction.memory import Memory  # noqa: PLC0415 - chromadb only when memory is on

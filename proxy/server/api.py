@@ -12,7 +12,7 @@ sessions get unguessable ids, and another principal's session is a 404 like a mi
 Routes (mount with :func:`add_routes`)::
 
     POST /process  {"transcript": str, "session_id"?: str}
-    POST /execute  {"transcript": [str, ...], "session_id"?: str}
+    POST /execute  {"transcript": [str, ...], "session_id"?: str}   (an empty list: nothing to run)
     POST /confirm  {"session_id": str, "id"?: str}
     POST /cancel   {"session_id": str, "id"?: str}
     GET  /api/sessions/{session_id}/actions
@@ -236,11 +236,16 @@ async def _process(request: web.Request) -> web.Response:
 async def _execute(request: web.Request) -> web.Response:
     body = await _body(request, frozenset({"transcript", "session_id"}))
     utterances = body.get("transcript")
-    if not isinstance(utterances, list) or not utterances:
-        raise _BadRequest('"transcript" must be a non-empty list of strings')
+    if not isinstance(utterances, list):
+        raise _BadRequest('"transcript" must be a list of strings')
     if len(utterances) > MAX_UTTERANCES:
         raise _BadRequest(f'"transcript" has more than {MAX_UTTERANCES} items')
-    texts = [_text(item, f"transcript[{n}]") for n, item in enumerate(utterances)]
+    # As in the seed: an empty transcript (or only blank lines) is 200 with nothing to run.
+    texts = [
+        _text(item, f"transcript[{n}]")
+        for n, item in enumerate(utterances)
+        if not (isinstance(item, str) and not item.strip())
+    ]
     turns = [Turn("user", text, float(n), float(n) + 1.0) for n, text in enumerate(texts)]
     flow = _flow(request, _session_field(body, required=False))
     _count(request, "execute")

@@ -10,7 +10,7 @@ import pytest
 from extraction import make_extractor
 from extraction.anthropic_backend import AnthropicExtractor
 from extraction.model import Recollection, Turn
-from extraction.rules import RulesExtractor
+from extraction.understand import UnderstandingExtractor
 from tests.extraction.fake_anthropic import (
     FakeAnthropic,
     Reply,
@@ -237,7 +237,7 @@ async def test_make_extractor_picks_backend_and_hides_the_key(
     chosen = make_extractor(KEY, "claude-test", server.url, None)
     assert isinstance(chosen, AnthropicExtractor) and chosen.model == "claude-test"
     await chosen.aclose()
-    assert isinstance(make_extractor(None, "claude-test", None, None), RulesExtractor)
-    assert isinstance(make_extractor("  ", "claude-test", None, None), RulesExtractor)
+    assert isinstance(make_extractor(None, "claude-test", None, None), UnderstandingExtractor)
+    assert isinstance(make_extractor("  ", "claude-test", None, None), UnderstandingExtractor)
     assert "Anthropic model claude-test" in caplog.text and "offline rules" in caplog.text
     assert KEY not in caplog.text

@@ -54,7 +54,7 @@ PHRASINGS = [
     ("how long has the server been up", ["uptime"]),
     ("whats eating the cpu", ["ps aux --sort=-%cpu"]),
     ("which ports are listening", ["ss -tlnp"]),
-    ("any failed services", ["systemctl --failed"]),
+    ("any failed services", ["systemctl list-units --state=failed"]),
     # Spoken literal commands.
     ("run df dash h", ["df -h"]),
     ("run uptime", ["uptime"]),

@@ -10,7 +10,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from extraction.model import Extractor
 from extraction.rules import RulesExtractor
+from extraction.understand import UnderstandingExtractor
 from proxy.actions.audit import AuditLog
 from proxy.actions.executors import LocalExecutor
 from proxy.actions.registry import FlowRegistry
@@ -23,11 +25,11 @@ MakeClient = Callable[[web.Application], Awaitable[Client]]
 
 
 class Api:
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, extractor: Extractor | None = None) -> None:
         self.bin_dir = make_bin_dir(tmp_path)
         self.audit = AuditLog(tmp_path / "audit.jsonl")
         self.flows = FlowRegistry(
-            extractor=RulesExtractor(),
+            extractor=extractor or RulesExtractor(),
             guard=make_guard(self.bin_dir, policy=None),
             executor=LocalExecutor(),
             settings=FlowSettings(exec_allowed=True),
@@ -46,6 +48,25 @@ class Api:
 @pytest.fixture
 async def api(tmp_path: Path, aiohttp_client: MakeClient) -> Api:
     api = Api(tmp_path)
+    app = web.Application()
+    add_routes(app, api.flows)
+    api.client = await aiohttp_client(app)
+    return api
+
+
+@pytest.fixture(scope="module")
+def understanding() -> UnderstandingExtractor:
+    extractor = UnderstandingExtractor()
+    assert extractor.prepare()
+    return extractor
+
+
+@pytest.fixture
+async def default_api(
+    tmp_path: Path, aiohttp_client: MakeClient, understanding: UnderstandingExtractor
+) -> Api:
+    """The API with the default offline extractor, as a deployment without an API key has."""
+    api = Api(tmp_path, understanding)
     app = web.Application()
     add_routes(app, api.flows)
     api.client = await aiohttp_client(app)
@@ -98,6 +119,28 @@ async def test_one_blocked_in_a_batch_others_run(api: Api) -> None:
     assert [i["status"] for i in results(data)] == ["executed", "blocked", "executed"]
 
 
+@pytest.mark.parametrize("transcript", [[], [""], ["  ", ""]])
+async def test_execute_empty_transcript_finds_nothing(api: Api, transcript: list[str]) -> None:
+    data = await api.post("/execute", {"transcript": transcript})
+    assert data["outcome"] == "nothing_to_run" and results(data) == []
+
+
+async def test_one_turn_with_several_requests_runs_them_all_in_order(default_api: Api) -> None:
+    said = "check the disk space, memory and uptime, and then run rm dash rf slash tmp"
+    data = await default_api.post("/execute", {"transcript": [said]})
+    assert [(i["command"], i["status"]) for i in results(data)] == [
+        ("df -h", "executed"),
+        ("free -h", "executed"),
+        ("uptime", "executed"),
+        ("rm -rf /tmp", "blocked"),
+    ]
+
+
+async def test_a_docker_container_never_becomes_the_docker_service(default_api: Api) -> None:
+    data = await default_api.post("/process", {"transcript": "stop the docker container web"})
+    assert [i["command"] for i in results(data)] == ["docker stop web"]
+
+
 @pytest.mark.parametrize(
     ("path", "body", "says"),
     [
@@ -108,8 +151,7 @@ async def test_one_blocked_in_a_batch_others_run(api: Api) -> None:
         ("/process", {"transcript": "df", "shell": True}, "unknown field(s): shell"),
         ("/process", {"transcript": "df", "session_id": "a b"}, "session_id"),
         ("/process", ["check disk space"], "JSON object"),
-        ("/execute", {"transcript": []}, "non-empty list"),
-        ("/execute", {"transcript": "check disk space"}, "non-empty list"),
+        ("/execute", {"transcript": "check disk space"}, "must be a list"),
         ("/execute", {"transcript": ["df", 5]}, "transcript[1]"),
         ("/confirm", {}, '"session_id" is required'),
         ("/confirm", {"session_id": "s", "id": "r1 2"}, "pending id"),

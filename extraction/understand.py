@@ -1,0 +1,367 @@
+"""The default offline extractor: precise rules first, then meaning, read as a conversation.
+
+Each turn is cut into clauses.  A clause that says not to ("don't restart nginx"), that is a
+plan or a story ("next week", "I restarted it yesterday") or that is not shaped like a request
+proposes nothing.  Otherwise the rules file is tried first (exact phrasings, spoken literal
+commands); when it finds nothing, the clause — names replaced by their kind — is compared by
+meaning with the intent examples (:mod:`extraction.intents`) and the nearest one close enough
+is filled with the clause's names, or with the last name mentioned for "it"/"its".
+
+Across turns: a clause opening with a correction ("no, just check its status") replaces the
+request just before it; an assistant offer ("shall I restart nginx?") is taken only when the
+operator's next turn says yes, and is marked as the voice model's; "same as last time" takes
+the commands of the most recent recalled interaction, marked as memory's.  A request that
+names a different kind of target than the intent would fill (a container, for a service
+command) is asked about, never substituted.  Whatever was heard and not turned into a command
+is listed in :attr:`~extraction.model.Extraction.unmatched` with the closest things that can
+be done.  The guard still decides about every command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from pathlib import Path
+
+from extraction import clauses
+from extraction.intents import IntentIndex, Vectors, load_intents
+from extraction.model import Extraction, Origin, ProposedCommand, Recollection, Turn, Unmatched
+from extraction.rules import MAX_COMMANDS, MAX_TURN_CHARS, MAX_TURNS, RulesExtractor
+from extraction.rules import accepts as says_yes
+from extraction.rules import clause_commands as rule_commands
+from extraction.slots import SlotFinder, Slots
+from extraction.spoken import normalise, remove_phrases
+
+log = logging.getLogger(__name__)
+
+#: Cosine similarity a clause needs with an intent's nearest example to be taken as it.
+THRESHOLD = 0.62
+#: Below the threshold, intents this close are offered as "did you mean".
+SUGGEST_FROM = 0.35
+MAX_SUGGESTIONS = 3
+_TYPED_SUBCOMMANDS = frozenset(
+    ("ps", "logs", "restart", "stop", "start", "status", "reload", "images", "stats")
+)
+_TYPED_PROGRAMS = frozenset(("docker", "systemctl", "journalctl"))
+_BARE = frozenset((
+    "the", "service", "container", "ones", "one", "too", "as", "well", "also", "instead",
+    "please", "and", "just", "only", "then", "what", "about", "how", "logs",
+))  # fmt: skip
+_LITERAL_TAIL = re.compile(r" (?:to|for|so that|because|please|if you want|first)(?: .*)?$")
+_ACCEPT_WORDS = frozenset((
+    "please", "do", "it", "go", "ahead", "thanks", "thank", "you", "then", "that", "yes", "ok",
+))  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Clause:
+    """What one clause says, read without context."""
+
+    words: str
+    slots: Slots
+    corrects: bool
+    negated: bool
+    later: bool
+    shaped: bool
+    verbless: bool
+    again: bool
+    ruled: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class _Reading:
+    """The conversation read so far (private to one extraction)."""
+
+    commands: list[ProposedCommand] = field(default_factory=list)
+    unmatched: list[Unmatched] = field(default_factory=list)  # requests not understood
+    chatter: list[Unmatched] = field(default_factory=list)  # words that asked for nothing
+    last_request: list[ProposedCommand] = field(default_factory=list)
+    service: str | None = None
+    container: str | None = None
+    template: tuple[str, str] | None = None  # (command with {kind}, kind) for "and redis"
+    requesting: bool = False
+    correcting: bool = False  # a clause that was only "no, sorry": the next one corrects
+    recalled: tuple[str, ...] = ()  # commands of the most recent remembered request
+
+
+class UnderstandingExtractor:
+    """Offline :class:`~extraction.model.Extractor`: rules, then meaning, over the conversation.
+
+    Construction loads the rules and intents files (a broken one raises
+    :class:`~extraction.rules.RulesError` at start-up); :meth:`prepare` embeds the examples
+    once (call it at start-up; the first extraction does it otherwise).
+    """
+
+    def __init__(self, rules_path: Path | None = None, intents_path: Path | None = None) -> None:
+        self._rules = RulesExtractor(rules_path)
+        self.rules_path = self._rules.rules_path
+        self.ruleset = self._rules.ruleset
+        self.index = IntentIndex(load_intents(intents_path), _embed)
+        service = self.ruleset.slots.get("service")
+        self.slots = SlotFinder(service.aliases if service else {})
+        self._broken: str | None = None
+
+    def __repr__(self) -> str:
+        return f"UnderstandingExtractor(rules_path={str(self.rules_path)!r})"
+
+    def prepare(self) -> bool:
+        """Embed the intent examples now (loads the sentence model on first use).
+
+        When the model cannot be loaded this logs why and returns False, and the extractor
+        carries on with the rules alone: a missing model must not stop what the rules know.
+        """
+        if self._broken is None:
+            try:
+                self.index.prepare()
+            except Exception as exc:
+                self._broken = f"{type(exc).__name__}: {exc}"[:300]
+                log.error("intent matching off, rules only: sentence model: %s", self._broken)
+        return self._broken is None
+
+    async def extract(
+        self, turns: Sequence[Turn], context: Sequence[Recollection] = ()
+    ) -> Extraction:
+        """Turns (both speakers, oldest first) → the operator's requested commands, in order."""
+        return await asyncio.to_thread(self.extract_sync, turns, context)
+
+    def extract_sync(
+        self, turns: Sequence[Turn], context: Sequence[Recollection] = ()
+    ) -> Extraction:
+        """The same as :meth:`extract`, in the calling thread."""
+        recent = [t for t in list(turns)[-MAX_TURNS:] if t.text.strip()]
+        read = [(t, [self._read(c) for c in self._split(t.text)]) for t in recent]
+        vectors = self._vectors([c for _, cs in read for c in cs])
+        latest = max(context, key=lambda r: r.time, default=None)
+        state = _Reading(recalled=latest.commands if latest else ())
+        pending: list[ProposedCommand] = []
+        for turn, said in read:
+            if turn.speaker == "assistant":
+                pending = self._offer(turn, state, vectors)
+                continue
+            answer = normalise(turn.text[:MAX_TURN_CHARS])
+            answered = bool(pending)
+            rest = said
+            if pending and says_yes(self.ruleset, turn.text) and not clauses.declines(answer):
+                state.commands.extend(pending)
+                # "okay, do it": the yes itself asks for nothing more.
+                rest = [c for c in said if not set(c.words.split()) <= _ACCEPT_WORDS]
+            pending = []
+            for n, clause in enumerate(rest):
+                declined = answered and n == 0
+                self._clause(clause, state, vectors, "user", correcting=not declined)
+        return self._result(state, recent)
+
+    # -- reading clauses without context
+
+    def _split(self, text: str) -> list[str]:
+        found = clauses.split(text[:MAX_TURN_CHARS], self.ruleset.clause_breaks)
+        cleaned = (remove_phrases(c, self.ruleset.trigger_phrases) for c in found)
+        return [c for c in cleaned if c]
+
+    def _read(self, words: str) -> _Clause:
+        rest, corrects = clauses.correction(words)
+        negation = self.ruleset.negation
+        ruled: tuple[str, ...] = ()
+        if rest:
+            ruled = tuple(self._ruled(rest))
+        slots = self.slots.find(rest)
+        return _Clause(
+            words=rest,
+            slots=slots,
+            corrects=corrects,
+            negated=negation is not None and negation.search(words) is not None,
+            later=clauses.not_now(rest),
+            shaped=clauses.request_shaped(rest),
+            verbless=bool(rest) and not clauses.has_verb(rest),
+            again=clauses.asks_again(rest) and not slots.values().keys() - {"lines"},
+            ruled=ruled,
+        )
+
+    def _ruled(self, words: str) -> list[str]:
+        """Commands the rules file finds; a service rule never takes a clause about a container."""
+        head = words.split(" ", 2)
+        if head[0] in _TYPED_PROGRAMS and len(head) > 1 and head[1] in _TYPED_SUBCOMMANDS:
+            words = "run " + words
+        if words.startswith(("run ", "execute ", "type ")):
+            words = _LITERAL_TAIL.sub("", words)
+        found = rule_commands(self.ruleset, words)
+        if self.slots.find(words).says_container:
+            found = [c for c in found if not c.startswith("systemctl ")]
+        return found
+
+    def _vectors(self, said: list[_Clause]) -> dict[str, Vectors]:
+        texts = sorted({c.slots.plain for c in said if c.words and not c.ruled})
+        if not texts or not self.prepare():
+            return {}
+        return dict(zip(texts, self.index.vectors(texts), strict=True))
+
+    # -- reading in context
+
+    def _offer(
+        self, turn: Turn, state: _Reading, vectors: dict[str, Vectors]
+    ) -> list[ProposedCommand]:
+        """What the assistant just offered (its names count for a later "it")."""
+        offered = clauses.proposal(normalise(turn.text[:MAX_TURN_CHARS]))
+        said = [self._read(c) for c in self._split(turn.text)]
+        for clause in said:
+            state.service = clause.slots.service or state.service
+            state.container = clause.slots.container or state.container
+        if offered is None or clauses.not_now(offered):
+            return []
+        scratch = _Reading(service=state.service, container=state.container, requesting=True)
+        offer = [self._read(c) for c in self._split(offered)]
+        more = self._vectors(offer)
+        for clause in offer:
+            self._clause(clause, scratch, {**vectors, **more}, "assistant", correcting=False)
+        state.template = scratch.template or state.template
+        return scratch.commands
+
+    def _clause(
+        self,
+        clause: _Clause,
+        state: _Reading,
+        vectors: dict[str, Vectors],
+        origin: Origin,
+        *,
+        correcting: bool,
+    ) -> None:
+        if not clause.words:
+            state.requesting = state.requesting or clause.corrects
+            state.correcting = clause.corrects and correcting
+            return
+        corrects = (clause.corrects or state.correcting) and correcting
+        state.correcting = False
+        state.service = clause.slots.service or state.service
+        state.container = clause.slots.container or state.container
+        if clause.negated or (clause.later and not clause.again):
+            state.requesting = False
+            why = "that says not to" if clause.negated else "that is for later, so nothing runs now"
+            state.chatter.append(Unmatched(clause.words, f"I heard '{clause.words}': {why}."))
+            return
+        commands, taken_from = self._commands(clause, state, vectors, corrects)
+        if not commands:
+            return
+        proposed = [self._proposed(c, clause, origin, taken_from) for c in commands]
+        if corrects:
+            state.commands = [c for c in state.commands if c not in state.last_request]
+        state.commands.extend(proposed)
+        state.last_request = proposed
+        state.requesting = True
+
+    def _commands(
+        self, clause: _Clause, state: _Reading, vectors: dict[str, Vectors], corrects: bool
+    ) -> tuple[list[str], Origin | None]:
+        """Commands for one clause, and "memory" when they came from a recalled request."""
+        if clause.ruled:
+            self._remember(state, clause.ruled[-1], clause.slots)
+            return list(clause.ruled), None
+        if clause.again:
+            if not state.recalled:
+                self._ask(state, clause, vectors, "there is no earlier request in memory")
+            return list(state.recalled), "memory"
+        if not (clause.shaped or (clause.verbless and (state.requesting or corrects))):
+            state.chatter.append(self._heard(state, clause, vectors, "it asks for no command"))
+            return [], None
+        if self._bare(clause) and state.template is not None:
+            command, kind = state.template
+            value = getattr(clause.slots, kind)
+            if value:
+                return [command.replace("{" + kind + "}", value)], None
+        return self._by_meaning(clause, state, vectors, corrects), None
+
+    def _by_meaning(
+        self, clause: _Clause, state: _Reading, vectors: dict[str, Vectors], corrects: bool
+    ) -> list[str]:
+        """The nearest intent's command, filled; or nothing, recorded as heard with suggestions."""
+        if clause.slots.plain not in vectors:
+            self._ask(state, clause, vectors, "the offline meaning model is not available")
+            return []
+        ranked = self.index.rank(vectors[clause.slots.plain])
+        score, intent = ranked[0]
+        if score < THRESHOLD:
+            self._ask(state, clause, vectors, None)
+            return []
+        values = clause.slots.values()
+        if "service" in intent.needs and clause.slots.says_container:
+            self._ask(state, clause, vectors, "it names a container, not a service")
+            return []
+        if clause.slots.pronoun or corrects or not clause.shaped:
+            for kind in ("service", "container"):
+                if kind in intent.needs and kind not in values and getattr(state, kind):
+                    values[kind] = getattr(state, kind)
+        command = intent.fill(values)
+        if command is None:
+            kinds = " or ".join(sorted(intent.needs - values.keys()))
+            self._ask(state, clause, vectors, f"which {kinds} do you mean?")
+            return []
+        self._remember(state, command, clause.slots)
+        return [command]
+
+    def _bare(self, clause: _Clause) -> bool:
+        """Only a name ("and redis", "no, the postgres ones"): the last request, for it."""
+        named = clause.slots.service or clause.slots.container
+        return bool(named) and set(clause.slots.plain.split()) <= _BARE
+
+    def _remember(self, state: _Reading, command: str, slots: Slots) -> None:
+        words = command.split()
+        for kind in ("service", "container"):
+            value = getattr(slots, kind) or getattr(state, kind)
+            if value and value in words:
+                slot = "{" + kind + "}"
+                state.template = (" ".join(slot if w == value else w for w in words), kind)
+                return
+
+    def _proposed(
+        self, command: str, clause: _Clause, origin: Origin, taken_from: Origin | None
+    ) -> ProposedCommand:
+        source = clause.words if origin == "user" else f"{origin}: {clause.words}"
+        return ProposedCommand(command, source, taken_from or origin)
+
+    def _ask(
+        self, state: _Reading, clause: _Clause, vectors: dict[str, Vectors], why: str | None
+    ) -> None:
+        """Record a request that was heard and not understood, to be said back."""
+        state.unmatched.append(self._heard(state, clause, vectors, why))
+
+    def _heard(
+        self, state: _Reading, clause: _Clause, vectors: dict[str, Vectors], why: str | None
+    ) -> Unmatched:
+        """Words that were not turned into a command, with what they may have meant."""
+        vector = vectors.get(clause.slots.plain)
+        suggestions: list[str] = []
+        if vector is not None:
+            guess = clause.slots.values()
+            near = clause.slots.service or self.slots.sounds_like(clause.words) or state.service
+            if near:
+                guess.setdefault("service", near)
+            for score, intent in self.index.rank(vector)[:MAX_SUGGESTIONS]:
+                if score >= SUGGEST_FROM:
+                    suggestions.append(intent.described(guess))
+        said = f"I heard '{clause.words}'"
+        text = f"{said}: {why}" if why else said + "."
+        text = text if text.endswith(("?", ".")) else text + "."
+        if suggestions:
+            text += f" Did you mean: {_either(suggestions)}?"
+        return Unmatched(clause.words, text, tuple(suggestions))
+
+    def _result(self, state: _Reading, recent: Sequence[Turn]) -> Extraction:
+        unique: list[ProposedCommand] = []
+        for proposed in state.commands:
+            if proposed.command not in {u.command for u in unique}:
+                unique.append(proposed)
+        heard = tuple(state.unmatched)
+        if unique:
+            return Extraction(tuple(unique[:MAX_COMMANDS]), None, heard)
+        if not any(t.speaker == "user" for t in recent):
+            return Extraction((), "nothing was said by the user since the last execution")
+        if heard or state.chatter:
+            return Extraction((), " ".join(u.why for u in heard or state.chatter), heard)
+        return Extraction((), "nothing in what was said asks for a command to run now")
+
+
+def _either(options: Sequence[str]) -> str:
+    return options[0] if len(options) == 1 else ", ".join(options[:-1]) + " or " + options[-1]
