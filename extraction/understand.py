@@ -30,7 +30,7 @@ from pathlib import Path
 from extraction import clauses
 from extraction.intents import IntentIndex, Vectors, load_intents
 from extraction.model import Extraction, Origin, ProposedCommand, Recollection, Turn, Unmatched
-from extraction.rules import MAX_COMMANDS, MAX_TURN_CHARS, MAX_TURNS, RulesExtractor
+from extraction.rules import MAX_COMMANDS, MAX_TURN_CHARS, MAX_TURNS, RuleSet, RulesExtractor
 from extraction.rules import accepts as says_yes
 from extraction.rules import clause_commands as rule_commands
 from extraction.slots import SlotFinder, Slots
@@ -133,7 +133,7 @@ class UnderstandingExtractor:
     ) -> Extraction:
         """The same as :meth:`extract`, in the calling thread."""
         recent = [t for t in list(turns)[-MAX_TURNS:] if t.text.strip()]
-        read = [(t, [self._read(c) for c in self._split(t.text)]) for t in recent]
+        read = [(t, [self._read(c) for c in _split(self.ruleset, t.text)]) for t in recent]
         vectors = self._vectors([c for _, cs in read for c in cs])
         latest = max(context, key=lambda r: r.time, default=None)
         state = _Reading(recalled=latest.commands if latest else ())
@@ -156,11 +156,6 @@ class UnderstandingExtractor:
         return self._result(state, recent)
 
     # -- reading clauses without context
-
-    def _split(self, text: str) -> list[str]:
-        found = clauses.split(text[:MAX_TURN_CHARS], self.ruleset.clause_breaks)
-        cleaned = (remove_phrases(c, self.ruleset.trigger_phrases) for c in found)
-        return [c for c in cleaned if c]
 
     def _read(self, words: str) -> _Clause:
         rest, corrects = clauses.correction(words)
@@ -206,14 +201,14 @@ class UnderstandingExtractor:
     ) -> list[ProposedCommand]:
         """What the assistant just offered (its names count for a later "it")."""
         offered = clauses.proposal(normalise(turn.text[:MAX_TURN_CHARS]))
-        said = [self._read(c) for c in self._split(turn.text)]
+        said = [self._read(c) for c in _split(self.ruleset, turn.text)]
         for clause in said:
             state.service = clause.slots.service or state.service
             state.container = clause.slots.container or state.container
         if offered is None or clauses.not_now(offered):
             return []
         scratch = _Reading(service=state.service, container=state.container, requesting=True)
-        offer = [self._read(c) for c in self._split(offered)]
+        offer = [self._read(c) for c in _split(self.ruleset, offered)]
         more = self._vectors(offer)
         for clause in offer:
             self._clause(clause, scratch, {**vectors, **more}, "assistant", correcting=False)
@@ -245,7 +240,7 @@ class UnderstandingExtractor:
         commands, taken_from = self._commands(clause, state, vectors, corrects)
         if not commands:
             return
-        proposed = [self._proposed(c, clause, origin, taken_from) for c in commands]
+        proposed = [_proposed(c, clause, origin, taken_from) for c in commands]
         if corrects:
             state.commands = [c for c in state.commands if c not in state.last_request]
         state.commands.extend(proposed)
@@ -257,7 +252,7 @@ class UnderstandingExtractor:
     ) -> tuple[list[str], Origin | None]:
         """Commands for one clause, and "memory" when they came from a recalled request."""
         if clause.ruled:
-            self._remember(state, clause.ruled[-1], clause.slots)
+            _remember(state, clause.ruled[-1], clause.slots)
             return list(clause.ruled), None
         if clause.again:
             if not state.recalled:
@@ -266,7 +261,7 @@ class UnderstandingExtractor:
         if not (clause.shaped or (clause.verbless and (state.requesting or corrects))):
             state.chatter.append(self._heard(state, clause, vectors, "it asks for no command"))
             return [], None
-        if self._bare(clause) and state.template is not None:
+        if _bare(clause) and state.template is not None:
             command, kind = state.template
             value = getattr(clause.slots, kind)
             if value:
@@ -298,28 +293,8 @@ class UnderstandingExtractor:
             kinds = " or ".join(sorted(intent.needs - values.keys()))
             self._ask(state, clause, vectors, f"which {kinds} do you mean?")
             return []
-        self._remember(state, command, clause.slots)
+        _remember(state, command, clause.slots)
         return [command]
-
-    def _bare(self, clause: _Clause) -> bool:
-        """Only a name ("and redis", "no, the postgres ones"): the last request, for it."""
-        named = clause.slots.service or clause.slots.container
-        return bool(named) and set(clause.slots.plain.split()) <= _BARE
-
-    def _remember(self, state: _Reading, command: str, slots: Slots) -> None:
-        words = command.split()
-        for kind in ("service", "container"):
-            value = getattr(slots, kind) or getattr(state, kind)
-            if value and value in words:
-                slot = "{" + kind + "}"
-                state.template = (" ".join(slot if w == value else w for w in words), kind)
-                return
-
-    def _proposed(
-        self, command: str, clause: _Clause, origin: Origin, taken_from: Origin | None
-    ) -> ProposedCommand:
-        source = clause.words if origin == "user" else f"{origin}: {clause.words}"
-        return ProposedCommand(command, source, taken_from or origin)
 
     def _ask(
         self, state: _Reading, clause: _Clause, vectors: dict[str, Vectors], why: str | None
@@ -361,6 +336,36 @@ class UnderstandingExtractor:
         if heard or state.chatter:
             return Extraction((), " ".join(u.why for u in heard or state.chatter), heard)
         return Extraction((), "nothing in what was said asks for a command to run now")
+
+
+def _split(ruleset: RuleSet, text: str) -> list[str]:
+    """The turn's clauses, normalised, without trigger phrases."""
+    found = clauses.split(text[:MAX_TURN_CHARS], ruleset.clause_breaks)
+    cleaned = (remove_phrases(c, ruleset.trigger_phrases) for c in found)
+    return [c for c in cleaned if c]
+
+
+def _bare(clause: _Clause) -> bool:
+    """Only a name ("and redis", "no, the postgres ones"): the last request, for it."""
+    named = clause.slots.service or clause.slots.container
+    return bool(named) and set(clause.slots.plain.split()) <= _BARE
+
+
+def _remember(state: _Reading, command: str, slots: Slots) -> None:
+    words = command.split()
+    for kind in ("service", "container"):
+        value = getattr(slots, kind) or getattr(state, kind)
+        if value and value in words:
+            slot = "{" + kind + "}"
+            state.template = (" ".join(slot if w == value else w for w in words), kind)
+            return
+
+
+def _proposed(
+    command: str, clause: _Clause, origin: Origin, taken_from: Origin | None
+) -> ProposedCommand:
+    source = clause.words if origin == "user" else f"{origin}: {clause.words}"
+    return ProposedCommand(command, source, taken_from or origin)
 
 
 def _either(options: Sequence[str]) -> str:
