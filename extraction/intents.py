@@ -28,6 +28,9 @@ _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 Vectors = npt.NDArray[np.float32]
 Embed = Callable[[list[str]], Sequence[Any]]
 
+_CACHE: dict[tuple[Embed, tuple[str, ...]], Vectors] = {}
+_CACHE_LOCK = threading.Lock()
+
 
 @dataclass(frozen=True, slots=True)
 class Intent:
@@ -111,11 +114,17 @@ class IntentIndex:
         return np.asarray(np.stack([np.asarray(v) for v in self._embed(texts)]), dtype=np.float32)
 
     def prepare(self) -> None:
-        """Embed every example (seconds on first call: it may load the model); then free."""
+        """Embed every example (seconds on first call: it may load the model); then free.
+
+        The vectors are shared by every index of the same examples and embedding."""
         with self._lock:
             if self._vectors is None:
-                examples = [e for intent in self.intents for e in intent.examples]
-                self._vectors = self.vectors(examples)
+                examples = tuple(e for intent in self.intents for e in intent.examples)
+                key = (self._embed, examples)
+                with _CACHE_LOCK:
+                    if key not in _CACHE:
+                        _CACHE[key] = self.vectors(list(examples))
+                    self._vectors = _CACHE[key]
 
     def rank(self, vector: Vectors) -> list[tuple[float, Intent]]:
         """Every intent with its best example similarity to ``vector``, closest first."""

@@ -135,7 +135,8 @@ class UnderstandingExtractor:
         recent = [t for t in list(turns)[-MAX_TURNS:] if t.text.strip()]
         read = [(t, [self._read(c) for c in _split(self.ruleset, t.text)]) for t in recent]
         vectors = self._vectors([c for _, cs in read for c in cs])
-        latest = max(context, key=lambda r: r.time, default=None)
+        # The most recent remembered request that ran something ("same as last time").
+        latest = max((r for r in context if r.commands), key=lambda r: r.time, default=None)
         state = _Reading(recalled=latest.commands if latest else ())
         pending: list[ProposedCommand] = []
         for turn, said in read:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from extraction.model import ProposedCommand, Unmatched
 from guard.decision import Allowed, Approval, NeedsConfirmation, Refused
 from proxy.actions import digest
 from proxy.actions.digest import Digest
@@ -61,13 +62,28 @@ def failure_reason(run: RunResult, executor: Executor) -> str | None:
     return None
 
 
-def tally(results: Sequence[CommandResult]) -> str:
-    """The closing line of a request, e.g. ``Done: 2 ran, 1 refused.``"""
+def tally(results: Sequence[CommandResult], unmatched: Sequence[Unmatched] = ()) -> str:
+    """The closing line of a request, e.g. ``Done: 2 ran, 1 refused.``, then what was heard and
+    not understood ("I heard 'fix the printer'. Did you mean: …?") so nothing is dropped unsaid."""
     counts: dict[str, int] = {}
     for result in results:
         counts[result.status] = counts.get(result.status, 0) + 1
     parts = [f"{n} {_TALLY_WORDS.get(status, status)}" for status, n in counts.items()]
-    return "Done: " + ", ".join(parts) + "."
+    return " ".join(["Done: " + ", ".join(parts) + ".", *(u.why for u in unmatched)])
+
+
+def inferred(commands: Sequence[ProposedCommand]) -> str | None:
+    """Commands the operator did not say themselves, named before they run (``None``: none)."""
+    lines = []
+    offered = [p.command for p in commands if p.origin == "assistant"]
+    if offered:
+        lines.append(
+            f"Taken from the voice model's offer, which you accepted: {'; '.join(offered)}."
+        )
+    recalled = [p.command for p in commands if p.origin == "memory"]
+    if recalled:
+        lines.append(f"From memory, as last time: {'; '.join(recalled)}.")
+    return " ".join(lines) or None
 
 
 def nothing_to_run(reason: str | None) -> str:

@@ -101,8 +101,15 @@ class Performer:
                     decision=step.decision,
                 )
             )
+        told = messages.inferred(extraction.commands)
+        if told is not None:
+            origins = {p.command: p.origin for p in extraction.commands if p.origin != "user"}
+            await self.report.tell(
+                told, {"event": "inferred", "request_id": request_id, "origins": origins}
+            )
         done = await self._carry_out(plan.steps, plan.run, plan.confirm)
-        return await self._finish(request_id, words, tuple(done), "done", messages.tally(done))
+        closing = messages.tally(done, extraction.unmatched)
+        return await self._finish(request_id, words, tuple(done), "done", closing)
 
     async def _carry_out(
         self,

@@ -33,6 +33,7 @@ def commands(extractor: UnderstandingExtractor, *turns: Turn) -> list[str]:
     return [p.command for p in extractor.extract_sync(turns).commands]
 
 
+@pytest.mark.timeout(900)  # 173 extractions: seconds when the cores are free, minutes when not
 def test_tuning_set_accuracy_floor(understand: UnderstandingExtractor) -> None:
     cases = load(TUNE)
     misses = []
