@@ -32,6 +32,7 @@ from devtools.tinymoshi import (
     default_data_dir,
     free_port,
 )
+from extraction.understand import UnderstandingExtractor
 from tests.proxy.actions.test_executor_local import TEST_POLICY, make_bin_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -80,3 +81,11 @@ def openclaw_hosts(tmp_path_factory: pytest.TempPathFactory, openclaw_bin: Path)
         )
     finally:
         stop(data_dir)
+
+
+@pytest.fixture(scope="session")
+def understanding() -> UnderstandingExtractor:
+    """The default offline extractor with its intent examples embedded (seconds, once)."""
+    extractor = UnderstandingExtractor()
+    assert extractor.prepare(), "the packaged sentence model did not load"
+    return extractor

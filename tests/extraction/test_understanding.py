@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from extraction import known_names, make_extractor, service_aliases
+from extraction import known_names, service_aliases
 from extraction.model import Recollection, Turn
 from extraction.understand import UnderstandingExtractor
 from tests.extraction.understanding_set import TUNE, load, matches
@@ -21,12 +21,9 @@ def assistant(text: str) -> Turn:
     return Turn("assistant", text, 0.0, 1.0)
 
 
-@pytest.fixture(scope="module")
-def understand() -> UnderstandingExtractor:
-    extractor = make_extractor(None)
-    assert isinstance(extractor, UnderstandingExtractor)
-    assert extractor.prepare()
-    return extractor
+@pytest.fixture
+def understand(understanding: UnderstandingExtractor) -> UnderstandingExtractor:
+    return understanding
 
 
 def commands(extractor: UnderstandingExtractor, *turns: Turn) -> list[str]:

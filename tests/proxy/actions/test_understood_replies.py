@@ -15,13 +15,6 @@ from proxy.actions.settings import FlowSettings
 from tests.proxy.actions.test_flow import Env
 
 
-@pytest.fixture(scope="module")
-def understanding() -> UnderstandingExtractor:
-    extractor = UnderstandingExtractor()
-    assert extractor.prepare()
-    return extractor
-
-
 @pytest.fixture
 def env(tmp_path: Path, understanding: UnderstandingExtractor) -> Env:
     env = Env(tmp_path)

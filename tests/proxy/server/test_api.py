@@ -54,13 +54,6 @@ async def api(tmp_path: Path, aiohttp_client: MakeClient) -> Api:
     return api
 
 
-@pytest.fixture(scope="module")
-def understanding() -> UnderstandingExtractor:
-    extractor = UnderstandingExtractor()
-    assert extractor.prepare()
-    return extractor
-
-
 @pytest.fixture
 async def default_api(
     tmp_path: Path, aiohttp_client: MakeClient, understanding: UnderstandingExtractor
