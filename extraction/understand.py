@@ -24,8 +24,8 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from extraction import clauses
 from extraction.intents import IntentIndex, Vectors, load_intents
@@ -337,6 +337,13 @@ class UnderstandingExtractor:
         if heard or state.chatter:
             return Extraction((), " ".join(u.why for u in heard or state.chatter), heard)
         return Extraction((), "nothing in what was said asks for a command to run now")
+
+
+def _embed(texts: list[str]) -> Sequence[Any]:
+    """The packaged sentence model, imported on first use (it pulls in chromadb)."""
+    from extraction.embedding import embed  # noqa: PLC0415 - slow import, only when needed
+
+    return embed(texts)
 
 
 def _split(ruleset: RuleSet, text: str) -> list[str]:
