@@ -123,6 +123,6 @@ case "$cmd" in
          "$PY" -m ruff check . && "$PY" -m ruff format --check . && exec "$PY" -m mypy . ;;
   bench) install_system; install_python
          # The benches import the test helpers (espeak voices) from the repository root.
-         for b in bench/*.py; do say "running $b"; PYTHONPATH=. "$PY" "$b" "$@"; done ;;
+         for b in bench/bench_*.py; do say "running $b"; PYTHONPATH=. "$PY" "$b" "$@"; done ;;
   *) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -27,8 +27,8 @@ from proxy.actions.limits import ExecLimiter
 from proxy.actions.registry import FlowRegistry
 from proxy.actions.settings import FlowSettings, exec_permission
 from proxy.config import Config
+from proxy.listen.speech.pool import SpeechPool
 from proxy.listen.speech.settings import TapSettings
-from proxy.listen.speech.worker import SpeechWorker
 from proxy.server.metrics import Metrics
 from proxy.server.pipeline import Services
 from proxy.speak.synth import EspeakSynthesiser, Synthesiser
@@ -133,18 +133,20 @@ async def build_services(config: Config) -> Services:
             )
         else:
             log.warning("memory unavailable, requests go on without it: %s", memory.error)
-    recognisers: SpeechWorker | None = None
+    recognisers: SpeechPool | None = None
     tap_settings = TapSettings(whisper_model=config.whisper_model)
     if config.tap:
-        # One worker process per settings value for this process; it loads the models once.
+        # Worker processes (one per core by default) load the models in parallel, once per
+        # process and settings.
         recognisers = await asyncio.to_thread(
             _timed,
-            "loading speech recognisers (worker process)",
-            lambda: SpeechWorker.shared(tap_settings),
+            "loading speech recognisers (worker processes)",
+            lambda: SpeechPool.shared(tap_settings, config.speech_workers),
         )
         log.info(
-            "speech worker pid %s: models loaded in %.2f s",
-            recognisers.pid,
+            "%d speech workers (pids %s): models loaded in %.2f s",
+            len(recognisers.workers),
+            ", ".join(str(pid) for pid in recognisers.pids),
             recognisers.load_seconds,
         )
     limits = config.security.limits

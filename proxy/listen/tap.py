@@ -30,6 +30,7 @@ from typing import Final
 
 from proxy.listen.speech.events import AssistantSpoke, TapEvent, TriggerHeard, UserSpoke
 from proxy.listen.speech.pipeline import PipelineStats
+from proxy.listen.speech.pool import SessionHost
 from proxy.listen.speech.recognisers import Recognisers
 from proxy.listen.speech.settings import DEFAULT_SETTINGS, TapSettings
 from proxy.listen.speech.wire import Op, TranscriptBounds
@@ -62,8 +63,9 @@ _AUDIO: Final = bytes([Kind.AUDIO])
 class Tap:
     """Relayed message copies in (``offer_client`` / ``offer_server``), :data:`TapEvent` out.
 
-    ``recognisers`` is the :class:`SpeechWorker` that hosts the session (``None``: the process's
-    shared worker for ``settings``).  ``on_event`` is called on ``loop``.  ``dropped`` counts
+    ``recognisers`` hosts the session: a :class:`SpeechWorker` or a
+    :class:`~proxy.listen.speech.pool.SpeechPool` (``None``: the process's shared worker for
+    ``settings``).  ``on_event`` is called on ``loop``.  ``dropped`` counts
     messages refused because the worker was behind, gone, or the tap was closing;
     ``transcript`` is the session's (thread-safe) transcript, filled from the worker's events.
     """
@@ -74,7 +76,7 @@ class Tap:
         on_event: Callable[[TapEvent], None],
         loop: asyncio.AbstractEventLoop,
         settings: TapSettings = DEFAULT_SETTINGS,
-        recognisers: SpeechWorker | None = None,
+        recognisers: SessionHost | None = None,
     ) -> None:
         self.session_id = session_id
         self.settings = settings
@@ -142,7 +144,7 @@ class Tap:
             return
         self._attach(worker)
 
-    def _attach(self, worker: SpeechWorker) -> None:
+    def _attach(self, worker: SessionHost) -> None:
         channel = worker.open(self.session_id, TranscriptBounds.of(self.settings), self)
         if channel is None:
             log.error(

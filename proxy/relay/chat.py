@@ -39,6 +39,7 @@ CLOSE_BAD_GATEWAY = 1014
 
 # What a browser may receive; 0x04 only when it asked for events (the UI validates it).
 _TO_BROWSER = frozenset({Kind.HANDSHAKE, Kind.AUDIO, Kind.TEXT, Kind.PING})
+_AUDIO = bytes([Kind.AUDIO])
 
 
 class ConversationHooks(Protocol):
@@ -280,23 +281,30 @@ async def _pump_browser(
             await browser.send(encode(Error("only binary messages are accepted")))
             continue
         data: bytes = msg.data
-        try:
-            message = parse(data, max_bytes)
-        except ProtocolError as exc:
-            conv.invalid_from_browser += 1
-            if conv.invalid_from_browser == 1:
-                log.info("conversation %s: invalid message from browser: %s", conv.id, exc.reason)
-            await browser.send(encode(Error(exc.reason)))
-            continue
+        # Audio pages (one per 80 ms, the hot path) are forwarded unparsed: any payload is a
+        # valid page and the socket already bounded its size.
+        if data[:1] != _AUDIO:
+            try:
+                message = parse(data, max_bytes)
+            except ProtocolError as exc:
+                conv.invalid_from_browser += 1
+                if conv.invalid_from_browser == 1:
+                    log.info(
+                        "conversation %s: invalid message from browser: %s", conv.id, exc.reason
+                    )
+                await browser.send(encode(Error(exc.reason)))
+                continue
+            if isinstance(message, Control) and message.action.is_extension:
+                if conv.upstream is None:
+                    # Someone still in line has no conversation to act in yet.
+                    log.info(
+                        "conversation %s: %s refused while waiting", conv.id, message.action.name
+                    )
+                    await browser.notice(WAITING_REFUSAL)
+                else:
+                    hooks.control(message)
+                continue
         upstream = conv.upstream
-        if isinstance(message, Control) and message.action.is_extension:
-            if upstream is None:
-                # Someone still in line has no conversation to act in yet.
-                log.info("conversation %s: %s refused while waiting", conv.id, message.action.name)
-                await browser.notice(WAITING_REFUSAL)
-            else:
-                hooks.control(message)
-            continue
         if upstream is None:
             # Nothing is connected yet; the upstream would throw these away before its
             # handshake anyway.

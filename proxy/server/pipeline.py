@@ -27,8 +27,8 @@ from proxy.actions.ports import NullNotifier
 from proxy.actions.registry import FlowRegistry
 from proxy.actions.runner import SessionFlow
 from proxy.listen.speech.events import TapEvent, TriggerHeard, UserSpoke
+from proxy.listen.speech.pool import SessionHost
 from proxy.listen.speech.settings import DEFAULT_SETTINGS, TapSettings
-from proxy.listen.speech.worker import SpeechWorker
 from proxy.listen.tap import Tap
 from proxy.listen.transcript import Transcript
 from proxy.relay.browser import Browser
@@ -74,7 +74,7 @@ class Services:
     ``synthesiser`` None means results are not spoken."""
 
     flows: FlowRegistry
-    recognisers: SpeechWorker | None = None
+    recognisers: SessionHost | None = None
     tap_settings: TapSettings = DEFAULT_SETTINGS
     archive: SessionArchive = field(default_factory=SessionArchive)
     synthesiser: Synthesiser | None = None

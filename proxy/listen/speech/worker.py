@@ -245,6 +245,13 @@ class SpeechWorker:
         return gen.process.pid if gen is not None and gen.alive else None
 
     @property
+    def hosting(self) -> int:
+        """How many sessions are attached now (the pool gives new ones to the least busy)."""
+        with self._lock:
+            gen = self._current
+            return len(gen.sessions) if gen is not None else 0
+
+    @property
     def running(self) -> bool:
         """Whether a worker process is up (or starting) to take new sessions."""
         with self._lock:
