@@ -31,6 +31,7 @@ from bench.realtime import (
     start_echo,
     start_nginx,
     start_proxy,
+    stop_all,
     wait_listening,
 )
 
@@ -52,7 +53,7 @@ async def run(
 ) -> dict[str, Any]:
     """Start every server, measure every (N, mode), stop them; return the figures."""
     pool = max(counts)
-    pages = noise_pages(int(seconds / FRAME_SECONDS) + 1)
+    pages = [noise_pages(int(seconds * 3 / FRAME_SECONDS) + 1)]
     procs: dict[str, subprocess.Popen[bytes]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -84,10 +85,7 @@ async def run(
             for n in counts:
                 rows.append(await _paced(urls, procs, pages, n, seconds))
         finally:
-            for proc in procs.values():
-                proc.terminate()
-            for proc in procs.values():
-                proc.wait(30)
+            stop_all(list(procs.values()))
     return {"rss_idle_mb": idle, "seconds_per_run": seconds, "rows": rows}
 
 
@@ -95,7 +93,7 @@ def _owner(mode: str) -> str:
     return "echo" if mode == "direct" else mode
 
 
-async def _unpaced(urls: dict[str, str], pages: list[bytes], count: int) -> dict[str, Any]:
+async def _unpaced(urls: dict[str, str], pages: list[list[bytes]], count: int) -> dict[str, Any]:
     row: dict[str, Any] = {"conversations": 1, "paced": False}
     for mode in MODES:
         await paced_load(urls[mode], pages, 1, 50, period=0)  # warm-up
@@ -107,7 +105,7 @@ async def _unpaced(urls: dict[str, str], pages: list[bytes], count: int) -> dict
 async def _paced(
     urls: dict[str, str],
     procs: dict[str, subprocess.Popen[bytes]],
-    pages: list[bytes],
+    pages: list[list[bytes]],
     n: int,
     seconds: float,
 ) -> dict[str, Any]:

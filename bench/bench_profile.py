@@ -51,7 +51,7 @@ async def profile(seconds: float) -> str:
         code = (
             "import asyncio; from bench.realtime import noise_pages, paced_load; "
             f"load = asyncio.run(paced_load('ws://127.0.0.1:{config.port}/api/chat', "
-            f"noise_pages(50), {CONVERSATIONS}, {count}, {PERIOD})); "
+            f"[noise_pages(50)], {CONVERSATIONS}, {count}, {PERIOD})); "
             "print(load.summary(), 'failed', load.failed)"
         )
         profiler = Profiler(interval=0.0005, async_mode="disabled")

@@ -131,6 +131,19 @@ def start_proxy(
     return subprocess.Popen(argv, env=_env(root), cwd=root, stderr=stderr), port
 
 
+def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
+    """Terminate every server; kill what has not exited within 10 s (a draining proxy whose
+    taps are still recognising a backlog would otherwise hold the bench up to 120 s)."""
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def _env(root: Path | None = None) -> dict[str, str]:
     here = root or Path(__file__).resolve().parent.parent
     return {**os.environ, "PYTHONPATH": str(here)}
@@ -222,10 +235,17 @@ class Load:
 
 
 async def paced_load(
-    url: str, pages: list[bytes], conversations: int, count: int, period: float = FRAME_SECONDS
+    url: str,
+    clips: list[list[bytes]],
+    conversations: int,
+    count: int,
+    period: float = FRAME_SECONDS,
 ) -> Load:
     """``conversations`` browsers, all connected first, then ``count`` pages each, one per
-    ``period`` (staggered evenly over it; 0: back to back), each timed until its echo is back."""
+    ``period`` (staggered evenly over it; 0: back to back), each timed until its echo is back.
+
+    Conversation ``i`` sends ``clips[i % len(clips)]`` (an Ogg stream: its first pages are the
+    headers, so a clip must be sent from its start)."""
     load = Load()
     connected = asyncio.Barrier(conversations + 1)
     go = asyncio.get_running_loop().create_future()
@@ -236,8 +256,7 @@ async def paced_load(
                 _one(
                     http,
                     url,
-                    # Each conversation starts elsewhere in the clip: talkers do not overlap.
-                    _rotated(pages, i * len(pages) // conversations),
+                    clips[i % len(clips)],
                     (i * period / conversations, period, count),
                     load,
                     connected,
@@ -250,10 +269,6 @@ async def paced_load(
         go.set_result(time.perf_counter() + 0.2)
         await asyncio.gather(*tasks)
     return load
-
-
-def _rotated(pages: list[bytes], by: int) -> list[bytes]:
-    return pages[by:] + pages[:by]
 
 
 async def _one(
