@@ -14,12 +14,8 @@ import threading
 from typing import Protocol
 
 from proxy.listen.speech.settings import DEFAULT_SETTINGS, TapSettings
-from proxy.listen.speech.worker import (
-    SessionChannel,
-    SessionSink,
-    SpeechWorker,
-    TranscriptBounds,
-)
+from proxy.listen.speech.wire import TranscriptBounds
+from proxy.listen.speech.worker import SessionChannel, SessionSink, SpeechWorker
 
 
 class SessionHost(Protocol):
