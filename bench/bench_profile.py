@@ -1,7 +1,8 @@
-"""Where the relay's time goes: pyinstrument on the proxy while 100 conversations talk.
+"""Where the relay's time goes: cProfile on the proxy while 100 conversations talk.
 
-The proxy (tap off, uvloop) runs in this process under the sampling profiler, started after
-start-up so imports do not count; the echo upstream and the load (100 conversations, one page
+The proxy (tap off, uvloop) runs in this process under cProfile (CPU spent per function, its
+own time; the profiler's overhead inflates Python-level functions), started after start-up so
+imports do not count; the echo upstream and the load (100 conversations, one page
 per 20 ms each, a load 4× real time) run in child processes.  Prints the top functions by own
 time and writes them to ``bench/results/relay_profile.txt``.
 Run: ``.venv/bin/python bench/bench_profile.py [--seconds S]``.
@@ -11,14 +12,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import io
+import pstats
 import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 import uvloop
-from pyinstrument import Profiler
-from pyinstrument.renderers import ConsoleRenderer
 
 from bench.realtime import raise_priority, start_echo, wait_listening
 from devtools.tinymoshi import free_port
@@ -43,6 +45,9 @@ async def profile(seconds: float) -> str:
             memory=False,
             tap=False,
         )
+        # Every browser of the load comes from 127.0.0.1.
+        limits = replace(config.security.limits, connections_per_address=CONVERSATIONS + 16)
+        config = replace(config, security=replace(config.security, limits=limits))
         stop, started = asyncio.Event(), asyncio.Event()
         proxy = asyncio.create_task(serve(config, None, stop=stop, started=started))
         await started.wait()
@@ -54,18 +59,18 @@ async def profile(seconds: float) -> str:
             f"[noise_pages(50)], {CONVERSATIONS}, {count}, {PERIOD})); "
             "print(load.summary(), 'failed', load.failed)"
         )
-        profiler = Profiler(interval=0.0005, async_mode="disabled")
-        profiler.start()
+        profiler = cProfile.Profile()
+        profiler.enable()
         client = await asyncio.create_subprocess_exec(sys.executable, "-c", code)
         await client.wait()
-        session = profiler.stop()
+        profiler.disable()
         stop.set()
         await proxy
     echo.terminate()
     echo.wait(30)
-    renderer = ConsoleRenderer(flat=True, flat_time="self", unicode=False, color=False)
-    top = renderer.render(session).splitlines()
-    return "\n".join(line for line in top[:60] if line.strip())
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
+    return out.getvalue()
 
 
 if __name__ == "__main__":
