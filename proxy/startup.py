@@ -144,8 +144,7 @@ async def build_services(config: Config) -> Services:
             lambda: SpeechPool.shared(tap_settings, config.speech_workers),
         )
         log.info(
-            "%d speech workers (pids %s): models loaded in %.2f s",
-            len(recognisers.workers),
+            "speech worker pids %s: models loaded in %.2f s",
             ", ".join(str(pid) for pid in recognisers.pids),
             recognisers.load_seconds,
         )
