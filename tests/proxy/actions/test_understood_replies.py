@@ -48,7 +48,7 @@ async def test_refused_and_not_understood_requests_are_said_beside_what_ran(env:
         ("rm -rf /tmp", "blocked"),
     ]
     assert any(
-        t.startswith("rm -rf /tmp → refused: 'rm' is not in the policy") for t in env.notifier.texts
+        t.startswith("Refused rm -rf /tmp: 'rm' is not in the policy") for t in env.notifier.texts
     )
     assert report.message.startswith("Done: 1 ran, 1 refused.")
     assert "I heard 'fix the printer'" in report.message
