@@ -21,6 +21,13 @@ Decision rule, chosen from ``bench/bench_triggers.py`` (see the tap's report):
   word (measured with the bench's ``--negative-minutes`` run).
 * Replies ("confirm", "cancel") count only in short utterances (``max_utterance_words``), so
   "can you confirm the disk is fine" in a discussion is not a reply.
+* "confirm" runs a destructive command, so it must be heard twice (measured with the long
+  negative run: the hotword-biased text pass turned "concern", "conform", "comfort" said alone
+  into "confirm" ≈8 times per hour).  The text pass must be sure of its words
+  (``min_logprob``), and a decision pass that listens for the phrase *and its rivals* (the
+  words it is confused with, given to Whisper as equal hotwords) must hear the phrase too.  The
+  spotter alone never confirms.  "cancel" keeps the single pass: a false cancel drops a pending
+  command, which the operator asks for again; a false confirm runs it.
 * One utterance fires each action at most once, and an action does not fire again within
   ``cooldown_s`` seconds of audio (an utterance split by a pause must not fire twice).
 """
@@ -28,7 +35,7 @@ Decision rule, chosen from ``bench/bench_triggers.py`` (see the tap's report):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from proxy.relay.codec import Action
@@ -56,6 +63,9 @@ class TriggerPhrase:
     (``None``: any; 0: the phrase must end the utterance, i.e. be followed by a pause);
     ``keyphrase_alone`` lets a spotter hit fire without the text agreeing.
     ``spotter_threshold`` is the pocketsphinx keyphrase threshold (smaller: fewer false alarms).
+    ``min_logprob``: the text pass's mean token log-probability must reach this (``None``: no
+    limit).  ``rivals``: words that sound like the phrase; when given, a decision pass that
+    lists the phrase and its rivals as equal hotwords must also hear the phrase.
     """
 
     phrase: str
@@ -65,6 +75,8 @@ class TriggerPhrase:
     max_words_after: int | None = None
     keyphrase_alone: bool = False
     spotter_threshold: float = 1e-20
+    min_logprob: float | None = None
+    rivals: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not words(self.phrase):
@@ -79,6 +91,20 @@ class TriggerPhrase:
         """The phrase and its variants as word tuples."""
         return tuple(words(p) for p in (self.phrase, *self.variants))
 
+    @property
+    def decision_hotwords(self) -> str:
+        """Hotwords of the decision pass: the phrase among its rivals, none favoured."""
+        return ", ".join((self.phrase, *self.rivals))
+
+
+#: Words Whisper confuses with "confirm" (same "con-/com-" onset, one stressed syllable after).
+CONFIRM_RIVALS = (
+    "concern", "conform", "comfort", "conference", "council", "counsel", "console", "control",
+    "consent", "can form",
+)  # fmt: skip
+#: Least sure a text pass may be of a "confirm" (mean token log-probability; bench_triggers).
+CONFIRM_MIN_LOGPROB = -0.45
+
 
 DEFAULT_PHRASES: tuple[TriggerPhrase, ...] = (
     TriggerPhrase("execute plan", Action.EXECUTE, max_words_after=0, spotter_threshold=1e-20),
@@ -87,8 +113,9 @@ DEFAULT_PHRASES: tuple[TriggerPhrase, ...] = (
         Action.CONFIRM,
         variants=("confirmed",),
         max_utterance_words=DEFAULT_REPLY_MAX_WORDS,
-        keyphrase_alone=True,
         spotter_threshold=1e-20,
+        min_logprob=CONFIRM_MIN_LOGPROB,
+        rivals=CONFIRM_RIVALS,
     ),
     TriggerPhrase(
         "cancel",
@@ -135,10 +162,35 @@ def _lengthened(said: Sequence[str], phrase: TriggerPhrase) -> bool:
     return any(w not in own and w.startswith(phrase_words[0]) for w in said)
 
 
+#: A decision pass: hotwords in, the words heard with them out (one utterance's audio).
+Recheck = Callable[[str], str]
+
+
+def _heard_twice(p: TriggerPhrase, logprob: float, recheck: Recheck | None) -> bool:
+    """The text pass is sure enough and, for a phrase with rivals, the decision pass agrees."""
+    if p.min_logprob is not None and logprob < p.min_logprob:
+        return False
+    if not p.rivals:
+        return True
+    if recheck is None:
+        return False  # nothing can check it: a phrase that needs two hearings does not fire
+    again = words(recheck(p.decision_hotwords))
+    if p.max_utterance_words is not None and len(again) > p.max_utterance_words:
+        return False
+    return any(contains_words(again, s, p.max_words_after) for s in p.spellings)
+
+
 def match_utterance(
-    text: str, spotted: Iterable[str], phrases: Sequence[TriggerPhrase], at: float
+    text: str,
+    spotted: Iterable[str],
+    phrases: Sequence[TriggerPhrase],
+    at: float,
+    *,
+    logprob: float = 0.0,
+    recheck: Recheck | None = None,
 ) -> list[TriggerMatch]:
-    """Matches in one utterance (no cooldown): ``text`` recognised, ``spotted`` keyphrases heard."""
+    """Matches in one utterance (no cooldown): ``text`` recognised with confidence ``logprob``,
+    ``spotted`` keyphrases heard, ``recheck`` the decision pass for phrases with rivals."""
     said = words(text)
     heard = {words(s) for s in spotted}
     found: list[TriggerMatch] = []
@@ -149,8 +201,9 @@ def match_utterance(
         if p.max_utterance_words is not None and len(said) > p.max_utterance_words:
             continue
         if any(contains_words(said, s, p.max_words_after) for s in p.spellings):
-            found.append(TriggerMatch(p.action, p.phrase, at, "text"))
-            seen.add(p.action)
+            if _heard_twice(p, logprob, recheck):
+                found.append(TriggerMatch(p.action, p.phrase, at, "text"))
+                seen.add(p.action)
         elif p.keyphrase_alone and words(p.phrase) in heard and not _lengthened(said, p):
             found.append(TriggerMatch(p.action, p.phrase, at, "keyphrase"))
             seen.add(p.action)
@@ -168,10 +221,18 @@ class TriggerMatcher:
     cooldown_s: float = DEFAULT_COOLDOWN_S
     _last: dict[Action, float] = field(default_factory=dict)
 
-    def utterance(self, text: str, spotted: Iterable[str], at: float) -> list[TriggerMatch]:
+    def utterance(
+        self,
+        text: str,
+        spotted: Iterable[str],
+        at: float,
+        *,
+        logprob: float = 0.0,
+        recheck: Recheck | None = None,
+    ) -> list[TriggerMatch]:
         """The actions this utterance fires: each at most once, none within its cooldown."""
         fired: list[TriggerMatch] = []
-        for m in match_utterance(text, spotted, self.phrases, at):
+        for m in match_utterance(text, spotted, self.phrases, at, logprob=logprob, recheck=recheck):
             last = self._last.get(m.action)
             if last is not None and at - last < self.cooldown_s:
                 continue

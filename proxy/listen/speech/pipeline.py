@@ -1,9 +1,10 @@
 """One session's listening pipeline: relayed messages in, tap events out (no threads, no sockets).
 
 Client 0x01 pages → :class:`PageDecoder` (24 kHz → 16 kHz) → :class:`KeyphraseSpotter` and
-:class:`EnergyVad` → per utterance :class:`Transcriber` → user :class:`Turn` →
-:class:`TriggerMatcher`.  Server 0x01 pages advance the assistant clock (80 ms each); server 0x02
-pieces build assistant turns.  Only the client's audio can fire a trigger.
+:class:`Segmenter` (energy or Silero VAD) → per utterance :class:`Transcriber` → user
+:class:`Turn` → :class:`TriggerMatcher` (which may ask the transcriber for a decision pass).
+Server 0x01 pages advance the assistant clock (80 ms each); server 0x02 pieces build assistant
+turns.  Only the client's audio can fire a trigger.
 
 The pipeline calls the recognisers synchronously; the speech worker process
 (:mod:`proxy.listen.speech.worker`, driven by :class:`proxy.listen.tap.Tap`) runs it, so none of
@@ -21,7 +22,8 @@ from proxy.listen.speech.audio import ASR_RATE, BadAudioError, PageDecoder
 from proxy.listen.speech.events import AssistantSpoke, TapEvent, TriggerHeard, UserSpoke
 from proxy.listen.speech.recognisers import Recognisers
 from proxy.listen.speech.spotter import KeyphraseHit
-from proxy.listen.speech.vad import EnergyVad, Utterance
+from proxy.listen.speech.transcriber import Heard
+from proxy.listen.speech.vad import Utterance
 from proxy.listen.transcript import AssistantAssembler, Transcript
 from proxy.listen.triggers import TriggerMatcher
 from proxy.relay.codec import Action, Kind
@@ -59,12 +61,15 @@ class SpeechPipeline:
         self.stats = PipelineStats()
         self._transcriber = recognisers.transcriber
         self._decoder = PageDecoder()
-        self._vad = EnergyVad(s)
+        self._vad = recognisers.vad()
         self._spotter = recognisers.spotter()
         phrases = s.phrases
         if not self._transcriber.reliable:
-            # Without Whisper the text is too poor to decide on; the spotter has to.
-            phrases = tuple(replace(p, keyphrase_alone=True) for p in phrases)
+            # Without Whisper the text is too poor to decide on, and nothing can check it twice:
+            # the spotter has to.
+            phrases = tuple(
+                replace(p, keyphrase_alone=True, min_logprob=None, rivals=()) for p in phrases
+            )
         self._matcher = TriggerMatcher(phrases, s.cooldown_s)
         self._assistant = AssistantAssembler(s.assistant_gap_s)
         self._server_page_s = s.server_page_s
@@ -173,10 +178,11 @@ class SpeechPipeline:
         ]
         self._hits = [h for h in self._hits if h.at > utt.end + HIT_SLACK_S]
         try:
-            text = self._transcriber.transcribe(utt.pcm)
+            heard = self._transcriber.hear(utt.pcm)
         except Exception:  # a recogniser failure loses one utterance, never the session
             log.exception("session %s: transcription failed", self.session_id)
-            text = ""
+            heard = Heard("")
+        text = heard.text
         # The model's open turn was spoken before this utterance ended: keep the order.
         events = self._assistant_closed(self._assistant.flush())
         turn = Turn("user", text, round(utt.start, 3), round(utt.end, 3))
@@ -189,7 +195,17 @@ class SpeechPipeline:
                     "session %s: %r overlaps our own speech; no trigger", self.session_id, text
                 )
             return events
-        for match in self._matcher.utterance(text, spotted, utt.end):
+
+        def recheck(hotwords: str) -> str:
+            try:
+                return self._transcriber.hear(utt.pcm, hotwords).text
+            except Exception:  # no second hearing: the phrase that needed it does not fire
+                log.exception("session %s: decision pass failed", self.session_id)
+                return ""
+
+        for match in self._matcher.utterance(
+            text, spotted, utt.end, logprob=heard.logprob, recheck=recheck
+        ):
             self.stats.triggers += 1
             log.info(
                 "session %s: trigger %s (%r, by %s) at %.2fs",

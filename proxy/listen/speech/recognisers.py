@@ -17,8 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from proxy.listen.speech.settings import DEFAULT_SETTINGS, TapSettings
+from proxy.listen.speech.silero import SileroModel, SileroVad, silero_model_path
 from proxy.listen.speech.spotter import KeyphraseSpotter
 from proxy.listen.speech.transcriber import SphinxTranscriber, Transcriber, WhisperTranscriber
+from proxy.listen.speech.vad import EnergyVad, Segmenter
+from proxy.listen.speech.vocabulary import Vocabulary, known_names
+from proxy.listen.speech.vocabulary import hotwords as whisper_hotwords
 from proxy.listen.triggers import words
 from voiceops.errors import VoiceOpsError
 
@@ -51,12 +55,14 @@ class Recognisers:
     """Shared models: ``transcriber`` (user words, thread-safe) and a factory of spotters.
 
     ``load_seconds`` says how long :meth:`load` took (for the start-up log line).
+    ``silero`` is the Silero VAD model when ``settings.vad`` asks for it.
     """
 
     settings: TapSettings
     transcriber: Transcriber
     kws_file: Path
     load_seconds: float
+    silero: SileroModel | None
     _keepalive: Any  # the temporary directory holding ``kws_file``
     _lock: threading.Lock
 
@@ -72,12 +78,26 @@ class Recognisers:
                 f"{' '.join(words(p.phrase))} /{p.spotter_threshold:g}/\n" for p in settings.phrases
             )
         )
-        recs = cls(settings, _load_transcriber(settings), kws_file, 0.0, tmp, threading.Lock())
+        recs = cls(
+            settings,
+            _load_transcriber(settings),
+            kws_file,
+            0.0,
+            _load_silero(settings),
+            tmp,
+            threading.Lock(),
+        )
         spotter = recs.spotter()  # checks the phrases against the dictionary now, not mid-call
         spotter.close()
         took = time.perf_counter() - began
         object.__setattr__(recs, "load_seconds", took)
         return recs
+
+    def vad(self) -> Segmenter:
+        """A new voice-activity detector for one session (the kind ``settings.vad`` names)."""
+        if self.silero is not None:
+            return SileroVad(self.silero, self.settings)
+        return EnergyVad(self.settings)
 
     def spotter(self) -> KeyphraseSpotter:
         """A new keyphrase spotter for one session (≈0.1 s; call it when the session starts)."""
@@ -99,9 +119,27 @@ class Recognisers:
         return KeyphraseSpotter(decoder)
 
 
+def _load_silero(settings: TapSettings) -> SileroModel | None:
+    if settings.vad == "energy":
+        return None
+    path = silero_model_path()
+    if settings.vad != "silero" or path is None:
+        raise RecogniserError(
+            f"voice-activity detector {settings.vad!r} is not available "
+            "(choose 'energy', or 'silero' with faster-whisper and onnxruntime installed)"
+        )
+    try:
+        return SileroModel(path)
+    except Exception as exc:  # ImportError (no onnxruntime), unreadable model
+        raise RecogniserError(f"Silero VAD model {path} could not load: {exc}") from None
+
+
 def _load_transcriber(settings: TapSettings) -> Transcriber:
     model_ref: str | Path | None = settings.whisper_model or embedded_whisper_path()
-    hotwords = ", ".join(p.phrase for p in settings.phrases) if settings.whisper_hotwords else None
+    hotwords = None
+    if settings.whisper_hotwords:
+        names = known_names() if settings.whisper_names else Vocabulary({}, {}, ())
+        hotwords = whisper_hotwords(names, [p.phrase for p in settings.phrases])
     if model_ref is not None:
         try:
             from faster_whisper import WhisperModel  # noqa: PLC0415

@@ -17,7 +17,9 @@ class TapSettings:
       ``queue_messages``: messages waiting for the worker per session; beyond it the tap drops.
       ``server_page_s``: audio per server 0x01 page (the model's 80 ms step) — the assistant clock.
 
-    Voice activity (energy VAD with hangover, on 16 kHz audio)
+    Voice activity (on 16 kHz audio)
+      ``vad``: ``"energy"`` (level above the tracked noise floor) or ``"silero"`` (the neural
+      VAD shipped with faster-whisper; ``vad_silero_threshold`` is its speech probability).
       ``vad_frame_s``: analysis frame; ``vad_min_db``: quietest level that can be speech (dBFS);
       ``vad_margin_db``: how far above the tracked noise floor speech must be;
       ``vad_start_s``: voiced audio needed to open an utterance; ``vad_hangover_s``: silence that
@@ -30,6 +32,8 @@ class TapSettings:
       ``whisper_compute_type`` / ``whisper_threads`` / ``whisper_beam_size``: CTranslate2 knobs.
       ``whisper_hotwords``: bias Whisper towards the trigger phrases (measured: fixes
       "cancel" → "Console" without new false triggers on the bench's negatives).
+      ``whisper_names``: add the service and program names the rules and policy know to the
+      hotwords (:mod:`proxy.listen.speech.vocabulary`; measured by ``bench/bench_names.py``).
       ``allow_sphinx_fallback``: without Whisper, transcribe with pocketsphinx's general model
       (poor words; logged as a warning) instead of failing at start-up.
 
@@ -45,6 +49,8 @@ class TapSettings:
     queue_messages: int = 512
     server_page_s: float = 0.08
 
+    vad: str = "energy"
+    vad_silero_threshold: float = 0.5
     vad_frame_s: float = 0.02
     vad_min_db: float = -50.0
     vad_margin_db: float = 12.0
@@ -59,6 +65,7 @@ class TapSettings:
     whisper_threads: int = 1
     whisper_beam_size: int = 1
     whisper_hotwords: bool = True
+    whisper_names: bool = True
     allow_sphinx_fallback: bool = True
 
     phrases: tuple[TriggerPhrase, ...] = DEFAULT_PHRASES

@@ -11,11 +11,21 @@ rather than finish sooner.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
 from proxy.listen.speech.audio import Pcm
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """What a recogniser heard in one utterance: the words, and how sure it was of them
+    (``logprob``: the mean log-probability per token, 0.0 certain; 0.0 when unknown)."""
+
+    text: str
+    logprob: float = 0.0
 
 
 class Transcriber(Protocol):
@@ -27,6 +37,11 @@ class Transcriber(Protocol):
 
     def transcribe(self, pcm: Pcm) -> str:
         """The words in ``pcm`` ("" when none)."""
+        ...
+
+    def hear(self, pcm: Pcm, hotwords: str | None = None) -> Heard:
+        """The words in ``pcm`` and the recogniser's confidence; ``hotwords`` replaces the
+        configured ones for this call (a decision pass listening for other words)."""
         ...
 
 
@@ -44,6 +59,10 @@ class WhisperTranscriber:
 
     def transcribe(self, pcm: Pcm) -> str:
         """Decode one utterance (greedy by default, no timestamps, no previous-text context)."""
+        return self.hear(pcm).text
+
+    def hear(self, pcm: Pcm, hotwords: str | None = None) -> Heard:
+        """Decode one utterance; ``logprob`` is the lowest segment's mean token log-probability."""
         audio = np.ascontiguousarray(pcm, dtype=np.float32)
         with self._lock:
             segments, _info = self._model.transcribe(
@@ -53,10 +72,12 @@ class WhisperTranscriber:
                 without_timestamps=True,
                 condition_on_previous_text=False,
                 vad_filter=False,
-                hotwords=self._hotwords,
+                hotwords=hotwords or self._hotwords,
             )
             # The segments are a lazy generator: decoding happens here, inside the lock.
-            return " ".join(s.text.strip() for s in segments).strip()
+            done = list(segments)
+        text = " ".join(s.text.strip() for s in done).strip()
+        return Heard(text, min((float(s.avg_logprob) for s in done), default=0.0))
 
 
 class SphinxTranscriber:
@@ -71,10 +92,14 @@ class SphinxTranscriber:
 
     def transcribe(self, pcm: Pcm) -> str:
         """Decode one utterance with the general language model."""
+        return self.hear(pcm).text
+
+    def hear(self, pcm: Pcm, hotwords: str | None = None) -> Heard:
+        """Decode one utterance (no hotwords, no confidence: the fallback cannot do either)."""
         raw = (np.clip(pcm, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
         with self._lock:
             self._decoder.start_utt()
             self._decoder.process_raw(raw, False, True)
             self._decoder.end_utt()
             hyp = self._decoder.hyp()
-        return "" if hyp is None else str(hyp.hypstr).strip()
+        return Heard("" if hyp is None else str(hyp.hypstr).strip())

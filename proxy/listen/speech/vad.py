@@ -42,20 +42,25 @@ def level_db(frame: Pcm) -> float:
     return 20.0 * math.log10(rms) if rms > 1e-6 else _SILENT_DB
 
 
-class EnergyVad:
-    """16 kHz PCM chunks in (any size), :class:`Utterance` objects out when each one ends."""
+class Segmenter:
+    """Voiced/unvoiced frames in, :class:`Utterance` objects out: the start, hangover, pre-roll
+    and length rules shared by every voice-activity detector.
 
-    def __init__(self, settings: TapSettings = DEFAULT_SETTINGS) -> None:
+    A detector subclass cuts the audio into frames of ``frame`` samples and says for each one
+    whether it is speech (:meth:`_voiced`).
+    """
+
+    def __init__(self, settings: TapSettings, frame: int) -> None:
         self.s = settings
-        self._frame = max(1, round(settings.vad_frame_s * ASR_RATE))
-        self._start_frames = max(1, math.ceil(settings.vad_start_s / settings.vad_frame_s))
-        self._hang_frames = max(1, math.ceil(settings.vad_hangover_s / settings.vad_frame_s))
-        self._preroll_frames = max(0, math.ceil(settings.vad_preroll_s / settings.vad_frame_s))
-        self._max_frames = max(1, math.ceil(settings.vad_max_utterance_s / settings.vad_frame_s))
-        self._min_frames = max(1, math.ceil(settings.vad_min_utterance_s / settings.vad_frame_s))
+        frame_s = frame / ASR_RATE
+        self._frame = frame
+        self._start_frames = max(1, math.ceil(settings.vad_start_s / frame_s))
+        self._hang_frames = max(1, math.ceil(settings.vad_hangover_s / frame_s))
+        self._preroll_frames = max(0, math.ceil(settings.vad_preroll_s / frame_s))
+        self._max_frames = max(1, math.ceil(settings.vad_max_utterance_s / frame_s))
+        self._min_frames = max(1, math.ceil(settings.vad_min_utterance_s / frame_s))
         self._pending = np.zeros(0, dtype=np.float32)
         self._frames_seen = 0
-        self._floor = settings.vad_min_db - settings.vad_margin_db
         self._history: deque[Pcm] = deque(maxlen=self._preroll_frames + self._start_frames)
         self._voiced_run = 0
         self._quiet_run = 0
@@ -75,27 +80,27 @@ class EnergyVad:
     def push(self, pcm: Pcm) -> list[Utterance]:
         """Feed audio; returns the utterances that ended inside it."""
         self._pending = np.concatenate([self._pending, pcm.astype(np.float32, copy=False)])
-        done: list[Utterance] = []
         n = self._frame
         whole = (self._pending.size // n) * n
-        for i in range(0, whole, n):
-            utt = self._frame_in(self._pending[i : i + n])
+        frames = [self._pending[i : i + n] for i in range(0, whole, n)]
+        self._pending = self._pending[whole:]
+        done: list[Utterance] = []
+        for frame, voiced in zip(frames, self._voiced(frames), strict=True):
+            utt = self._frame_in(frame, voiced)
             if utt is not None:
                 done.append(utt)
-        self._pending = self._pending[whole:]
         return done
 
     def flush(self) -> Utterance | None:
         """End of stream: close the open utterance, if long enough."""
         return self._close(trailing_quiet=0)
 
-    def _frame_in(self, frame: Pcm) -> Utterance | None:
+    def _voiced(self, frames: list[Pcm]) -> list[bool]:
+        """Whether each frame (in order, continuing the stream) is speech."""
+        raise NotImplementedError
+
+    def _frame_in(self, frame: Pcm, voiced: bool) -> Utterance | None:
         self._frames_seen += 1
-        db = level_db(frame)
-        voiced = db >= max(self.s.vad_min_db, self._floor + self.s.vad_margin_db)
-        # The floor follows the quietest recent frames: down at once, up slowly, so steady noise
-        # is learnt within seconds while the pauses between words keep it low during speech.
-        self._floor = db if db < self._floor else self._floor + _FLOOR_RISE_DB
         if self._speech is None:
             self._history.append(frame)
             self._voiced_run = self._voiced_run + 1 if voiced else 0
@@ -124,3 +129,22 @@ class EnergyVad:
         # End at the last voiced frame; the hangover's quiet tail is kept in the audio only.
         end = (self._speech_start + len(speech) - trailing_quiet) * sec
         return Utterance(np.concatenate(speech), max(0.0, start), end)
+
+
+class EnergyVad(Segmenter):
+    """16 kHz PCM chunks in (any size), :class:`Utterance` objects out when each one ends;
+    a frame is speech when it is loud enough above the tracked noise floor."""
+
+    def __init__(self, settings: TapSettings = DEFAULT_SETTINGS) -> None:
+        super().__init__(settings, max(1, round(settings.vad_frame_s * ASR_RATE)))
+        self._floor = settings.vad_min_db - settings.vad_margin_db
+
+    def _voiced(self, frames: list[Pcm]) -> list[bool]:
+        out = []
+        for frame in frames:
+            db = level_db(frame)
+            out.append(db >= max(self.s.vad_min_db, self._floor + self.s.vad_margin_db))
+            # The floor follows the quietest recent frames: down at once, up slowly, so steady
+            # noise is learnt within seconds while the pauses between words keep it low.
+            self._floor = db if db < self._floor else self._floor + _FLOOR_RISE_DB
+        return out

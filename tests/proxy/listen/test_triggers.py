@@ -14,8 +14,19 @@ from proxy.listen.triggers import (
 from proxy.relay.codec import Action
 
 
-def fired(text: str, spotted: tuple[str, ...] = ()) -> list[Action]:
-    return [m.action for m in match_utterance(text, spotted, DEFAULT_PHRASES, at=1.0)]
+def fired(
+    text: str, spotted: tuple[str, ...] = (), logprob: float = -0.1, again: str | None = None
+) -> list[Action]:
+    """Actions for one utterance; the decision pass hears ``again`` (default: the same text)."""
+    matches = match_utterance(
+        text,
+        spotted,
+        DEFAULT_PHRASES,
+        at=1.0,
+        logprob=logprob,
+        recheck=lambda _hotwords: text if again is None else again,
+    )
+    return [m.action for m in matches]
 
 
 def test_words_drop_case_and_punctuation() -> None:
@@ -57,7 +68,6 @@ def test_spotter_alone_cannot_fire_execute() -> None:
 def test_spotter_alone_fires_a_short_reply() -> None:
     # Whisper hears a lone espeak "cancel" as "Console"; the keyphrase spotter heard it.
     assert fired("Console", spotted=("cancel",)) == [Action.CANCEL]
-    assert fired("", spotted=("confirm",)) == [Action.CONFIRM]
     assert fired("the console on the web server is broken again", spotted=("cancel",)) == []
 
 
@@ -69,6 +79,41 @@ def test_spotter_alone_does_not_fire_inside_a_longer_word() -> None:
     # The text's own spellings still fire, and so does the spotter next to other words.
     assert fired("Confirmed.", spotted=("confirm",)) == [Action.CONFIRM]
     assert fired("yes, Console", spotted=("cancel",)) == [Action.CANCEL]
+
+
+def test_the_spotter_alone_never_confirms() -> None:
+    # A false confirm runs a destructive command: the spotter heard "council" as a reply.
+    assert fired("", spotted=("confirm",)) == []
+    assert fired("Council.", spotted=("confirm",)) == []
+
+
+def test_a_confirm_must_be_heard_twice() -> None:
+    # Long negative run: the hotword-biased pass turned a lone "concern" into "confirm"; the
+    # decision pass, listening for "confirm" among its rivals, heard "concern".
+    assert fired("confirm", again="Concern.") == []
+    assert fired("confirm", again="confirm, concern") == [Action.CONFIRM]
+    assert fired("Yes, confirm.", again="yes, confirm") == [Action.CONFIRM]
+    # A decision pass that heard a long sentence is no reply either.
+    assert fired("confirm", again="I can confirm that the disk is fine") == []
+
+
+def test_an_unsure_confirm_does_not_fire() -> None:
+    assert fired("confirm", logprob=-1.2) == []
+    assert fired("confirm", logprob=-0.2) == [Action.CONFIRM]
+
+
+def test_without_a_decision_pass_confirm_does_not_fire() -> None:
+    assert match_utterance("confirm", (), DEFAULT_PHRASES, at=1.0) == []
+    # Cancelling is the safe direction: one hearing is enough.
+    assert [m.action for m in match_utterance("cancel", (), DEFAULT_PHRASES, at=1.0)] == [
+        Action.CANCEL
+    ]
+
+
+def test_the_decision_pass_lists_the_phrase_among_its_rivals() -> None:
+    confirm = next(p for p in DEFAULT_PHRASES if p.action is Action.CONFIRM)
+    hotwords = confirm.decision_hotwords.split(", ")
+    assert hotwords[0] == "confirm" and "concern" in hotwords and len(hotwords) > 5
 
 
 def test_one_utterance_fires_each_action_once() -> None:
