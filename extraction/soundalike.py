@@ -35,14 +35,15 @@ _DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight
 # Ordered rewrites of a lower-case word into sound symbols.  Upper-case letters are finished
 # symbols; lower-case ones still wait for a rule.  Sounds a recogniser (or a speaker) easily
 # swaps share a symbol: voiced/unvoiced pairs (T for t/d, P for p/b, K for k/g/c/q, F for f/v)
-# and the hissing sounds (S for s/z/sh/ch/soft c), so "radish" and "redis" share a key.
+# the hissing sounds (S for s/z/sh/ch/soft c), so "radish" and "redis" share a key, and the
+# nasals (N for m/n: tiny.en wrote "mginx").
 _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), replacement)
     for pattern, replacement in (
         (r"^x", "S"),
         (r"^(kn|gn|pn)", "N"),
         (r"^wr", "R"),
-        (r"mb$", "M"),
+        (r"mb$", "m"),
         (r"tch|sch|ch|sh|ti(?=[ao])|si(?=[ao])", "S"),
         (r"ph", "F"),
         (r"th", "0"),
@@ -57,6 +58,7 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"[dt]", "T"),
         (r"[bp]", "P"),
         (r"[fv]", "F"),
+        (r"[mn]", "N"),
     )
 )
 _FIRST_VOWEL = re.compile(r"^[aeiouy]")

@@ -7,8 +7,10 @@ import logging
 import pytest
 
 from client.audio import Pcm
+from extraction.soundalike import find_names
 from proxy.listen.speech.events import AssistantSpoke, TapEvent, TriggerHeard, UserSpoke
 from proxy.listen.speech.pipeline import SpeechPipeline
+from proxy.listen.speech.vocabulary import known_names
 from proxy.listen.transcript import Transcript
 from proxy.relay.codec import Action
 from tests.proxy.listen.speech.speechkit import client_messages, recognisers
@@ -75,6 +77,26 @@ def test_replies_are_reported() -> None:
     )
     events, _ = listen(audio)
     assert triggers(events) == [Action.CONFIRM, Action.CANCEL]
+
+
+@pytest.mark.parametrize(
+    ("word", "voice", "speed"), [("concern", "en-us", 185), ("comfort", "en-us-nyc", 185)]
+)
+def test_a_sound_alike_said_alone_does_not_confirm(word: str, voice: str, speed: int) -> None:
+    # Long negative run: the hotword-biased pass heard these as "confirm"; a false confirm
+    # would run a destructive command, so the decision pass must hear "confirm" too.
+    events, _ = listen(concat(silence(0.5), say(word, voice, speed), silence(1.0)))
+    assert Action.CONFIRM not in triggers(events)
+
+
+@pytest.mark.parametrize(
+    ("request_", "name"),
+    [("is the cron service running", "cron"), ("restart engine x on web two", "nginx")],
+)
+def test_service_names_are_heard(request_: str, name: str) -> None:
+    events, _ = listen(concat(silence(0.5), say(request_, "en-us", 185), silence(1.0)))
+    said = " ".join(e.turn.text for e in events if isinstance(e, UserSpoke))
+    assert name in {m.name for m in find_names(said, known_names().services)}, said
 
 
 def test_model_speech_never_fires_and_becomes_assistant_turns() -> None:
