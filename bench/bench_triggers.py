@@ -465,8 +465,11 @@ def long_specs(minutes: float) -> list[StreamSpec]:
     ]
 
 
-def long_script(spec: StreamSpec) -> tuple[Pcm, list[Said], float]:
-    """A stream's audio, its scripted utterances and its seconds of speech (deterministic)."""
+def long_script(spec: StreamSpec, only: tuple[str, ...] = ()) -> tuple[Pcm, list[Said], float]:
+    """A stream's audio, its scripted utterances and its seconds of speech (deterministic).
+
+    With ``only``, the audio holds just the utterances of those categories (with their pauses);
+    the script, and the speech seconds returned, are still the whole stream's."""
     rng = random.Random(spec.seed)
     names = [c[0] for c in CATEGORIES]
     weights = [c[2] for c in CATEGORIES]
@@ -479,12 +482,14 @@ def long_script(spec: StreamSpec) -> tuple[Pcm, list[Said], float]:
         text = fill(rng.choice(pools[category]), rng)
         audio = say(text, spec.voice, spec.speed)
         length = len(audio) / 24_000
-        said.append(Said(text, category, clock, clock + length))
         # Natural pauses: mostly a clear break, sometimes too short for the VAD to split.
         pause = rng.uniform(0.3, 0.55) if rng.random() < 0.15 else rng.uniform(0.8, 3.0)
+        speech_s += length
+        if only and category not in only:
+            continue
+        said.append(Said(text, category, clock, clock + length))
         parts += [audio, silence(pause)]
         clock += length + pause
-        speech_s += length
     parts.append(silence(1.0))
     audio = noisy(concat(*parts), spec.noise_rms, spec.seed)
     return audio, said, speech_s
@@ -557,6 +562,69 @@ def long_stream(spec: StreamSpec) -> dict[str, Any]:
         "by_category": {k: [len(v), sum(v)] for k, v in by_category.items()},
         "recognised_utterances": pipeline.stats.utterances,
         "false": false,
+    }
+
+
+def short_stream(spec: StreamSpec) -> dict[str, Any]:
+    """The short utterances of one long-run stream, recorded once, judged by every policy."""
+    assert _RECS is not None, "call _worker_init first"
+    audio, said, speech_s = long_script(spec, SHORT_CATEGORIES)
+    costs = Costs()
+    heard = listen(_RECS, audio, costs)
+    false: dict[str, list[str]] = {}
+    for policy in ("previous", "chosen"):
+        for h in heard:
+            for action in fired(policy, [h]):
+                false.setdefault(f"{policy}:{action.name}", []).append(
+                    f"{h.text!r} [{spec.voice}/{spec.speed}/noise={spec.noise_rms}]"
+                )
+    return {
+        "speech_s": speech_s,
+        "short_speech_s": sum(s.end - s.start for s in said),
+        "short_said": len(said),
+        "false": false,
+        "rtf": costs.wall_s / max(1e-9, costs.audio_s),
+        "audio_s": costs.audio_s,
+        "wall_s": costs.wall_s,
+        "rechecks": sum(bool(h.rechecked) for h in heard),
+    }
+
+
+def short_replay(minutes: float, workers: int, vad: str) -> dict[str, Any]:
+    """Replies ("confirm", "cancel") fire only in utterances of at most four words, and the
+    full long run found all its false replies there.  This replays every short utterance of
+    the long run's script (same seed) and judges the previous and the chosen rule on the same
+    recordings; rates are per hour of the *whole* script's speech."""
+    specs = long_specs(minutes)
+    began = time.perf_counter()
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        max(1, workers), mp_context=ctx, initializer=_worker_init, initargs=(vad,)
+    ) as pool:
+        results = list(pool.map(short_stream, specs))
+    hours = sum(r["speech_s"] for r in results) / 3600.0
+    counts: dict[str, int] = {}
+    examples: dict[str, list[str]] = {}
+    for r in results:
+        for key, items in r["false"].items():
+            counts[key] = counts.get(key, 0) + len(items)
+            examples.setdefault(key, []).extend(items)
+    keys = [f"{p}:{a}" for p in ("previous", "chosen") for a in ("CONFIRM", "CANCEL")]
+    audio_s = sum(r["audio_s"] for r in results)
+    return {
+        "what": short_replay.__doc__.replace("\n   ", "") if short_replay.__doc__ else "",
+        "seed": LONG_SEED,
+        "minutes_of_script_speech": round(hours * 60.0, 1),
+        "short_utterances": sum(r["short_said"] for r in results),
+        "minutes_of_short_speech": round(sum(r["short_speech_s"] for r in results) / 60.0, 1),
+        "false": {k: counts.get(k, 0) for k in keys},
+        "false_per_hour_of_speech": {k: round(counts.get(k, 0) / hours, 2) for k in keys},
+        "upper_95_per_hour": {k: round(poisson_upper(counts.get(k, 0)) / hours, 2) for k in keys},
+        "examples": {k: v[:20] for k, v in examples.items()},
+        "decision_passes": sum(r["rechecks"] for r in results),
+        "rtf": round(sum(r["wall_s"] for r in results) / max(1e-9, audio_s), 3),
+        "wall_s": round(time.perf_counter() - began, 1),
+        "workers": workers,
     }
 
 
@@ -779,6 +847,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="processes for the long run")
     parser.add_argument("--long-only", action="store_true", help="skip the quick run")
     parser.add_argument(
+        "--short-replay",
+        type=float,
+        default=0.0,
+        help="replay the short utterances of a long run of this many minutes (0: skip)",
+    )
+    parser.add_argument(
         "--vad",
         choices=("energy", "silero"),
         default=DEFAULT_SETTINGS.vad,
@@ -801,6 +875,12 @@ def main() -> None:
             )
     elif "long_negatives" in previous:
         result["long_negatives"] = previous["long_negatives"]  # from an earlier long run
+    if args.short_replay > 0:
+        replay = short_replay(args.short_replay, args.workers, args.vad)
+        result["short_replay"] = replay
+        print("\nshort replay:", json.dumps({k: replay[k] for k in replay if k != "examples"}))
+    elif "short_replay" in previous:
+        result["short_replay"] = previous["short_replay"]
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"\nwrote {out} in {time.perf_counter() - began:.1f}s")
 
