@@ -601,7 +601,11 @@ def short_replay(minutes: float, workers: int, vad: str) -> dict[str, Any]:
     with ProcessPoolExecutor(
         max(1, workers), mp_context=ctx, initializer=_worker_init, initargs=(vad,)
     ) as pool:
-        results = list(pool.map(short_stream, specs))
+        results = []
+        for spec, r in zip(specs, pool.map(short_stream, specs), strict=True):
+            results.append(r)
+            # One line per stream: a run cut short still shows what it measured.
+            print(f"  short {spec.index:3} {json.dumps(r)}", flush=True)
     hours = sum(r["speech_s"] for r in results) / 3600.0
     counts: dict[str, int] = {}
     examples: dict[str, list[str]] = {}

@@ -2,9 +2,10 @@
 
 :class:`Segmenter` turns voiced/unvoiced frames into utterances; :class:`EnergyVad` (the
 default) decides by level, :class:`proxy.listen.speech.silero.SileroVad` by a neural model.
-For the energy VAD, each ``vad_frame_s`` frame's level (dBFS) is compared with ``max(vad_min_db, noise floor +
-vad_margin_db)``.  The noise floor follows quiet frames quickly downwards and slowly upwards,
-so steady background noise stops counting as speech within a few seconds.  An utterance opens
+For the energy VAD, each ``vad_frame_s`` frame's level (dBFS) is compared with
+``max(vad_min_db, noise floor + vad_margin_db)``.  The noise floor follows quiet frames
+quickly downwards and slowly upwards, so steady background noise stops counting as speech
+within a few seconds.  An utterance opens
 after ``vad_start_s`` of voiced frames (with ``vad_preroll_s`` of audio before it, so the first
 syllable is not cut) and closes after ``vad_hangover_s`` of unvoiced frames, or when it reaches
 ``vad_max_utterance_s``.
