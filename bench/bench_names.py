@@ -90,7 +90,7 @@ def main() -> None:
     services = dict(vocabulary.services)
     configs = {
         "before": Recognisers.load(replace(DEFAULT_SETTINGS, whisper_names=False)),
-        "after": Recognisers.load(DEFAULT_SETTINGS),
+        "after": Recognisers.load(replace(DEFAULT_SETTINGS, whisper_names=True)),
     }
     cells: dict[str, dict[str, list[int]]] = {
         f"{p}_{m}": {"ok": [], "wrong": []}

@@ -28,8 +28,7 @@ from typing import Any
 
 import numpy as np
 import soxr
-
-from bench.bench_triggers import (
+from bench_triggers import (
     EXECUTE_PHRASINGS,
     HELD_OUT_CONFIRM,
     HELD_OUT_EXECUTE,
@@ -45,6 +44,7 @@ from bench.bench_triggers import (
     noisy,
     room_noise,
 )
+
 from client.audio import Pcm
 from proxy.listen.speech.recognisers import Recognisers
 from proxy.listen.speech.settings import DEFAULT_SETTINGS
@@ -76,6 +76,14 @@ def covered(start: float, end: float, utts: list[Utterance]) -> tuple[float, flo
     return max(parts, default=0.0) / span, min(1.0, sum(parts) / span)
 
 
+def voiced_span(p: Pcm) -> tuple[float, float]:
+    """Where the sound is inside espeak's output (it pads each phrase with silence)."""
+    loud = np.flatnonzero(np.abs(p) > 0.02 * float(np.max(np.abs(p))))
+    if loud.size == 0:
+        return 0.0, len(p) / 24_000
+    return float(loud[0]) / 24_000, float(loud[-1]) / 24_000
+
+
 def trigger_items() -> list[tuple[Pcm, float, float, str]]:
     """(audio, phrase start, phrase end, label) for the trigger and held-out sets."""
     items: list[tuple[Pcm, float, float, str]] = []
@@ -94,7 +102,8 @@ def trigger_items() -> list[tuple[Pcm, float, float, str]]:
                 parts += [p, silence(1.0)]
                 rms = NOISE_RMS[(vi + si + ii) % len(NOISE_RMS)]
                 audio = noisy(concat(*parts), rms, seed)
-                items.append((audio, t, t + len(p) / 24_000, "trigger set"))
+                on, off = voiced_span(p)
+                items.append((audio, t + on, t + off, "trigger set"))
     for voice in HELD_OUT_VOICES:
         for ctx, phrase in [*HELD_OUT_EXECUTE, *(("", c) for c in HELD_OUT_CONFIRM)]:
             seed += 1
@@ -107,7 +116,8 @@ def trigger_items() -> list[tuple[Pcm, float, float, str]]:
             parts += [p, silence(1.0)]
             rms = float(np.sqrt(np.mean(p**2)))
             audio = room_noise(concat(*parts), rms, HELD_OUT_SNR_DB, seed)
-            items.append((audio, t, t + len(p) / 24_000, "held out 185 wpm 15 dB"))
+            on, off = voiced_span(p)
+            items.append((audio, t + on, t + off, "held out 185 wpm 15 dB"))
     return items
 
 

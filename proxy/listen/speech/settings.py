@@ -33,7 +33,9 @@ class TapSettings:
       ``whisper_hotwords``: bias Whisper towards the trigger phrases (measured: fixes
       "cancel" → "Console" without new false triggers on the bench's negatives).
       ``whisper_names``: add the service and program names the rules and policy know to the
-      hotwords (:mod:`proxy.listen.speech.vocabulary`; measured by ``bench/bench_names.py``).
+      hotwords (:mod:`proxy.listen.speech.vocabulary`; ``bench/bench_names.py``).  Off by
+      default: seen once, tiny.en wrote a prompted name into a short reply ("Say cancel." →
+      "caddy, cancel,"), and its effect on the trigger figures is not measured yet.
       ``allow_sphinx_fallback``: without Whisper, transcribe with pocketsphinx's general model
       (poor words; logged as a warning) instead of failing at start-up.
 
@@ -65,7 +67,7 @@ class TapSettings:
     whisper_threads: int = 1
     whisper_beam_size: int = 1
     whisper_hotwords: bool = True
-    whisper_names: bool = True
+    whisper_names: bool = False
     allow_sphinx_fallback: bool = True
 
     phrases: tuple[TriggerPhrase, ...] = DEFAULT_PHRASES

@@ -150,12 +150,14 @@ def test_our_own_spoken_prompt_echoed_back_does_not_confirm() -> None:
 
 
 def test_echo_alone_fires_nothing() -> None:
-    prompt = say("Say confirm.")
+    # "cancel": one hearing fires it (a lone "confirm" must also pass the decision pass, so it
+    # would not show what the echo window adds).
+    prompt = say("Say cancel.")
     pipeline = SpeechPipeline("test", recognisers(), Transcript())
     events = pipeline.proxy_speaks(len(prompt) / 24_000)
     for message in client_messages(concat(prompt, silence(1.0))):
         events += pipeline.client(message)
     events += pipeline.finish()
     assert triggers(events) == []
-    events, _ = listen(concat(prompt, silence(1.0)))  # without the window it would confirm
-    assert triggers(events) == [Action.CONFIRM]
+    events, _ = listen(concat(prompt, silence(1.0)))  # without the window it would cancel
+    assert triggers(events) == [Action.CANCEL]
