@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import soxr
-from bench_triggers import (
+from bench_triggers import (  # type: ignore[import-not-found]  # run as a script from bench/
     EXECUTE_PHRASINGS,
     HELD_OUT_CONFIRM,
     HELD_OUT_EXECUTE,
