@@ -103,7 +103,7 @@ CONFIRM_RIVALS = (
     "consent", "can form",
 )  # fmt: skip
 #: Least sure a text pass may be of a "confirm" (mean token log-probability; bench_triggers).
-CONFIRM_MIN_LOGPROB = -0.45
+CONFIRM_MIN_LOGPROB = -1.0
 
 
 DEFAULT_PHRASES: tuple[TriggerPhrase, ...] = (
