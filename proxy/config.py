@@ -41,8 +41,7 @@ class Config:
     upstream_connections: int = 0
     #: Connections the kernel holds for accept(); a burst of browsers beyond it is dropped.
     listen_backlog: int = 1024
-    #: "uvloop" or "asyncio" (the event loop ``python -m proxy`` runs on); uvloop cut the
-    #: relay's added latency by ≈40 % in bench/bench_capacity.py.
+    #: "uvloop" or "asyncio": uvloop cut the relay's added latency ≈40 % (bench_capacity.py).
     event_loop: str = "uvloop"
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     ping_interval: float = 20.0
@@ -52,12 +51,9 @@ class Config:
     drain_timeout: float = 10.0
     query_policy: QueryPolicy = field(default_factory=QueryPolicy)
     log_level: str = "INFO"
-    #: "text" (one readable line per event) or "json" (one JSON object per line).
-    log_format: str = "text"
+    log_format: str = "text"  # or "json": one object per line
     access_log: bool = False
-    #: ``HOST:PORT`` serving ``/metrics`` alone without authentication; ``None``: ``/metrics``
-    #: is on the main port behind the front door like the API.
-    metrics_listen: tuple[str, int] | None = None
+    metrics_listen: tuple[str, int] | None = None  # None: /metrics on the main port
     # The pipeline behind the relay.
     data_dir: Path = Path("data")
     policy: Path | None = None
@@ -87,12 +83,6 @@ class Config:
 #: Head-room for web UI fetches in the default :attr:`Config.upstream_connections`.
 UI_FETCH_CONNECTIONS = 32
 EVENT_LOOPS = ("uvloop", "asyncio")
-
-
-def connection_limit(config: Config) -> int:
-    """The upstream connection limit in force: never below the pool plus the waiting line."""
-    needed = len(config.upstreams) + config.max_waiting
-    return config.upstream_connections or needed + UI_FETCH_CONNECTIONS
 
 
 def upstream_url(value: str) -> str:
@@ -239,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--metrics-listen",
         "HOST:PORT serving /metrics without authentication (keep it private); "
         "default: /metrics on the main port, behind authentication",
+        type=host_port,
     )
     _pipeline_flags(p.add_argument_group("voice ops pipeline"), d)
     add_flags(p, _add)
@@ -332,7 +323,6 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
     level = str(ns.log_level).upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         parser.error(f"--log-level {ns.log_level!r} is not one of DEBUG, INFO, WARNING, ERROR")
-    metrics_listen = _host_port(parser, ns.metrics_listen) if ns.metrics_listen else None
     try:
         security = from_args(ns, _env_list)
         security.check(str(ns.listen))
@@ -364,7 +354,7 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
         log_level=level,
         log_format=str(ns.log_format),
         access_log=_flag_true(ns.access_log),
-        metrics_listen=metrics_listen,
+        metrics_listen=ns.metrics_listen or None,
         data_dir=Path(ns.data_dir),
         policy=Path(ns.policy) if ns.policy else None,
         trusted_path=str(ns.trusted_path),
@@ -390,12 +380,12 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
     )
 
 
-def _host_port(parser: argparse.ArgumentParser, value: str) -> tuple[str, int]:
-    host, _, port = str(value).strip().rpartition(":")
-    host = host.strip("[]")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        parser.error(f"--metrics-listen {value!r} must look like 127.0.0.1:9100 or [::1]:9100")
-    return host, int(port)
+def host_port(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` or ``[V6]:PORT`` as a pair (an argparse ``type``)."""
+    host, _, port = value.strip().rpartition(":")
+    if not host.strip("[]") or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"{value!r} must look like 127.0.0.1:9100 or [::1]:9100")
+    return host.strip("[]"), int(port)
 
 
 def _env_list(flag: str) -> list[str]:

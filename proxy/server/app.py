@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
-from proxy.config import Config, connection_limit
+from proxy.config import UI_FETCH_CONNECTIONS, Config
 from proxy.relay import chat as relay
 from proxy.relay import ui
 from proxy.relay.admission import Admission
@@ -35,6 +35,12 @@ STATE = web.AppKey("relay_state", RelayState)
 READY_PROBE_TIMEOUT = 1.0
 #: Seconds between the background probes of every upstream.
 UPSTREAM_PROBE_INTERVAL = 10.0
+
+
+def connection_limit(config: Config) -> int:
+    """The upstream connection limit in force: never below the pool plus the waiting line."""
+    needed = len(config.upstreams) + config.max_waiting
+    return config.upstream_connections or needed + UI_FETCH_CONNECTIONS
 
 
 def build_app(config: Config, services: Services | None = None) -> web.Application:

@@ -7,10 +7,11 @@ import asyncio
 import aiohttp
 import pytest
 
-from proxy.config import connection_limit, parse_config
+from proxy.config import parse_config
 from proxy.relay.chat import CLOSE_BAD_GATEWAY
 from proxy.relay.codec import Kind
 from proxy.security import Limits, SecuritySettings
+from proxy.server.app import connection_limit
 from tests.proxy.conftest import fast_config, running_proxy
 from tests.proxy.relay.test_relay import receive_kind
 from tests.proxy.upstream_double import UpstreamDouble
