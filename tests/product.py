@@ -11,7 +11,7 @@ import contextlib
 import json
 import stat
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from devtools.tinymoshi import TinyMoshiServer
@@ -38,8 +38,11 @@ class Product:
 
 
 @contextlib.asynccontextmanager
-async def running_product(upstream: TinyMoshiServer, tmp_path: Path) -> AsyncIterator[Product]:
-    """Serve the product (defaults, loopback, no memory) until the block ends."""
+async def running_product(
+    upstream: TinyMoshiServer, tmp_path: Path, **overrides: object
+) -> AsyncIterator[Product]:
+    """Serve the product (defaults, loopback, no memory; ``overrides`` replace config fields)
+    until the block ends."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     systemctl_log = tmp_path / "systemctl.log"
@@ -53,5 +56,6 @@ async def running_product(upstream: TinyMoshiServer, tmp_path: Path) -> AsyncIte
         trusted_path=f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
         memory=False,
     )
+    config = replace(config, **overrides)  # type: ignore[arg-type]
     async with running_proxy(config, await build_services(config)) as proxy:
         yield Product(proxy, config.data_dir / "audit.jsonl", systemctl_log)

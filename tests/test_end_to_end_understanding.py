@@ -4,7 +4,6 @@ understood by the default offline extractor (rules, then intent matching), with 
 
 from __future__ import annotations
 
-import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,35 +13,18 @@ from client.options import SessionOptions
 from client.session import run_session
 from client.summary import SessionSummary
 from devtools.tinymoshi import TinyMoshiServer
-from proxy.config import Config
-from proxy.startup import build_services
-from tests.proxy.conftest import RunningProxy, running_proxy
+from tests.product import Product, running_product
+from tests.proxy.conftest import RunningProxy
 from tests.voices import concat, needs_espeak, say, silence
 
 pytestmark = [pytest.mark.moshi, needs_espeak]
 
 
 @pytest.fixture
-async def proxy(
-    moshi_upstream: TinyMoshiServer, tmp_path: Path
-) -> AsyncIterator[tuple[RunningProxy, Path]]:
-    """The proxy with memory, and a stand-in systemctl that only logs its arguments."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    log = tmp_path / "systemctl.log"
-    stand_in = bin_dir / "systemctl"
-    stand_in.write_text(f'#!/bin/sh\necho "$@" >> {log}\necho "stand-in systemctl $*"\n')
-    stand_in.chmod(stand_in.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    config = Config(
-        listen="127.0.0.1",
-        upstreams=(moshi_upstream.url,),
-        data_dir=tmp_path / "data",
-        trusted_path=f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
-        memory=True,
-    )
-    services = await build_services(config)
-    async with running_proxy(config, services) as running:
-        yield running, log
+async def proxy(moshi_upstream: TinyMoshiServer, tmp_path: Path) -> AsyncIterator[Product]:
+    """The product with memory on (its stand-in systemctl only logs its arguments)."""
+    async with running_product(moshi_upstream, tmp_path, memory=True) as running:
+        yield running
 
 
 def _executed(summary: SessionSummary) -> list[str]:
@@ -63,9 +45,9 @@ async def _ask(running: RunningProxy, words: str, speed: int = 150) -> SessionSu
 
 
 async def test_several_requests_a_negation_a_plan_and_same_as_last_time(
-    proxy: tuple[RunningProxy, Path],
+    proxy: Product,
 ) -> None:
-    running, systemctl_log = proxy
+    running, systemctl_log = proxy.proxy, proxy.systemctl_log
     first = await _ask(running, "check the disk space and the memory, but do not restart anything")
     assert _executed(first) == ["df -h", "free -h"], _texts(first)
     later = await _ask(running, "we should check the memory next week")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import stat
 from pathlib import Path
 
 import pytest
@@ -22,9 +21,7 @@ import pytest
 from client.options import SessionOptions, execute_step
 from client.session import run_session
 from devtools.tinymoshi import TinyMoshiServer
-from proxy.config import Config
-from proxy.startup import build_services
-from tests.proxy.conftest import running_proxy
+from tests.product import running_product
 from tests.voices import concat, needs_espeak, say, silence
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -45,24 +42,11 @@ pytestmark = [
 async def test_status_page_shows_the_conversation_and_its_confirm_button_runs_the_command(
     moshi_upstream: TinyMoshiServer, tmp_path: Path
 ) -> None:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    ran = tmp_path / "systemctl.log"
-    stand_in = bin_dir / "systemctl"
-    stand_in.write_text(f'#!/bin/sh\necho "$@" >> {ran}\necho "stand-in systemctl $*"\n')
-    stand_in.chmod(stand_in.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    config = Config(
-        listen="127.0.0.1",
-        upstreams=(moshi_upstream.url,),
-        data_dir=tmp_path / "data",
-        trusted_path=f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
-        memory=False,
-        speak_results=False,
-    )
     keep = os.environ.get("VOICEOPS_DOCS_SCREENSHOT") == "1"
     shot = DOCS_SCREENSHOT if keep else tmp_path / "status-page.png"
     speech = concat(silence(0.5), say("could you restart the nginx service", speed=130), silence(1))
-    async with running_proxy(config, await build_services(config)) as proxy:
+    async with running_product(moshi_upstream, tmp_path, speak_results=False) as product:
+        proxy, ran = product.proxy, product.systemctl_log
         options = SessionOptions(
             url=proxy.ws,
             pcm=speech,
