@@ -16,6 +16,7 @@ COPY setup.cfg pyproject.toml README.md ./
 COPY proxy ./proxy
 COPY extraction ./extraction
 COPY guard ./guard
+COPY fleet ./fleet
 COPY client ./client
 COPY devtools ./devtools
 COPY voiceops ./voiceops
@@ -43,6 +44,7 @@ COPY --chmod=0755 entrypoint.sh ./
 COPY proxy ./proxy
 COPY extraction ./extraction
 COPY guard ./guard
+COPY fleet ./fleet
 COPY client ./client
 COPY devtools ./devtools
 COPY voiceops ./voiceops
@@ -81,6 +83,7 @@ COPY setup.cfg pyproject.toml README.md ./
 COPY proxy ./proxy
 COPY extraction ./extraction
 COPY guard ./guard
+COPY fleet ./fleet
 COPY client ./client
 COPY devtools ./devtools
 COPY voiceops ./voiceops

@@ -28,11 +28,17 @@ class Turn:
 
 @dataclass(frozen=True, slots=True)
 class ProposedCommand:
-    """A command the conversation agreed on, as text for the guard, and the words it came from."""
+    """A command the conversation agreed on, as text for the guard, and the words it came from.
+
+    ``targets`` are the fleet's node names it must run on, in order ("restart nginx on both web
+    servers" → web-1, web-2); empty when no fleet is configured: it runs where every command
+    runs without one.
+    """
 
     command: str
     source: str
     origin: Origin = "user"
+    targets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
