@@ -14,7 +14,8 @@
 #   VOICEOPS_PYTHON (python) runs the proxy, VOICEOPS_UPSTREAM_PYTHON (same) the upstream
 #   VOICEOPS_AUDIT_TO_STDOUT=1 also copies every audit record to stdout as "audit {json}", for
 #   a platform log shipper (the node's disk, and audit.jsonl with it, can vanish)
-#   VOICEOPS_EXECUTOR=openclaw also starts the OpenClaw gateway (start_executor_gateway below).
+#   VOICEOPS_EXECUTOR=openclaw also starts an OpenClaw gateway and node host on this machine
+#   unless VOICEOPS_EXEC_GATEWAY names another host (start_executor_gateway below).
 # Every other VOICEOPS_* variable is read by the proxy itself (python -m proxy --help).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -92,16 +93,49 @@ start_upstream() {
   log "start upstream ($MODE) pid $upstream_pid: $UPSTREAM_PY ${args[*]}"
 }
 
-# Hook for the OpenClaw executor gateway: started before the proxy when VOICEOPS_EXECUTOR=openclaw.
+# The OpenClaw executor's gateway, started before the proxy when VOICEOPS_EXECUTOR=openclaw and
+# the gateway URL is on this machine: `python -m devtools.openclaw run` starts a gateway and one
+# node host (needs Node 24 + OpenClaw: ./run.sh openclaw or VOICEOPS_OPENCLAW_TOOLS) and writes
+# the gateway token into the data directory, which the proxy reads when it starts; so the proxy
+# waits for its ready line.  VOICEOPS_OPENCLAW_START replaces it with your own script; a gateway
+# on another host (VOICEOPS_EXEC_GATEWAY=ws://gw.example:18789) is used as it is.
 start_executor_gateway() {
   [ "${VOICEOPS_EXECUTOR:-local}" = openclaw ] || return 0
-  local script="${VOICEOPS_OPENCLAW_START:-./deploy/openclaw-start.sh}"
-  if [ ! -x "$script" ]; then
-    log "exit: VOICEOPS_EXECUTOR=openclaw but $script is missing or not executable"; exit 2
+  if [ -n "${VOICEOPS_OPENCLAW_START:-}" ]; then
+    if [ ! -x "$VOICEOPS_OPENCLAW_START" ]; then
+      log "exit: VOICEOPS_OPENCLAW_START=$VOICEOPS_OPENCLAW_START is missing or not executable"
+      exit 2
+    fi
+    "$VOICEOPS_OPENCLAW_START" &
+    gateway_pid=$!
+    log "start executor gateway (openclaw) pid $gateway_pid: $VOICEOPS_OPENCLAW_START"
+    return 0
   fi
-  "$script" &
+  local url="${VOICEOPS_EXEC_GATEWAY:-ws://127.0.0.1:18789}" hostport port
+  hostport="${url#*://}"; hostport="${hostport%%/*}"; port="${hostport##*:}"
+  case "${hostport%:*}" in
+    127.0.0.1|localhost|"[::1]") ;;
+    *) log "executor gateway at $url (not started here)"; return 0 ;;
+  esac
+  [[ "$port" =~ ^[0-9]+$ ]] || { log "exit: no port in VOICEOPS_EXEC_GATEWAY=$url"; exit 2; }
+  local data="${VOICEOPS_DATA_DIR:-data}" ready
+  ready="$(mktemp)"
+  "$PY" -m devtools.openclaw run --data-dir "$data" --port "$port" \
+    --node "${VOICEOPS_EXEC_NODE:-local}" ${VOICEOPS_POLICY:+--policy "$VOICEOPS_POLICY"} >"$ready" &
   gateway_pid=$!
-  log "start executor gateway (openclaw) pid $gateway_pid: $script"
+  log "start executor gateway (openclaw) pid $gateway_pid: $PY -m devtools.openclaw run --port $port"
+  local waited=0
+  until grep -q '^{' "$ready"; do
+    if ! alive "$gateway_pid"; then
+      log "exit: the OpenClaw gateway did not start (see its lines above)"; exit 2
+    fi
+    if [ "$waited" -ge "$((READY_TIMEOUT * 2))" ]; then
+      log "exit: the OpenClaw gateway was not ready within ${READY_TIMEOUT}s"; exit 2
+    fi
+    sleep 0.5; waited=$((waited + 1))
+  done
+  log "ready: executor gateway $(head -n 1 "$ready")"
+  rm -f "$ready"
 }
 
 # Audit shipping: follow audit.jsonl (also across its creation) and print each line to stdout.

@@ -7,6 +7,7 @@ entrypoint because each ends it differently.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -21,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from devtools.footprint import children
+from devtools.openclaw import find_runtime
 from devtools.tinymoshi import TinyModel, free_port
 from tests.conftest import REPO_ROOT
 
@@ -32,7 +34,7 @@ GRACE_S = 8
 class Entrypoint:
     """One running ``entrypoint.sh`` with its log, ports and helpers to poke at it."""
 
-    def __init__(self, model: TinyModel, tmp: Path) -> None:
+    def __init__(self, model: TinyModel, tmp: Path, **extra_env: str) -> None:
         self.port = free_port("::")
         self.log = tmp / "entrypoint.log"
         env = {
@@ -53,6 +55,7 @@ class Entrypoint:
             "VOICEOPS_STOP_GRACE": str(GRACE_S),
             "VOICEOPS_BACKOFF_MIN": "1",
             "VOICEOPS_READY_TIMEOUT": "120",
+            **extra_env,
         }
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
@@ -157,6 +160,37 @@ def test_sigterm_drains_stops_every_child_and_exits_0(entrypoint: Entrypoint) ->
     entrypoint.wait_for_line(r"received SIGTERM")
     entrypoint.wait_for_line(r"exit proxy pid \d+ code 0 \(stopped by entrypoint\)")
     entrypoint.wait_for_line(r"exit entrypoint code 0")
+
+
+def test_the_openclaw_executor_starts_its_gateway_first_and_runs_commands_on_its_node(
+    tiny_model: TinyModel, tmp_path: Path
+) -> None:
+    if find_runtime() is None:
+        pytest.skip("OpenClaw is not installed (./run.sh openclaw puts it in .tools/)")
+    gateway = f"ws://127.0.0.1:{free_port()}"
+    started = Entrypoint(
+        tiny_model, tmp_path, VOICEOPS_EXECUTOR="openclaw", VOICEOPS_EXEC_GATEWAY=gateway
+    )
+    try:
+        started.wait_for_line(r"ready: proxy /ready 200", timeout=240)
+        gateway_ready = started.wait_for_line(r"ready: executor gateway .*")
+        assert started.text().index(gateway_ready.group(0)) < started.text().index("start proxy")
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{started.port}/execute",
+            data=json.dumps({"transcript": ["check the disk space"]}).encode(),
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": "Bearer entrypoint-test-secret-0123456789",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=60) as reply:
+            body = reply.read().decode()
+        assert "Filesystem" in body, body  # df's header, from the node host's run
+        gateway_pid = started.pid_of("executor gateway")
+    finally:
+        started.stop()
+    assert started.proc.returncode == 0, started.text()[-3000:]
+    assert not alive(gateway_pid)
 
 
 def test_shellcheck_is_clean() -> None:
