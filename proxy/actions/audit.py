@@ -142,14 +142,14 @@ def confirmation_records(
         case Confirmed(pending=entry):
             kind = "confirmed"
             steps = [(entry.step.id, None)]
-        case Cancelled(pending=entry):
+        case Cancelled(fates=fates):
             kind = "cancelled"
-            steps = [(entry.step.id, None), *((s.id, entry.step.id) for s in entry.held)]
-        case Expired(ids=ids, entries=entries):
+            steps = [(fate.step.id, fate.behind) for fate in fates]
+        case Expired(ids=ids, fates=fates):
+            # ``ids`` also names pending steps that expired earlier (a late CONFIRM).
             kind = "expired"
             steps = [(pending_id, None) for pending_id in ids]
-            for entry in entries:
-                steps += [(s.id, entry.step.id) for s in entry.held]
+            steps += [(fate.step.id, fate.behind) for fate in fates if fate.behind is not None]
     records = []
     for step_id, behind in steps:
         record: dict[str, object] = {

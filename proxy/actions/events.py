@@ -1,13 +1,16 @@
-"""What the action machine works with: its states, a request's steps, events in, outcomes out.
+"""What the action machine works with: its states, a request's steps, each step's fate, events
+in, outcomes out.
 
 All frozen and free of I/O.  The async runner (:mod:`proxy.actions.runner`) reports progress as
-events and acts on the outcomes :class:`~proxy.actions.machine.ActionMachine` returns.
+events (the guard's decisions come in with :class:`Planned`) and carries out the fates in the
+outcomes :class:`~proxy.actions.machine.ActionMachine` returns.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Literal
 
 from extraction.model import ProposedCommand
 from guard.decision import Allowed, Approval, Decision, NeedsConfirmation, Refused
@@ -59,6 +62,76 @@ class Pending:
     created_at: float
     expires_at: float
     held: tuple[Step, ...] = ()
+
+
+# Fates --------------------------------------------------------------------------------------
+#
+# The guard says what a command may do; where the step stands in its request says when.  The
+# machine combines the two into one fate per step and hands it out in its outcomes, so the runner
+# carries each step out as told and never works out again whether it runs, asks, waits or was
+# refused.  Fields are keyword-only so that a field every fate shares (a target node, say) can be
+# added to :class:`Fate` later.
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fate:
+    """What happens to one step (one of the subclasses)."""
+
+    step: Step
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Runs(Fate):
+    """The step runs now, as ``approval``; ``confirmed`` when a person has just confirmed it."""
+
+    approval: Approval
+    confirmed: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Asks(Fate):
+    """The step waits for a person to confirm it (``why`` comes from the guard).
+
+    It becomes pending once the steps before it have run and then waits ``ttl`` seconds.
+    """
+
+    approval: Approval
+    why: str
+    ttl: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Held(Fate):
+    """The step waits behind the step ``behind`` (which asks) and runs after it is confirmed.
+
+    ``asks`` is why the step will then need its own confirmation (``None``: it will just run).
+    """
+
+    approval: Approval
+    behind: str
+    asks: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Blocked(Fate):
+    """The guard refused the step (``reason``, by the policy entry ``rule``); it never runs."""
+
+    reason: str
+    rule: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Dropped(Fate):
+    """The step will not run: the pending step was cancelled or its confirmation expired
+    (``how``).  ``behind`` is that pending step's id when this step was held behind it
+    (``None``: this step is the pending one)."""
+
+    how: Literal["cancelled", "expired"]
+    behind: str | None = None
+
+
+#: The fate of a step of a request or a confirmed continuation.
+Scheduled = Runs | Asks | Held | Blocked
 
 
 # Events ------------------------------------------------------------------------------------
@@ -155,39 +228,36 @@ class Busy:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """What to do with a request (``steps``, in the agreed order).
+    """Each step of a request with its fate, in the agreed order.
 
-    ``run`` now, in this order; then ``confirm`` awaits a person (it becomes pending when the
-    last step of ``run`` is done) with ``held`` waiting behind it; ``refused`` never run.
+    The :class:`Runs` steps run now, in this order; then the :class:`Asks` step awaits a person
+    (it becomes pending when the last of them is done) with the :class:`Held` steps waiting
+    behind it; :class:`Blocked` steps never run.
     """
 
-    steps: tuple[Step, ...]
-    run: tuple[Step, ...]
-    confirm: Step | None
-    held: tuple[Step, ...]
-    refused: tuple[Step, ...]
+    fates: tuple[Scheduled, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Confirmed:
     """The pending command is taken out of the pending set and must run now, exactly as is.
 
-    ``run`` is what runs now, in this order: the confirmed step, then the held steps up to the
-    next one that needs confirmation.  That one is ``confirm`` (it becomes pending when ``run``
-    is done) and ``held`` are the steps that wait behind it.
+    ``fates`` continue its request, in order: the confirmed step and the held steps up to the
+    next one that needs confirmation run now; that one asks (it becomes pending when they are
+    done) and the steps after it are held behind it.
     """
 
     pending: Pending
-    run: tuple[Step, ...]
-    confirm: Step | None
-    held: tuple[Step, ...]
+    fates: tuple[Scheduled, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Cancelled:
-    """The pending command was dropped, and with it the steps held behind it."""
+    """The pending command was dropped, and with it the steps held behind it (``fates``: the
+    pending step first)."""
 
     pending: Pending
+    fates: tuple[Dropped, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,11 +265,13 @@ class Expired:
     """The pending command(s) ran out of time and were dropped (``ids``, oldest first).
 
     ``entries`` are those dropped by this very event, each with the steps held behind it (which
-    are dropped too); an id that expired earlier is named in ``ids`` but has no entry.
+    are dropped too); an id that expired earlier is named in ``ids`` but has no entry.  ``fates``
+    are those of the dropped steps: first the pending ones, then those held behind them.
     """
 
     ids: tuple[str, ...]
     entries: tuple[Pending, ...] = ()
+    fates: tuple[Dropped, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,9 @@
 Nothing here awaits, reads a clock or touches a process: the async runner
 (:class:`~proxy.actions.runner.SessionFlow`) performs the work (extraction, guard, executor) and
 reports each step to :class:`ActionMachine` as a frozen event (:mod:`proxy.actions.events`); the
-machine says what happens next and refuses any step that is out of order with
+guard's decisions come in with :class:`Planned`.  The machine decides each step's *fate* (runs,
+asks for confirmation, held behind a pending step, refused, dropped) and hands it out in its
+outcomes, so the runner only carries fates out; it refuses any step that is out of order with
 :class:`IllegalTransitionError`.  Time is passed in (``now``) so that expiry is testable without
 waiting.
 
@@ -27,16 +29,17 @@ list and the table agree; ``(same)`` means the state does not change)::
 A request goes IDLE → EXTRACTING → RUNNING (one ``StepDone`` per step) → REPORTING → IDLE, or
 to AWAITING_CONFIRMATION when a step waits for a person; CONFIRM from there runs it (RUNNING).
 
-Order.  The steps of one request run strictly in the order they were agreed.  A request is cut
-into a *schedule*: ``run`` (the allowed steps before the first step that needs confirmation; they
-run now, and ``StepDone`` must come for each in that order), ``confirm`` (that step) and ``held``
-(every later step that the guard did not refuse).  Once the last step of ``run`` is done (at
-once when ``run`` is empty) ``confirm`` becomes :class:`Pending`, carrying ``held`` with it.
-Confirming it schedules the rest the same way: the pending step and the allowed held steps after
-it run, and the next held step that needs confirmation becomes the next pending one.  Cancelling
-the pending step, or letting it expire, drops its held steps too.  Refused steps are final: they
-are reported at once and never hold anything up.  Held steps keep the guard's decision; nothing
-is extracted or checked again.
+Order.  The steps of one request run strictly in the order they were agreed.  :class:`Plan`
+gives each step its fate: :class:`Runs` for the allowed steps before the first step that needs
+confirmation (they run now, and ``StepDone`` must come for each in that order), :class:`Asks`
+for that step and :class:`Held` for every later step that the guard did not refuse.  Once the
+last running step is done (at once when none runs) the asking step becomes :class:`Pending`,
+carrying the held steps with it.  Confirming it (:class:`Confirmed`) gives the rest their fates
+the same way: the pending step and the allowed held steps after it run, and the next held step
+that needs confirmation asks next.  Cancelling the pending step, or letting it expire, drops its
+held steps too (:class:`Dropped`).  Refused steps (:class:`Blocked`) are final: they are reported
+at once and never hold anything up.  Held steps keep the guard's decision; nothing is extracted
+or checked again.
 
 User inputs (Execute, Confirm, Cancel, Sweep) are legal in every state: while a request is in
 flight they answer :class:`Busy` instead of raising, because pressing EXECUTE twice is something a
@@ -48,21 +51,25 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
-from guard.decision import NeedsConfirmation, Refused
+from guard.decision import Approval, NeedsConfirmation, Refused
 from proxy.actions.events import (
     Abort,
     Accepted,
+    Asks,
+    Blocked,
     Busy,
     Cancelled,
     CancelRequested,
     Confirmed,
     ConfirmRequested,
+    Dropped,
     Event,
     ExecuteRequested,
     Expired,
     Failed,
+    Held,
     Next,
     NothingPending,
     Outcome,
@@ -70,6 +77,8 @@ from proxy.actions.events import (
     Plan,
     Planned,
     Reported,
+    Runs,
+    Scheduled,
     State,
     Step,
     StepDone,
@@ -163,23 +172,26 @@ class ActionMachine:
             Step(f"{request_id}.{n}", request_id, proposed, decision)
             for n, (proposed, decision) in enumerate(event.checked, start=1)
         )
-        refused = tuple(step for step in steps if isinstance(step.decision, Refused))
-        run, confirm, held = self._schedule(
-            tuple(step for step in steps if not isinstance(step.decision, Refused)), event.now
-        )
-        return Plan(steps, run, confirm, held, refused)
+        blocked = {
+            step.id: Blocked(step=step, reason=decision.reason, rule=decision.rule)
+            for step in steps
+            if isinstance(decision := step.decision, Refused)
+        }
+        scheduled = self._schedule(tuple(s for s in steps if s.id not in blocked), event.now)
+        fates = blocked | {fate.step.id: fate for fate in scheduled}
+        return Plan(tuple(fates[step.id] for step in steps))
 
     def _schedule(
-        self, steps: tuple[Step, ...], now: float, *, confirmed: int = 0
-    ) -> tuple[tuple[Step, ...], Step | None, tuple[Step, ...]]:
+        self, steps: tuple[Step, ...], now: float, *, confirmed: Step | None = None
+    ) -> tuple[Scheduled, ...]:
         """Queue the leading steps that need no more confirmation; the rest waits behind the
-        first one that does.  ``steps`` holds no refused step; its first ``confirmed`` steps
-        were confirmed already."""
+        first one that does.  ``steps`` holds no refused step; ``confirmed`` is its first step
+        when a person has just confirmed that one."""
         cut = next(
             (
                 n
                 for n, step in enumerate(steps)
-                if n >= confirmed and isinstance(step.decision, NeedsConfirmation)
+                if step is not confirmed and isinstance(step.decision, NeedsConfirmation)
             ),
             len(steps),
         )
@@ -191,7 +203,8 @@ class ActionMachine:
         else:
             self._state = State.REPORTING
             self._arm(now)
-        return run, (then[0] if then else None), then[1:]
+        runs = (Runs(step=s, approval=_approval(s), confirmed=s is confirmed) for s in run)
+        return (*runs, *_waiting(then, self.confirm_ttl))
 
     def _arm(self, now: float) -> None:
         # Every step before it has run: the next step that needs confirmation becomes pending.
@@ -240,14 +253,14 @@ class ActionMachine:
         if entry is not None and entry.expires_at <= event.now:
             self._expired.append(entry.step.id)
             self._settle_rest()
-            return Expired((entry.step.id,), (entry,))
+            return Expired((entry.step.id,), (entry,), _dropped((entry,), "expired"))
         if entry is None:
             if pending_id is not None and pending_id in self._expired:
                 return Expired((pending_id,))
             return NothingPending(event.pending_id)
         self._current = entry.step.request_id
-        run, confirm, held = self._schedule((entry.step, *entry.held), event.now, confirmed=1)
-        return Confirmed(entry, run, confirm, held)
+        fates = self._schedule((entry.step, *entry.held), event.now, confirmed=entry.step)
+        return Confirmed(entry, fates)
 
     def _cancel(self, event: CancelRequested) -> Outcome:
         pending_id = event.pending_id or self._newest_live()
@@ -255,12 +268,14 @@ class ActionMachine:
         if entry is None:
             return NothingPending(pending_id)
         self._settle_rest()
-        return Cancelled(entry)
+        return Cancelled(entry, _dropped((entry,), "cancelled"))
 
     def _sweep(self, event: Sweep) -> Outcome:
         expired = self._drop_expired(event.now)
         self._settle_rest()
-        return Expired(tuple(entry.step.id for entry in expired), expired)
+        return Expired(
+            tuple(entry.step.id for entry in expired), expired, _dropped(expired, "expired")
+        )
 
     def _settle_rest(self) -> None:
         # At rest, the state says whether anything is pending; while busy it is left alone.
@@ -282,6 +297,50 @@ class ActionMachine:
             del self._pending[entry.step.id]
             self._expired.append(entry.step.id)
         return gone
+
+
+# -- fates
+
+
+def _approval(step: Step) -> Approval:
+    approval = step.approval
+    assert approval is not None  # refused steps are never scheduled
+    return approval
+
+
+def _waiting(steps: tuple[Step, ...], ttl: float) -> tuple[Asks | Held, ...]:
+    """The fates of the steps that wait: the first asks for confirmation, the rest are held
+    behind it (and say whether they will ask in turn)."""
+    if not steps:
+        return ()
+    first, *rest = steps
+    decision = first.decision
+    assert isinstance(decision, NeedsConfirmation)  # _schedule cuts at such a step
+    asks = Asks(step=first, approval=decision.approval, why=decision.why, ttl=ttl)
+    held = (
+        Held(
+            step=step,
+            approval=_approval(step),
+            behind=first.id,
+            asks=step.decision.why if isinstance(step.decision, NeedsConfirmation) else None,
+        )
+        for step in rest
+    )
+    return (asks, *held)
+
+
+def _dropped(
+    entries: tuple[Pending, ...], how: Literal["cancelled", "expired"]
+) -> tuple[Dropped, ...]:
+    """The fates of pending steps dropped ``how``: the pending ones first, then each one's held
+    steps."""
+    pending = (Dropped(step=entry.step, how=how) for entry in entries)
+    held = (
+        Dropped(step=step, how=how, behind=entry.step.id)
+        for entry in entries
+        for step in entry.held
+    )
+    return (*pending, *held)
 
 
 # Each handler takes exactly its own event type; the table pairs them by that type, so the

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from extraction.model import ProposedCommand, Unmatched
-from guard.decision import Allowed, Approval, NeedsConfirmation, Refused
+from guard.decision import Approval
 from proxy.actions import digest
 from proxy.actions.digest import Digest
-from proxy.actions.events import Step
+from proxy.actions.events import Asks, Blocked, Dropped, Held, Step
 from proxy.actions.executors.base import Executor, RunResult
-from proxy.actions.results import CommandResult
+from proxy.actions.results import DROPPED_BECAUSE, CommandResult
 
 WORKING = "Working on it…"
 EXTRACTION_FAILED = "Could not work out the commands (see the log)."
@@ -91,34 +91,33 @@ def nothing_to_run(reason: str | None) -> str:
     return f"No command to run: {reason or 'no command was found'}."
 
 
-def parked(step: Step, confirm: Step | None, ttl: float) -> str | Digest:
+def parked(fate: Asks | Held | Blocked) -> str | Digest:
     """About a step that does not run now: refused or asking (spoken too), or held (shown)."""
-    match step.decision:
-        case Refused(_, reason, _):
+    step = fate.step
+    match fate:
+        case Blocked(reason=reason):
             return digest.refused(step.proposed.command, reason)
-        case NeedsConfirmation(approval, why) if step is confirm:
+        case Asks(approval=approval, why=why, ttl=ttl):
             return digest.needs_confirmation(approval.display, why, ttl, step.id)
-        case NeedsConfirmation(approval, why):
-            assert confirm is not None
+        case Held(approval=approval, behind=behind, asks=None):
+            return f"{approval.display} ({step.id}) will run after you confirm {behind}."
+        case Held(approval=approval, behind=behind, asks=why):
             return (
-                f"{approval.display} ({step.id}) is held until you confirm {confirm.id}; "
+                f"{approval.display} ({step.id}) is held until you confirm {behind}; "
                 f"then it will ask for its own confirmation ({why})."
             )
-        case Allowed(approval):
-            assert confirm is not None
-            return f"{approval.display} ({step.id}) will run after you confirm {confirm.id}."
 
 
-def cancelled(step: Step) -> str:
-    """A pending step was cancelled."""
-    return f"Cancelled {display(step)} ({step.id}); it was not run."
-
-
-def dropped(step: Step, behind: Step, because: str) -> str:
-    """A held step was dropped with the pending step it waited for."""
+def dropped(fate: Dropped) -> str:
+    """A pending step was cancelled, or a held step was dropped with the pending step it
+    waited for."""
+    step = fate.step
+    if fate.behind is None:
+        # Pending steps that expire are told together (timed_out, too_late), never one by one.
+        return f"Cancelled {display(step)} ({step.id}); it was not run."
     return (
-        f"Dropped {display(step)} ({step.id}): it was to run after {behind.id}, "
-        f"{because}; it was not run."
+        f"Dropped {display(step)} ({step.id}): it was to run after {fate.behind}, "
+        f"{DROPPED_BECAUSE[fate.how]}; it was not run."
     )
 
 

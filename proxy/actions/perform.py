@@ -1,15 +1,14 @@
-"""Carrying out what the action machine decided: run, ask, hold, refuse, then report.
+"""Carrying out what the action machine decided: run, ask, hold, refuse, drop, then report.
 
-:class:`Performer` holds one session's machine together with its effects and reporter.  For
-each step the machine has already decided whether it runs now, asks for confirmation, waits
-behind a pending step or was refused; this module only performs that and reports it.
+:class:`Performer` holds one session's machine together with its effects and reporter.  Every
+step comes out of the machine with its fate (:class:`~proxy.actions.events.Runs`, ``Asks``,
+``Held``, ``Blocked``, ``Dropped``); this module performs it and reports it, deciding nothing.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Literal
 
 from extraction.model import Turn
 from proxy.actions import messages, results
@@ -18,20 +17,20 @@ from proxy.actions.effects import Effects
 from proxy.actions.events import (
     Cancelled,
     Confirmed,
+    Dropped,
     Expired,
     Failed,
-    Pending,
     Plan,
     Planned,
     Reported,
-    Step,
+    Runs,
+    Scheduled,
     StepDone,
 )
 from proxy.actions.machine import ActionMachine
 from proxy.actions.ports import TranscriptSource
 from proxy.actions.reporter import Reporter
 from proxy.actions.results import ActionReport, CommandResult, ReportOutcome
-from proxy.actions.settings import FlowSettings
 
 
 class Performer:
@@ -44,14 +43,12 @@ class Performer:
         machine: ActionMachine,
         effects: Effects,
         report: Reporter,
-        settings: FlowSettings,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.session_id = session_id
         self.machine = machine
         self.effects = effects
         self.report = report
-        self._settings = settings
         self._clock = clock
         # Conversation turns ending at or before this time were already executed once; saying
         # "execute plan" again must not re-run them.
@@ -87,10 +84,10 @@ class Performer:
         checked = tuple((p, self.effects.check(p.command)) for p in extraction.commands)
         plan = self.machine.handle(Planned(checked, self._clock()))
         assert isinstance(plan, Plan)
-        if not plan.steps:
+        if not plan.fates:
             message = messages.nothing_to_run(extraction.reason)
             return await self._finish(request_id, words, (), "nothing_to_run", message)
-        for step in plan.steps:
+        for step in (fate.step for fate in plan.fates):
             await self.effects.write(
                 decision_record(
                     session_id=self.session_id,
@@ -107,72 +104,57 @@ class Performer:
             await self.report.tell(
                 told, {"event": "inferred", "request_id": request_id, "origins": origins}
             )
-        done = await self._carry_out(plan.steps, plan.run, plan.confirm)
+        done = await self._carry_out(plan.fates)
         closing = messages.tally(done, extraction.unmatched)
         return await self._finish(request_id, words, tuple(done), "done", closing)
 
-    async def _carry_out(
-        self,
-        steps: Sequence[Step],
-        run: Sequence[Step],
-        confirm: Step | None,
-        *,
-        confirmed: Step | None = None,
-    ) -> list[CommandResult]:
-        """Go through ``steps`` in the agreed order: run those in ``run`` (``confirmed`` is the
-        one a person just confirmed), ask for ``confirm``, and report the refused and the held
-        ones.  The machine has already decided which is which; this only carries it out."""
-        to_run = {step.id for step in run}
+    async def _carry_out(self, fates: Sequence[Scheduled]) -> list[CommandResult]:
+        """Carry out each step's fate in the agreed order: run it, or report that it asks, is
+        held or was refused."""
         done = []
-        for step in steps:
-            if step.id in to_run:
-                result = await self._run_step(step, confirmed=step is confirmed)
+        for fate in fates:
+            if isinstance(fate, Runs):
+                result = await self._run_step(fate)
             else:
-                result = results.parked(step, confirm)
-                message = messages.parked(step, confirm, self._settings.confirm_ttl)
-                await self.report.command(result, step.request_id, message)
+                result = results.parked(fate)
+                await self.report.command(result, fate.step.request_id, messages.parked(fate))
             done.append(result)
         return done
 
     async def cancelled(self, outcome: Cancelled, via: str) -> ActionReport:
         """Report the cancelled pending step and the steps held behind it."""
-        step = outcome.pending.step
-        result = results.cancelled(step, via)
-        message = messages.cancelled(step)
-        await self.report.command(result, step.request_id, message)
-        dropped = await self.drop_held(outcome.pending, "cancelled", "which was cancelled")
-        return ActionReport(
-            self.session_id, "cancel", "cancelled", message, step.request_id, (result, *dropped)
-        )
+        done = await self._report_dropped(outcome.fates, via)
+        message = messages.dropped(outcome.fates[0])
+        request_id = outcome.pending.step.request_id
+        return ActionReport(self.session_id, "cancel", "cancelled", message, request_id, done)
 
     async def expired(self, outcome: Expired, message: str) -> tuple[CommandResult, ...]:
-        """Report pending steps that ran out of time (and the steps held behind them)."""
+        """Report pending steps that ran out of time (told together in ``message``) and the
+        steps held behind them (told one by one)."""
         done: list[CommandResult] = []
-        for entry in outcome.entries:
-            result = results.expired(entry)
-            self.report.remember(result, entry.step.request_id)
-            done.append(result)
+        for fate in outcome.fates:
+            if fate.behind is None:
+                result = results.dropped(fate)
+                self.report.remember(result, fate.step.request_id)
+                done.append(result)
         await self.report.tell(message, {"event": "expired", "ids": list(outcome.ids)})
-        for entry in outcome.entries:
-            done += await self.drop_held(entry, "expired", "whose confirmation timed out")
+        held = [fate for fate in outcome.fates if fate.behind is not None]
+        return (*done, *await self._report_dropped(held))
+
+    async def _report_dropped(
+        self, fates: Sequence[Dropped], via: str | None = None
+    ) -> tuple[CommandResult, ...]:
+        """Tell the user about each dropped step (their audit records are written with the
+        pending one's)."""
+        done = []
+        for fate in fates:
+            result = results.dropped(fate, via)
+            await self.report.command(result, fate.step.request_id, messages.dropped(fate))
+            done.append(result)
         return tuple(done)
 
-    async def drop_held(
-        self, entry: Pending, status: Literal["cancelled", "expired"], because: str
-    ) -> list[CommandResult]:
-        """Report the steps held behind ``entry`` as dropped with it (their audit records are
-        written with the pending one's)."""
-        done = []
-        for step in entry.held:
-            result = results.dropped(step, entry, status, because)
-            message = messages.dropped(step, entry.step, because)
-            await self.report.command(result, step.request_id, message)
-            done.append(result)
-        return done
-
-    async def _run_step(self, step: Step, *, confirmed: bool) -> CommandResult:
-        approval = step.approval
-        assert approval is not None  # refused steps are never scheduled to run
+    async def _run_step(self, fate: Runs) -> CommandResult:
+        step, approval = fate.step, fate.approval
         run = await self.effects.run(step.id, approval)
         await self.effects.write(
             run_record(
@@ -180,7 +162,7 @@ class Performer:
                 request_id=step.request_id,
                 step_id=step.id,
                 result=run,
-                confirmed=confirmed,
+                confirmed=fate.confirmed,
             )
         )
         result = CommandResult(
@@ -205,9 +187,7 @@ class Performer:
         """Run the confirmed step, then the steps held behind it, in order, up to the next one
         that needs confirmation (which becomes pending, with the rest held behind it)."""
         step = confirmed.pending.step
-        asked = () if confirmed.confirm is None else (confirmed.confirm,)
-        steps = (*confirmed.run, *asked, *confirmed.held)
-        done = await self._carry_out(steps, confirmed.run, confirmed.confirm, confirmed=step)
+        done = await self._carry_out(confirmed.fates)
         # A lone command's result line says it all; a continuation gets the closing tally.
         message = "" if len(done) == 1 else messages.tally(done)
         words = f"confirm {step.id}"

@@ -2,7 +2,7 @@
 
 :class:`CommandResult` is one command's fate; :class:`ActionReport` is the answer to one user
 action.  The functions below build the result of a step that did not run (refused, asking,
-held, cancelled, expired, dropped) from what the machine decided about it.
+held, cancelled, expired, dropped) from the fate the machine gave it.
 """
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from guard.decision import Allowed, NeedsConfirmation, Refused
-from proxy.actions.events import Pending, Step
+from proxy.actions.events import Asks, Blocked, Dropped, Held, Pending, Step
 
 CommandStatus = Literal[
     "executed", "blocked", "needs_confirmation", "held", "failed", "cancelled", "expired"
@@ -94,14 +93,14 @@ def step_argv(step: Step) -> tuple[str, ...] | None:
     return approval.argv if approval is not None else None
 
 
-def parked(step: Step, confirm: Step | None) -> CommandResult:
-    """The result of a step that does not run now: refused, asking (it is ``confirm``) or held
-    behind ``confirm``."""
+def parked(fate: Asks | Held | Blocked) -> CommandResult:
+    """The result of a step that does not run now: it asks, is held or was refused."""
+    step = fate.step
     command = step.proposed.command
-    match step.decision:
-        case Refused(_, reason, rule):
+    match fate:
+        case Blocked(reason=reason, rule=rule):
             return CommandResult(step.id, command, "blocked", reason=reason, rule=rule)
-        case NeedsConfirmation(approval, why) if step is confirm:
+        case Asks(approval=approval, why=why):
             return CommandResult(
                 step.id,
                 command,
@@ -110,37 +109,30 @@ def parked(step: Step, confirm: Step | None) -> CommandResult:
                 reason=why,
                 rule=approval.rule,
             )
-        case Allowed(approval) | NeedsConfirmation(approval, _):
-            assert confirm is not None
-            reason = f"held: runs after {confirm.id} is confirmed"
-            if isinstance(step.decision, NeedsConfirmation):
-                reason += f", then needs its own confirmation ({step.decision.why})"
+        case Held(approval=approval, behind=behind, asks=asks):
+            reason = f"held: runs after {behind} is confirmed"
+            if asks is not None:
+                reason += f", then needs its own confirmation ({asks})"
             return CommandResult(
                 step.id, command, "held", approval.argv, reason=reason, rule=approval.rule
             )
 
 
-def cancelled(step: Step, via: str) -> CommandResult:
-    """The result of a pending step a person cancelled (through ``via``)."""
-    return CommandResult(
-        step.id, step.proposed.command, "cancelled", step_argv(step), reason=f"cancelled ({via})"
-    )
+#: Why a held step was dropped, after the step it waited for.
+DROPPED_BECAUSE = {"cancelled": "which was cancelled", "expired": "whose confirmation timed out"}
 
 
-def expired(entry: Pending) -> CommandResult:
-    """The result of a pending step whose confirmation timed out."""
-    step = entry.step
-    return CommandResult(
-        step.id, step.proposed.command, "expired", step_argv(step), reason="confirmation timed out"
-    )
-
-
-def dropped(
-    step: Step, entry: Pending, status: Literal["cancelled", "expired"], because: str
-) -> CommandResult:
-    """The result of a step held behind ``entry``, dropped with it."""
-    reason = f"dropped: it was to run after {entry.step.id}, {because}"
-    return CommandResult(step.id, step.proposed.command, status, step_argv(step), reason=reason)
+def dropped(fate: Dropped, via: str | None = None) -> CommandResult:
+    """The result of a step that will not run: a pending step a person cancelled (through
+    ``via``) or whose confirmation timed out, or a step held behind it."""
+    step = fate.step
+    if fate.behind is not None:
+        reason = f"dropped: it was to run after {fate.behind}, {DROPPED_BECAUSE[fate.how]}"
+    elif fate.how == "cancelled":
+        reason = f"cancelled ({via})" if via else "cancelled"
+    else:
+        reason = "confirmation timed out"
+    return CommandResult(step.id, step.proposed.command, fate.how, step_argv(step), reason=reason)
 
 
 def pending_json(entry: Pending, now: float) -> dict[str, object]:

@@ -101,7 +101,6 @@ class SessionFlow:
             machine=self._machine,
             effects=self._effects,
             report=self._report,
-            settings=settings,
             clock=clock,
         )
         self._tasks: set[asyncio.Task[ActionReport]] = set()

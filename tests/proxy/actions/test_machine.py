@@ -11,6 +11,8 @@ from proxy.actions import machine
 from proxy.actions.events import (
     Abort,
     Accepted,
+    Asks,
+    Blocked,
     Busy,
     Cancelled,
     CancelRequested,
@@ -19,10 +21,13 @@ from proxy.actions.events import (
     ExecuteRequested,
     Expired,
     Failed,
+    Fate,
+    Held,
     NothingPending,
     Plan,
     Planned,
     Reported,
+    Runs,
     State,
     Step,
     StepDone,
@@ -54,8 +59,8 @@ def test_request_goes_through_extracting_running_reporting_to_idle(guard: Guard)
     assert state_of(m) is State.EXTRACTING
     plan = m.handle(Planned(checked(guard, "df -h", "rm -rf /", "blurt 5"), now=0.0))
     assert isinstance(plan, Plan)
-    assert [s.id for s in plan.run] == ["r1.1", "r1.3"]
-    assert [s.id for s in plan.refused] == ["r1.2"]
+    assert ids(Runs, plan) == ["r1.1", "r1.3"]
+    assert ids(Blocked, plan) == ["r1.2"]
     assert state_of(m) is State.RUNNING
     m.handle(StepDone("r1.1", 0.0))
     assert state_of(m) is State.RUNNING
@@ -111,14 +116,14 @@ def test_destructive_command_waits_and_confirm_hands_back_exactly_that_step(guar
     m = ActionMachine(confirm_ttl=120.0)
     m.handle(ExecuteRequested())
     plan = m.handle(Planned(checked(guard, "systemctl restart nginx"), now=10.0))
-    assert isinstance(plan, Plan) and not plan.run
+    assert isinstance(plan, Plan) and not ids(Runs, plan)
     assert state_of(m) is State.REPORTING
     m.handle(Reported())
     assert state_of(m) is State.AWAITING_CONFIRMATION
     outcome = m.handle(ConfirmRequested(None, now=129.0))
     assert isinstance(outcome, Confirmed)
-    assert outcome.pending.step is plan.confirm
-    assert outcome.run == (plan.confirm,)
+    assert outcome.pending.step is plan.fates[0].step
+    assert [outcome.pending.step.id] == ids(Asks, plan) == ids(Runs, outcome)
     assert outcome.pending.step.approval is not None
     assert outcome.pending.step.approval.argv[1:] == ("restart", "nginx")
     assert state_of(m) is State.RUNNING
@@ -204,6 +209,12 @@ def names(steps: tuple[Step, ...]) -> list[str]:
     return [s.id for s in steps]
 
 
+def ids(kind: type[Fate], outcome: object) -> list[str]:
+    """The ids of the steps whose fate in ``outcome`` is ``kind``, in order."""
+    assert isinstance(outcome, Plan | Confirmed | Cancelled | Expired)
+    return [fate.step.id for fate in outcome.fates if isinstance(fate, kind)]
+
+
 def test_steps_after_a_confirmation_are_held_and_run_after_it_in_order(guard: Guard) -> None:
     m = ActionMachine(confirm_ttl=100.0)
     m.handle(ExecuteRequested())
@@ -211,9 +222,9 @@ def test_steps_after_a_confirmation_are_held_and_run_after_it_in_order(guard: Gu
         Planned(checked(guard, "df -h", "systemctl restart nginx", "blurt 5", "id -u"), now=0.0)
     )
     assert isinstance(plan, Plan)
-    assert names(plan.run) == ["r1.1"]
-    assert plan.confirm is not None and plan.confirm.id == "r1.2"
-    assert names(plan.held) == ["r1.3", "r1.4"]
+    assert ids(Runs, plan) == ["r1.1"]
+    assert ids(Asks, plan) == ["r1.2"]
+    assert ids(Held, plan) == ["r1.3", "r1.4"]
     # Not pending before the step ahead of it has run (it cannot be confirmed out of order).
     assert m.pending() == ()
     m.handle(StepDone("r1.1", now=30.0))
@@ -223,8 +234,8 @@ def test_steps_after_a_confirmation_are_held_and_run_after_it_in_order(guard: Gu
     m.handle(Reported())
     confirmed = m.handle(ConfirmRequested(None, now=40.0))
     assert isinstance(confirmed, Confirmed)
-    assert names(confirmed.run) == ["r1.2", "r1.3", "r1.4"]
-    assert confirmed.confirm is None and confirmed.held == ()
+    assert ids(Runs, confirmed) == ["r1.2", "r1.3", "r1.4"]
+    assert ids(Asks, confirmed) == ids(Held, confirmed) == []
     assert state_of(m) is State.RUNNING
     # The runner must report them in that order: anything else is a bug.
     with pytest.raises(IllegalTransitionError):
@@ -241,18 +252,18 @@ def test_two_destructive_steps_need_two_confirmations(guard: Guard) -> None:
     plan = m.handle(
         Planned(checked(guard, "systemctl restart nginx", "systemctl restart db", "df -h"), 0.0)
     )
-    assert isinstance(plan, Plan) and plan.run == ()
-    assert plan.confirm is not None and plan.confirm.id == "r1.1"
-    assert names(plan.held) == ["r1.2", "r1.3"]
+    assert isinstance(plan, Plan) and ids(Runs, plan) == []
+    assert ids(Asks, plan) == ["r1.1"]
+    assert ids(Held, plan) == ["r1.2", "r1.3"]
     m.handle(Reported())
     # A held step is not pending: it cannot be confirmed (or cancelled) ahead of its turn.
     assert m.handle(ConfirmRequested("r1.2", 1.0)) == NothingPending("r1.2")
     assert m.handle(CancelRequested("r1.2")) == NothingPending("r1.2")
     first = m.handle(ConfirmRequested(None, now=10.0))
     assert isinstance(first, Confirmed)
-    assert names(first.run) == ["r1.1"]
-    assert first.confirm is not None and first.confirm.id == "r1.2"
-    assert names(first.held) == ["r1.3"]
+    assert ids(Runs, first) == ["r1.1"]
+    assert ids(Asks, first) == ["r1.2"]
+    assert ids(Held, first) == ["r1.3"]
     m.handle(StepDone("r1.1", now=20.0))
     [entry] = m.pending()
     assert entry.step.id == "r1.2" and names(entry.held) == ["r1.3"]
@@ -261,7 +272,7 @@ def test_two_destructive_steps_need_two_confirmations(guard: Guard) -> None:
     assert state_of(m) is State.AWAITING_CONFIRMATION
     second = m.handle(ConfirmRequested(None, now=30.0))
     assert isinstance(second, Confirmed)
-    assert names(second.run) == ["r1.2", "r1.3"] and second.confirm is None
+    assert ids(Runs, second) == ["r1.2", "r1.3"] and ids(Asks, second) == []
 
 
 def test_refused_steps_are_final_and_hold_nothing_up(guard: Guard) -> None:
@@ -269,8 +280,8 @@ def test_refused_steps_are_final_and_hold_nothing_up(guard: Guard) -> None:
     m.handle(ExecuteRequested())
     plan = m.handle(Planned(checked(guard, "df -h", "rm -rf /", "blurt 5"), 0.0))
     assert isinstance(plan, Plan)
-    assert names(plan.run) == ["r1.1", "r1.3"] and names(plan.refused) == ["r1.2"]
-    assert plan.confirm is None and plan.held == ()
+    assert ids(Runs, plan) == ["r1.1", "r1.3"] and ids(Blocked, plan) == ["r1.2"]
+    assert ids(Asks, plan) == ids(Held, plan) == []
     m.handle(StepDone("r1.1", 0.0))
     m.handle(StepDone("r1.3", 0.0))
     m.handle(Reported())
@@ -278,7 +289,7 @@ def test_refused_steps_are_final_and_hold_nothing_up(guard: Guard) -> None:
     m.handle(ExecuteRequested())
     plan = m.handle(Planned(checked(guard, "systemctl restart nginx", "rm -rf /", "df -h"), 0.0))
     assert isinstance(plan, Plan)
-    assert names(plan.refused) == ["r2.2"] and names(plan.held) == ["r2.3"]
+    assert ids(Blocked, plan) == ["r2.2"] and ids(Held, plan) == ["r2.3"]
 
 
 def test_cancelling_drops_the_held_steps_with_the_pending_one(guard: Guard) -> None:
