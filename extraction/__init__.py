@@ -12,6 +12,7 @@ from extraction.anthropic_backend import DEFAULT_MODEL, AnthropicExtractor
 from extraction.model import Extractor
 from extraction.understand import UnderstandingExtractor
 from extraction.vocabulary import known_names, service_aliases
+from fleet.model import FleetSource
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +27,14 @@ def make_extractor(
     *,
     timeout: float = 20.0,
     max_retries: int = 3,
+    fleet: FleetSource | None = None,
 ) -> Extractor:
     """The Anthropic extractor when ``api_key`` is non-empty, else the offline one (rules, then
     meaning: :class:`~extraction.understand.UnderstandingExtractor`).
 
-    Logs which one was chosen (model and base URL, never the key).  A broken rules file raises
+    ``fleet`` gives the servers requests may name (:mod:`extraction.targets`); each command
+    then carries the nodes it runs on.  Logs which one was chosen (model and base URL, never
+    the key).  A broken rules file raises
     :class:`extraction.rules.RulesError` so a misconfiguration shows at start-up.
     """
     if api_key and api_key.strip():
@@ -38,7 +42,7 @@ def make_extractor(
         return AnthropicExtractor(
             api_key.strip(), model, base_url, timeout=timeout, max_retries=max_retries
         )
-    extractor = UnderstandingExtractor(rules_path)
+    extractor = UnderstandingExtractor(rules_path, fleet=fleet)
     log.info(
         "extractor: offline rules from %s and intent matching (no Anthropic API key set)",
         extractor.rules_path,

@@ -19,11 +19,11 @@ import logging
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from extraction.model import Extraction, ProposedCommand, Recollection, Turn
+from extraction.model import Extraction, ProposedCommand, Recollection, Turn, Unmatched
 from extraction.spoken import (
     normalise,
     phrase_regex,
@@ -31,6 +31,8 @@ from extraction.spoken import (
     split_clauses,
     spoken_to_literal,
 )
+from extraction.targets import Said, Targeting, server_names
+from fleet.model import FleetSource
 from voiceops.errors import VoiceOpsError
 
 log = logging.getLogger(__name__)
@@ -306,13 +308,10 @@ def clause_commands(ruleset: RuleSet, clause: str) -> list[str]:
     ]
 
 
-def _turn_commands(ruleset: RuleSet, text: str) -> list[tuple[str, str]]:
-    """(command, clause it came from) for every request in one turn's words."""
+def _clauses(ruleset: RuleSet, text: str) -> list[str]:
+    """One turn's words, normalised, without trigger phrases, cut into clauses."""
     cleaned = remove_phrases(normalise(text[:MAX_TURN_CHARS]), ruleset.trigger_phrases)
-    found: list[tuple[str, str]] = []
-    for clause in split_clauses(cleaned, ruleset.clause_breaks):
-        found.extend((command, clause) for command in clause_commands(ruleset, clause))
-    return found
+    return split_clauses(cleaned, ruleset.clause_breaks)
 
 
 def accepts(ruleset: RuleSet, text: str) -> bool:
@@ -331,11 +330,14 @@ class RulesExtractor:
 
     ``rules_path`` defaults to the shipped ``extraction/rules.toml``; a broken file raises
     :class:`RulesError` here, at start-up, rather than silently proposing nothing later.
+    ``fleet`` gives the servers that can be named (:mod:`extraction.targets`); without it
+    commands carry no targets.
     """
 
-    def __init__(self, rules_path: Path | None = None) -> None:
+    def __init__(self, rules_path: Path | None = None, *, fleet: FleetSource | None = None) -> None:
         self.ruleset = load_rules(rules_path)
         self.rules_path = rules_path or DEFAULT_RULES_PATH
+        self._fleet = fleet
 
     def __repr__(self) -> str:
         return f"RulesExtractor(rules_path={str(self.rules_path)!r})"
@@ -352,34 +354,45 @@ class RulesExtractor:
     def extract_sync(self, turns: Sequence[Turn]) -> Extraction:
         """The same as :meth:`extract`, for callers without an event loop."""
         recent = list(turns)[-MAX_TURNS:]
+        targeting = Targeting(server_names(self._fleet))
         ordered: list[ProposedCommand] = []
-        pending: list[tuple[str, str]] = []
+        unmatched: list[Unmatched] = []
+        pending: list[ProposedCommand] = []
         for turn in recent:
             if turn.speaker == "assistant":
-                # Only the assistant's latest proposal can be accepted by the next user turn.
-                pending = _turn_commands(self.ruleset, turn.text)
+                # Only the assistant's latest proposal can be accepted by the next user turn;
+                # its words never move the conversation to another server.
+                pending = self._requests(turn.text, replace(targeting, follows=False), [])
                 continue
             if pending and accepts(self.ruleset, turn.text):
                 answer = normalise(turn.text[:MAX_TURN_CHARS])
                 ordered.extend(
-                    ProposedCommand(command, f"assistant: {clause} / user: {answer}")
-                    for command, clause in pending
+                    replace(p, source=f"assistant: {p.source} / user: {answer}") for p in pending
                 )
             pending = []
-            ordered.extend(
-                ProposedCommand(command, clause)
-                for command, clause in _turn_commands(self.ruleset, turn.text)
-            )
-        unique: list[ProposedCommand] = []
-        seen: set[str] = set()
+            targeting.follows = False
+            ordered.extend(self._requests(turn.text, targeting, unmatched))
+        first: dict[tuple[str, tuple[str, ...]], ProposedCommand] = {}
         for proposed in ordered:
-            if proposed.command not in seen:
-                seen.add(proposed.command)
-                unique.append(proposed)
+            first.setdefault((proposed.command, proposed.targets), proposed)
+        unique = list(first.values())
         if not unique:
             if not any(t.speaker == "user" and t.text.strip() for t in recent):
                 return Extraction((), "nothing was said by the user since the last execution")
+            if unmatched:
+                return Extraction((), " ".join(u.why for u in unmatched), tuple(unmatched))
             return Extraction((), "no request the offline rules recognise was found")
         if len(unique) > MAX_COMMANDS:
             log.warning("rules: %d commands, keeping the first %d", len(unique), MAX_COMMANDS)
-        return Extraction(tuple(unique[:MAX_COMMANDS]))
+        return Extraction(tuple(unique[:MAX_COMMANDS]), None, tuple(unmatched))
+
+    def _requests(
+        self, text: str, targeting: Targeting, unmatched: list[Unmatched]
+    ) -> list[ProposedCommand]:
+        """The commands one turn asks for, placed on servers (questions go to ``unmatched``)."""
+        requests: list[tuple[Said, list[ProposedCommand]]] = []
+        for clause in _clauses(self.ruleset, text):
+            said = targeting.read(clause)
+            commands = clause_commands(self.ruleset, said.rest)
+            requests.append((said, [ProposedCommand(c, clause) for c in commands]))
+        return targeting.place_turn(requests, unmatched)

@@ -23,18 +23,21 @@ import asyncio
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from extraction import clauses
 from extraction.intents import IntentIndex, Vectors, load_intents
 from extraction.model import Extraction, Origin, ProposedCommand, Recollection, Turn, Unmatched
+from extraction.reading import Clause, Reading, bare, propose, remember
 from extraction.rules import MAX_COMMANDS, MAX_TURN_CHARS, MAX_TURNS, RuleSet, RulesExtractor
 from extraction.rules import accepts as says_yes
 from extraction.rules import clause_commands as rule_commands
-from extraction.slots import SlotFinder, Slots
+from extraction.slots import SlotFinder
 from extraction.spoken import normalise, remove_phrases
+from extraction.targets import Targeting, asked, either, server_names
+from fleet.model import FleetSource
 
 log = logging.getLogger(__name__)
 
@@ -47,45 +50,10 @@ _TYPED_SUBCOMMANDS = frozenset(
     ("ps", "logs", "restart", "stop", "start", "status", "reload", "images", "stats")
 )
 _TYPED_PROGRAMS = frozenset(("docker", "systemctl", "journalctl"))
-_BARE = frozenset((
-    "the", "service", "container", "ones", "one", "too", "as", "well", "also", "instead",
-    "please", "and", "just", "only", "then", "what", "about", "how", "logs",
-))  # fmt: skip
 _LITERAL_TAIL = re.compile(r" (?:to|for|so that|because|please|if you want|first)(?: .*)?$")
 _ACCEPT_WORDS = frozenset((
     "please", "do", "it", "go", "ahead", "thanks", "thank", "you", "then", "that", "yes", "ok",
 ))  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class _Clause:
-    """What one clause says, read without context."""
-
-    words: str
-    slots: Slots
-    corrects: bool
-    negated: bool
-    later: bool
-    shaped: bool
-    verbless: bool
-    again: bool
-    ruled: tuple[str, ...]
-
-
-@dataclass(slots=True)
-class _Reading:
-    """The conversation read so far (private to one extraction)."""
-
-    commands: list[ProposedCommand] = field(default_factory=list)
-    unmatched: list[Unmatched] = field(default_factory=list)  # requests not understood
-    chatter: list[Unmatched] = field(default_factory=list)  # words that asked for nothing
-    last_request: list[ProposedCommand] = field(default_factory=list)
-    service: str | None = None
-    container: str | None = None
-    template: tuple[str, str] | None = None  # (command with {kind}, kind) for "and redis"
-    requesting: bool = False
-    correcting: bool = False  # a clause that was only "no, sorry": the next one corrects
-    recalled: tuple[str, ...] = ()  # commands of the most recent remembered request
 
 
 class UnderstandingExtractor:
@@ -93,10 +61,19 @@ class UnderstandingExtractor:
 
     Construction loads the rules and intents files (a broken one raises
     :class:`~extraction.rules.RulesError` at start-up); :meth:`prepare` embeds the examples
-    once (call it at start-up; the first extraction does it otherwise).
+    once (call it at start-up; the first extraction does it otherwise).  ``fleet`` gives the
+    servers that can be named at each extraction; with one, every command gets its targets
+    (:mod:`extraction.targets`), without one none, as before fleets.
     """
 
-    def __init__(self, rules_path: Path | None = None, intents_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        rules_path: Path | None = None,
+        intents_path: Path | None = None,
+        *,
+        fleet: FleetSource | None = None,
+    ) -> None:
+        self._fleet = fleet
         self._rules = RulesExtractor(rules_path)
         self.rules_path = self._rules.rules_path
         self.ruleset = self._rules.ruleset
@@ -133,16 +110,20 @@ class UnderstandingExtractor:
     ) -> Extraction:
         """The same as :meth:`extract`, in the calling thread."""
         recent = [t for t in list(turns)[-MAX_TURNS:] if t.text.strip()]
-        read = [(t, [self._read(c) for c in _split(self.ruleset, t.text)]) for t in recent]
+        targeting = Targeting(server_names(self._fleet))
+        read = [
+            (t, [self._read(c, targeting) for c in _split(self.ruleset, t.text)]) for t in recent
+        ]
         vectors = self._vectors([c for _, cs in read for c in cs])
         # The most recent remembered request that ran something ("same as last time").
         latest = max((r for r in context if r.commands), key=lambda r: r.time, default=None)
-        state = _Reading(recalled=latest.commands if latest else ())
+        state = Reading(recalled=latest.commands if latest else (), targeting=targeting)
         pending: list[ProposedCommand] = []
         for turn, said in read:
             if turn.speaker == "assistant":
                 pending = self._offer(turn, state, vectors)
                 continue
+            targeting.follows = False
             answer = normalise(turn.text[:MAX_TURN_CHARS])
             answered = bool(pending)
             rest = said
@@ -158,14 +139,16 @@ class UnderstandingExtractor:
 
     # -- reading clauses without context
 
-    def _read(self, words: str) -> _Clause:
+    def _read(self, words: str, targeting: Targeting) -> Clause:
         rest, corrects = clauses.correction(words)
+        place = targeting.read(rest)
+        rest = place.rest
         negation = self.ruleset.negation
         ruled: tuple[str, ...] = ()
         if rest:
             ruled = tuple(self._ruled(rest))
         slots = self.slots.find(rest)
-        return _Clause(
+        return Clause(
             words=rest,
             slots=slots,
             corrects=corrects,
@@ -175,6 +158,7 @@ class UnderstandingExtractor:
             verbless=bool(rest) and not clauses.has_verb(rest),
             again=clauses.asks_again(rest) and not slots.values().keys() - {"lines"},
             ruled=ruled,
+            place=place,
         )
 
     def _ruled(self, words: str) -> list[str]:
@@ -189,7 +173,7 @@ class UnderstandingExtractor:
             found = [c for c in found if not c.startswith("systemctl ")]
         return found
 
-    def _vectors(self, said: list[_Clause]) -> dict[str, Vectors]:
+    def _vectors(self, said: list[Clause]) -> dict[str, Vectors]:
         texts = sorted({c.slots.plain for c in said if c.words and not c.ruled})
         if not texts or not self.prepare():
             return {}
@@ -198,18 +182,25 @@ class UnderstandingExtractor:
     # -- reading in context
 
     def _offer(
-        self, turn: Turn, state: _Reading, vectors: dict[str, Vectors]
+        self, turn: Turn, state: Reading, vectors: dict[str, Vectors]
     ) -> list[ProposedCommand]:
         """What the assistant just offered (its names count for a later "it")."""
         offered = clauses.proposal(normalise(turn.text[:MAX_TURN_CHARS]))
-        said = [self._read(c) for c in _split(self.ruleset, turn.text)]
+        # The voice model's words never move the focus; only an accepted offer runs somewhere.
+        aside = replace(state.targeting)
+        said = [self._read(c, aside) for c in _split(self.ruleset, turn.text)]
         for clause in said:
             state.service = clause.slots.service or state.service
             state.container = clause.slots.container or state.container
         if offered is None or clauses.not_now(offered):
             return []
-        scratch = _Reading(service=state.service, container=state.container, requesting=True)
-        offer = [self._read(c) for c in _split(self.ruleset, offered)]
+        scratch = Reading(
+            service=state.service,
+            container=state.container,
+            requesting=True,
+            targeting=replace(state.targeting, follows=False),
+        )
+        offer = [self._read(c, scratch.targeting) for c in _split(self.ruleset, offered)]
         more = self._vectors(offer)
         for clause in offer:
             self._clause(clause, scratch, {**vectors, **more}, "assistant", correcting=False)
@@ -218,42 +209,67 @@ class UnderstandingExtractor:
 
     def _clause(
         self,
-        clause: _Clause,
-        state: _Reading,
+        clause: Clause,
+        state: Reading,
         vectors: dict[str, Vectors],
         origin: Origin,
         *,
         correcting: bool,
     ) -> None:
+        corrects = (clause.corrects or state.correcting) and correcting
+        if self._placed(clause, state, corrects):
+            state.correcting = False
+            return
         if not clause.words:
             state.requesting = state.requesting or clause.corrects
             state.correcting = clause.corrects and correcting
             return
-        corrects = (clause.corrects or state.correcting) and correcting
         state.correcting = False
         state.service = clause.slots.service or state.service
         state.container = clause.slots.container or state.container
         if clause.negated or (clause.later and not clause.again):
+            state.targeting.heard(clause.place)
             state.requesting = False
             why = "that says not to" if clause.negated else "that is for later, so nothing runs now"
             state.chatter.append(Unmatched(clause.words, f"I heard '{clause.words}': {why}."))
             return
         commands, taken_from = self._commands(clause, state, vectors, corrects)
         if not commands:
+            state.targeting.heard(clause.place)
             return
-        proposed = [_proposed(c, clause, origin, taken_from) for c in commands]
+        proposed, question = state.targeting.aim(
+            clause.place, [propose(c, clause, origin, taken_from) for c in commands]
+        )
+        if question:
+            state.unmatched.append(asked(clause.words, question))
+            return
         if corrects:
             state.commands = [c for c in state.commands if c not in state.last_request]
         state.commands.extend(proposed)
         state.last_request = proposed
         state.requesting = True
 
+    def _placed(self, clause: Clause, state: Reading, corrects: bool) -> bool:
+        """A clause that says only where ("let's look at web-1", "and on web-2", "no, on
+        web-2"): moves the focus or puts the last request there.  False for any other clause."""
+        if clause.place.only and clause.place.question:
+            state.unmatched.append(asked(clause.words, clause.place.question))
+            return True
+        again = state.targeting.again(clause.place, state.last_request, corrects)
+        if again is None:
+            return False
+        if corrects:
+            state.commands = [c for c in state.commands if c not in state.last_request]
+        state.commands.extend(again)
+        state.last_request = again or state.last_request
+        return True
+
     def _commands(
-        self, clause: _Clause, state: _Reading, vectors: dict[str, Vectors], corrects: bool
+        self, clause: Clause, state: Reading, vectors: dict[str, Vectors], corrects: bool
     ) -> tuple[list[str], Origin | None]:
         """Commands for one clause, and "memory" when they came from a recalled request."""
         if clause.ruled:
-            _remember(state, clause.ruled[-1], clause.slots)
+            remember(state, clause.ruled[-1], clause.slots)
             return list(clause.ruled), None
         if clause.again:
             if not state.recalled:
@@ -262,7 +278,7 @@ class UnderstandingExtractor:
         if not (clause.shaped or (clause.verbless and (state.requesting or corrects))):
             state.chatter.append(self._heard(state, clause, vectors, "it asks for no command"))
             return [], None
-        if _bare(clause) and state.template is not None:
+        if bare(clause) and state.template is not None:
             command, kind = state.template
             value = getattr(clause.slots, kind)
             if value:
@@ -270,7 +286,7 @@ class UnderstandingExtractor:
         return self._by_meaning(clause, state, vectors, corrects), None
 
     def _by_meaning(
-        self, clause: _Clause, state: _Reading, vectors: dict[str, Vectors], corrects: bool
+        self, clause: Clause, state: Reading, vectors: dict[str, Vectors], corrects: bool
     ) -> list[str]:
         """The nearest intent's command, filled; or nothing, recorded as heard with suggestions."""
         if clause.slots.plain not in vectors:
@@ -294,17 +310,17 @@ class UnderstandingExtractor:
             kinds = " or ".join(sorted(intent.needs - values.keys()))
             self._ask(state, clause, vectors, f"which {kinds} do you mean?")
             return []
-        _remember(state, command, clause.slots)
+        remember(state, command, clause.slots)
         return [command]
 
     def _ask(
-        self, state: _Reading, clause: _Clause, vectors: dict[str, Vectors], why: str | None
+        self, state: Reading, clause: Clause, vectors: dict[str, Vectors], why: str | None
     ) -> None:
         """Record a request that was heard and not understood, to be said back."""
         state.unmatched.append(self._heard(state, clause, vectors, why))
 
     def _heard(
-        self, state: _Reading, clause: _Clause, vectors: dict[str, Vectors], why: str | None
+        self, state: Reading, clause: Clause, vectors: dict[str, Vectors], why: str | None
     ) -> Unmatched:
         """Words that were not turned into a command, with what they may have meant."""
         vector = vectors.get(clause.slots.plain)
@@ -321,14 +337,14 @@ class UnderstandingExtractor:
         text = f"{said}: {why}" if why else said + "."
         text = text if text.endswith(("?", ".")) else text + "."
         if suggestions:
-            text += f" Did you mean: {_either(suggestions)}?"
+            text += f" Did you mean: {either(suggestions)}?"
         return Unmatched(clause.words, text, tuple(suggestions))
 
-    def _result(self, state: _Reading, recent: Sequence[Turn]) -> Extraction:
+    def _result(self, state: Reading, recent: Sequence[Turn]) -> Extraction:
         unique: list[ProposedCommand] = []
-        for proposed in state.commands:
-            if proposed.command not in {u.command for u in unique}:
-                unique.append(proposed)
+        for command in state.commands:
+            if (command.command, command.targets) not in {(u.command, u.targets) for u in unique}:
+                unique.append(command)
         heard = tuple(state.unmatched)
         if unique:
             return Extraction(tuple(unique[:MAX_COMMANDS]), None, heard)
@@ -351,30 +367,3 @@ def _split(ruleset: RuleSet, text: str) -> list[str]:
     found = clauses.split(text[:MAX_TURN_CHARS], ruleset.clause_breaks)
     cleaned = (remove_phrases(c, ruleset.trigger_phrases) for c in found)
     return [c for c in cleaned if c]
-
-
-def _bare(clause: _Clause) -> bool:
-    """Only a name ("and redis", "no, the postgres ones"): the last request, for it."""
-    named = clause.slots.service or clause.slots.container
-    return bool(named) and set(clause.slots.plain.split()) <= _BARE
-
-
-def _remember(state: _Reading, command: str, slots: Slots) -> None:
-    words = command.split()
-    for kind in ("service", "container"):
-        value = getattr(slots, kind) or getattr(state, kind)
-        if value and value in words:
-            slot = "{" + kind + "}"
-            state.template = (" ".join(slot if w == value else w for w in words), kind)
-            return
-
-
-def _proposed(
-    command: str, clause: _Clause, origin: Origin, taken_from: Origin | None
-) -> ProposedCommand:
-    source = clause.words if origin == "user" else f"{origin}: {clause.words}"
-    return ProposedCommand(command, source, taken_from or origin)
-
-
-def _either(options: Sequence[str]) -> str:
-    return options[0] if len(options) == 1 else ", ".join(options[:-1]) + " or " + options[-1]

@@ -1,0 +1,77 @@
+"""One conversation as the offline extractor reads it: each clause, and the state so far.
+
+Private to :mod:`extraction.understand` (split from it to keep modules small): a
+:class:`Clause` is what one clause says without context, a :class:`Reading` what the
+conversation has established up to the current clause.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from extraction.model import Origin, ProposedCommand, Unmatched
+from extraction.slots import Slots
+from extraction.targets import Said, Targeting
+
+_BARE = frozenset((
+    "the", "service", "container", "ones", "one", "too", "as", "well", "also", "instead",
+    "please", "and", "just", "only", "then", "what", "about", "how", "logs",
+))  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """What one clause says, read without context."""
+
+    words: str
+    slots: Slots
+    corrects: bool
+    negated: bool
+    later: bool
+    shaped: bool
+    verbless: bool
+    again: bool
+    ruled: tuple[str, ...]
+    place: Said  # the servers it names (its ``words`` are without them)
+
+
+@dataclass(slots=True)
+class Reading:
+    """The conversation read so far (private to one extraction)."""
+
+    commands: list[ProposedCommand] = field(default_factory=list)
+    unmatched: list[Unmatched] = field(default_factory=list)  # requests not understood
+    chatter: list[Unmatched] = field(default_factory=list)  # words that asked for nothing
+    last_request: list[ProposedCommand] = field(default_factory=list)
+    service: str | None = None
+    container: str | None = None
+    template: tuple[str, str] | None = None  # (command with {kind}, kind) for "and redis"
+    requesting: bool = False
+    correcting: bool = False  # a clause that was only "no, sorry": the next one corrects
+    recalled: tuple[str, ...] = ()  # commands of the most recent remembered request
+    targeting: Targeting = field(default_factory=lambda: Targeting(None))
+
+
+def bare(clause: Clause) -> bool:
+    """Only a name ("and redis", "no, the postgres ones"): the last request, for it."""
+    named = clause.slots.service or clause.slots.container
+    return bool(named) and set(clause.slots.plain.split()) <= _BARE
+
+
+def remember(state: Reading, command: str, slots: Slots) -> None:
+    """Keep ``command`` as the template a bare name ("and redis") fills in next."""
+    words = command.split()
+    for kind in ("service", "container"):
+        value = getattr(slots, kind) or getattr(state, kind)
+        if value and value in words:
+            slot = "{" + kind + "}"
+            state.template = (" ".join(slot if w == value else w for w in words), kind)
+            return
+
+
+def propose(
+    command: str, clause: Clause, origin: Origin, taken_from: Origin | None
+) -> ProposedCommand:
+    """The command as proposed from ``clause``, marked with whose words it came from."""
+    source = clause.words if origin == "user" else f"{origin}: {clause.words}"
+    return ProposedCommand(command, source, taken_from or origin)

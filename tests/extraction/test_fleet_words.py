@@ -1,0 +1,113 @@
+"""Server names in requests (issue #20): what is said → which command runs on which servers.
+
+The fleet is three nodes (web-1, web-2, db-1), a group ``web`` and the alias "database box".
+Recognisers write names in many ways ("web-2", "web 2", "web two", "webb two"); a name the
+fleet does not have, or one that fits several nodes, is asked about and never guessed.
+The held-out measurement is ``bench/bench_fleet_words.py`` on ``fleet_set.txt``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from extraction import make_extractor
+from extraction.model import Extraction, Turn
+from extraction.rules import RulesExtractor
+from extraction.understand import UnderstandingExtractor
+from fleet import Fleet
+from tests.extraction.fleet_set import FLEET, as_pairs, expected, turns
+
+#: (conversation, expected) — the format of fleet_set.txt: "command @ nodes ; ? question".
+TABLE = [
+    ("check the disk on web-2", "df -h @ web-2"),
+    ("restart nginx on Web 1", "systemctl restart nginx @ web-1"),
+    ("how long has web two been up", "uptime @ web-2"),
+    ("check free memory on webb one", "free -h @ web-1"),
+    ("check the disk on web-2 and restart nginx on both web servers",
+     "df -h @ web-2 ; systemctl restart nginx @ web-1,web-2"),
+    ("restart nginx on all the web servers", "systemctl restart nginx @ web-1,web-2"),
+    ("show me the uptime on all servers", "uptime @ web-1,web-2,db-1"),
+    ("check memory everywhere", "free -h @ web-1,web-2,db-1"),
+    ("check the disk on the database box", "df -h @ db-1"),
+    ("is postgres running on the database machine", "systemctl status postgresql @ db-1"),
+    ("u: let's look at web-1 // u: restart nginx", "systemctl restart nginx @ web-1"),
+    ("u: let's look at web-1 // u: now web two // u: how much disk is left", "df -h @ web-2"),
+    ("u: check the disk on db-1 // u: and the uptime", "df -h @ db-1 ; uptime @ db-1"),
+    ("check the disk", "? which server: web-1, web-2 or db-1"),
+    ("restart nginx on the web server", "? which web server: web-1 or web-2"),
+    ("check the disk on web-3", "? there is no web-3"),
+    ("restart nginx on the mail server", "? there is no mail server"),
+    ("check uptime on web-1 and on web-2", "uptime @ web-1,web-2"),
+    ("u: restart nginx on web-1 // u: no, sorry, on web-2", "systemctl restart nginx @ web-2"),
+    ("a: shall i check the disk on db-1? // u: yes please", "df -h @ db-1"),
+    ("a: web-2 looks busy // u: check the memory", "? which server"),
+    ("don't restart nginx on web-1", "-"),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def fleet_understanding() -> UnderstandingExtractor:
+    extractor = UnderstandingExtractor(fleet=lambda: FLEET)
+    assert extractor.prepare()
+    return extractor
+
+
+def outcome(result: Extraction, want: str) -> None:
+    pairs, questions = expected(want)
+    whys = [u.why.lower() for u in result.unmatched]
+    assert as_pairs(result) == pairs, (result.commands, whys)
+    for question in questions:
+        assert any(question in why for why in whys), whys
+    assert len(whys) == len(questions), whys
+
+
+@pytest.mark.parametrize(("said", "want"), TABLE, ids=[s for s, _ in TABLE])
+def test_server_names_in_requests(
+    fleet_understanding: UnderstandingExtractor, said: str, want: str
+) -> None:
+    outcome(fleet_understanding.extract_sync(turns(said)), want)
+
+
+def test_a_default_or_a_single_node_is_used_when_nothing_is_named() -> None:
+    with_default = replace(FLEET, default="web")
+    rules = RulesExtractor(fleet=lambda: with_default)
+    outcome(rules.extract_sync(turns("check the disk space")), "df -h @ web-1,web-2")
+    alone = RulesExtractor(fleet=lambda: Fleet(("db-1",)))
+    outcome(alone.extract_sync(turns("check the disk space")), "df -h @ db-1")
+
+
+def test_the_rules_extractor_places_commands_the_same_way() -> None:
+    rules = RulesExtractor(fleet=lambda: FLEET)
+    cases = [
+        ("check disk space on web two and restart nginx on both web servers",
+         "df -h @ web-2 ; systemctl restart nginx @ web-1,web-2"),
+        ("u: let's look at db-1 // u: check memory", "free -h @ db-1"),
+        ("check memory on web-1 and on web-9", "free -h @ web-1 ; ? there is no web-9"),
+        ("restart nginx on the web server", "? which web server"),
+    ]  # fmt: skip
+    for said, want in cases:
+        outcome(rules.extract_sync(turns(said)), want)
+
+
+async def test_without_a_fleet_nothing_changes(understanding: UnderstandingExtractor) -> None:
+    """No fleet (or one without nodes): no targets, and the same commands as before fleets."""
+    said = turns("check the disk space and restart nginx on web-2")
+    plain = await understanding.extract(said)
+    empty = UnderstandingExtractor(fleet=lambda: Fleet(()))
+    assert [(p.command, p.targets) for p in plain.commands] == [
+        ("df -h", ()),
+        ("systemctl restart nginx", ()),
+    ]
+    assert RulesExtractor(fleet=lambda: None).extract_sync(said) == RulesExtractor().extract_sync(
+        said
+    )
+    assert empty.extract_sync(turns("check the disk")).commands[0].targets == ()
+
+
+def test_make_extractor_hands_the_fleet_to_the_offline_extractor() -> None:
+    extractor = make_extractor(None, fleet=lambda: FLEET)
+    assert isinstance(extractor, UnderstandingExtractor)
+    result = extractor.extract_sync([Turn("user", "check the disk on web-2", 0, 1)])
+    assert as_pairs(result) == [("df -h", "web-2")]
