@@ -7,11 +7,13 @@ conversation has established up to the current clause.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from extraction.model import Origin, ProposedCommand, Unmatched
+from extraction.model import Extraction, Origin, ProposedCommand, Turn, Unmatched
+from extraction.rules import MAX_COMMANDS
 from extraction.slots import Slots
-from extraction.targets import Said, Targeting
+from extraction.targets import Said, Targeting, asked
 
 _BARE = frozenset((
     "the", "service", "container", "ones", "one", "too", "as", "well", "also", "instead",
@@ -50,6 +52,47 @@ class Reading:
     correcting: bool = False  # a clause that was only "no, sorry": the next one corrects
     recalled: tuple[str, ...] = ()  # commands of the most recent remembered request
     targeting: Targeting = field(default_factory=lambda: Targeting(None))
+
+    def place_only(self, clause: Clause, corrects: bool) -> bool:
+        """A clause that says only where ("let's look at web-1", "and on web-2", "no, on
+        web-2"): moves the focus or puts the last request there.  False for any other clause."""
+        if clause.place.only and clause.place.question:
+            self.unmatched.append(asked(clause.words, clause.place.question))
+            return True
+        again = self.targeting.again(clause.place, self.last_request, corrects)
+        if again is None:
+            return False
+        if corrects:
+            self.commands = [c for c in self.commands if c not in self.last_request]
+        self.commands.extend(again)
+        self.last_request = again or self.last_request
+        return True
+
+    def aimed(
+        self, clause: Clause, proposed: list[ProposedCommand]
+    ) -> list[ProposedCommand] | None:
+        """``proposed`` on the servers ``clause`` names (or the focus); ``None`` when it must
+        be asked about first (the question is kept with the unmatched requests)."""
+        placed, question = self.targeting.aim(clause.place, proposed)
+        if question:
+            self.unmatched.append(asked(clause.words, question))
+            return None
+        return placed
+
+    def extraction(self, recent: Sequence[Turn]) -> Extraction:
+        """What was read, as the extractor's answer: each command once per set of servers."""
+        unique: list[ProposedCommand] = []
+        for command in self.commands:
+            if (command.command, command.targets) not in {(u.command, u.targets) for u in unique}:
+                unique.append(command)
+        heard = tuple(self.unmatched)
+        if unique:
+            return Extraction(tuple(unique[:MAX_COMMANDS]), None, heard)
+        if not any(t.speaker == "user" for t in recent):
+            return Extraction((), "nothing was said by the user since the last execution")
+        if heard or self.chatter:
+            return Extraction((), " ".join(u.why for u in heard or self.chatter), heard)
+        return Extraction((), "nothing in what was said asks for a command to run now")
 
 
 def bare(clause: Clause) -> bool:

@@ -31,12 +31,12 @@ from extraction import clauses
 from extraction.intents import IntentIndex, Vectors, load_intents
 from extraction.model import Extraction, Origin, ProposedCommand, Recollection, Turn, Unmatched
 from extraction.reading import Clause, Reading, bare, propose, remember
-from extraction.rules import MAX_COMMANDS, MAX_TURN_CHARS, MAX_TURNS, RuleSet, RulesExtractor
+from extraction.rules import MAX_TURN_CHARS, MAX_TURNS, RuleSet, RulesExtractor
 from extraction.rules import accepts as says_yes
 from extraction.rules import clause_commands as rule_commands
 from extraction.slots import SlotFinder
 from extraction.spoken import normalise, remove_phrases
-from extraction.targets import Targeting, asked, either, server_names
+from extraction.targets import Targeting, either, server_names
 from fleet.model import FleetSource
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ class UnderstandingExtractor:
             for n, clause in enumerate(rest):
                 declined = answered and n == 0
                 self._clause(clause, state, vectors, "user", correcting=not declined)
-        return self._result(state, recent)
+        return state.extraction(recent)
 
     # -- reading clauses without context
 
@@ -146,7 +146,7 @@ class UnderstandingExtractor:
         negation = self.ruleset.negation
         ruled: tuple[str, ...] = ()
         if rest:
-            ruled = tuple(self._ruled(rest))
+            ruled = tuple(_ruled(self.ruleset, self.slots, rest))
         slots = self.slots.find(rest)
         return Clause(
             words=rest,
@@ -161,18 +161,6 @@ class UnderstandingExtractor:
             place=place,
         )
 
-    def _ruled(self, words: str) -> list[str]:
-        """Commands the rules file finds; a service rule never takes a clause about a container."""
-        head = words.split(" ", 2)
-        if head[0] in _TYPED_PROGRAMS and len(head) > 1 and head[1] in _TYPED_SUBCOMMANDS:
-            words = "run " + words
-        if words.startswith(("run ", "execute ", "type ")):
-            words = _LITERAL_TAIL.sub("", words)
-        found = rule_commands(self.ruleset, words)
-        if self.slots.find(words).says_container:
-            found = [c for c in found if not c.startswith("systemctl ")]
-        return found
-
     def _vectors(self, said: list[Clause]) -> dict[str, Vectors]:
         texts = sorted({c.slots.plain for c in said if c.words and not c.ruled})
         if not texts or not self.prepare():
@@ -186,20 +174,15 @@ class UnderstandingExtractor:
     ) -> list[ProposedCommand]:
         """What the assistant just offered (its names count for a later "it")."""
         offered = clauses.proposal(normalise(turn.text[:MAX_TURN_CHARS]))
-        # The voice model's words never move the focus; only an accepted offer runs somewhere.
-        aside = replace(state.targeting)
-        said = [self._read(c, aside) for c in _split(self.ruleset, turn.text)]
+        said = [self._read(c, state.targeting) for c in _split(self.ruleset, turn.text)]
         for clause in said:
             state.service = clause.slots.service or state.service
             state.container = clause.slots.container or state.container
         if offered is None or clauses.not_now(offered):
             return []
-        scratch = Reading(
-            service=state.service,
-            container=state.container,
-            requesting=True,
-            targeting=replace(state.targeting, follows=False),
-        )
+        # The voice model's words never move the focus; only an accepted offer runs somewhere.
+        scratch = Reading(requesting=True, targeting=replace(state.targeting, follows=False))
+        scratch.service, scratch.container = state.service, state.container
         offer = [self._read(c, scratch.targeting) for c in _split(self.ruleset, offered)]
         more = self._vectors(offer)
         for clause in offer:
@@ -217,7 +200,7 @@ class UnderstandingExtractor:
         correcting: bool,
     ) -> None:
         corrects = (clause.corrects or state.correcting) and correcting
-        if self._placed(clause, state, corrects):
+        if state.place_only(clause, corrects):
             state.correcting = False
             return
         if not clause.words:
@@ -237,32 +220,14 @@ class UnderstandingExtractor:
         if not commands:
             state.targeting.heard(clause.place)
             return
-        proposed, question = state.targeting.aim(
-            clause.place, [propose(c, clause, origin, taken_from) for c in commands]
-        )
-        if question:
-            state.unmatched.append(asked(clause.words, question))
+        proposed = state.aimed(clause, [propose(c, clause, origin, taken_from) for c in commands])
+        if proposed is None:
             return
         if corrects:
             state.commands = [c for c in state.commands if c not in state.last_request]
         state.commands.extend(proposed)
         state.last_request = proposed
         state.requesting = True
-
-    def _placed(self, clause: Clause, state: Reading, corrects: bool) -> bool:
-        """A clause that says only where ("let's look at web-1", "and on web-2", "no, on
-        web-2"): moves the focus or puts the last request there.  False for any other clause."""
-        if clause.place.only and clause.place.question:
-            state.unmatched.append(asked(clause.words, clause.place.question))
-            return True
-        again = state.targeting.again(clause.place, state.last_request, corrects)
-        if again is None:
-            return False
-        if corrects:
-            state.commands = [c for c in state.commands if c not in state.last_request]
-        state.commands.extend(again)
-        state.last_request = again or state.last_request
-        return True
 
     def _commands(
         self, clause: Clause, state: Reading, vectors: dict[str, Vectors], corrects: bool
@@ -340,26 +305,25 @@ class UnderstandingExtractor:
             text += f" Did you mean: {either(suggestions)}?"
         return Unmatched(clause.words, text, tuple(suggestions))
 
-    def _result(self, state: Reading, recent: Sequence[Turn]) -> Extraction:
-        unique: list[ProposedCommand] = []
-        for command in state.commands:
-            if (command.command, command.targets) not in {(u.command, u.targets) for u in unique}:
-                unique.append(command)
-        heard = tuple(state.unmatched)
-        if unique:
-            return Extraction(tuple(unique[:MAX_COMMANDS]), None, heard)
-        if not any(t.speaker == "user" for t in recent):
-            return Extraction((), "nothing was said by the user since the last execution")
-        if heard or state.chatter:
-            return Extraction((), " ".join(u.why for u in heard or state.chatter), heard)
-        return Extraction((), "nothing in what was said asks for a command to run now")
-
 
 def _embed(texts: list[str]) -> Sequence[Any]:
     """The packaged sentence model, imported on first use (it pulls in chromadb)."""
     from extraction.embedding import embed  # noqa: PLC0415 - slow import, only when needed
 
     return embed(texts)
+
+
+def _ruled(ruleset: RuleSet, slots: SlotFinder, words: str) -> list[str]:
+    """Commands the rules file finds; a service rule never takes a clause about a container."""
+    head = words.split(" ", 2)
+    if head[0] in _TYPED_PROGRAMS and len(head) > 1 and head[1] in _TYPED_SUBCOMMANDS:
+        words = "run " + words
+    if words.startswith(("run ", "execute ", "type ")):
+        words = _LITERAL_TAIL.sub("", words)
+    found = rule_commands(ruleset, words)
+    if slots.find(words).says_container:
+        found = [c for c in found if not c.startswith("systemctl ")]
+    return found
 
 
 def _split(ruleset: RuleSet, text: str) -> list[str]:
