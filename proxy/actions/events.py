@@ -223,7 +223,9 @@ class Accepted:
 
 @dataclass(frozen=True, slots=True)
 class Busy:
-    """Another request or command is in flight; nothing changed."""
+    """Another request or command is in flight (``request_id``); nothing changed."""
+
+    request_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,9 +278,14 @@ class Expired:
 
 @dataclass(frozen=True, slots=True)
 class NothingPending:
-    """There is no pending command with that id (or none at all)."""
+    """There is no pending command with that id (or none at all).
+
+    ``behind`` is the pending step that ``pending_id`` is held behind, when it is held: it is
+    not pending yet, and runs (or is dropped) with that one.
+    """
 
     pending_id: str | None
+    behind: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

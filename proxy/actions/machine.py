@@ -135,8 +135,8 @@ class ActionMachine:
         """Pending commands, oldest first."""
         return tuple(self._pending.values())
 
-    def held_behind(self, step_id: str | None) -> str | None:
-        """The pending step that ``step_id`` is held behind, if it is held."""
+    def _held_behind(self, step_id: str | None) -> str | None:
+        # The pending step that ``step_id`` is held behind, if it is held.
         for entry in self._pending.values():
             if any(step.id == step_id for step in entry.held):
                 return entry.step.id
@@ -158,7 +158,7 @@ class ActionMachine:
     # -- transitions (looked up in _TABLE; each one is only reachable from its listed states)
 
     def _busy(self, _event: ExecuteRequested | ConfirmRequested) -> Outcome:
-        return Busy()
+        return Busy(self._current)
 
     def _execute(self, _event: ExecuteRequested) -> Outcome:
         self._requests += 1
@@ -257,7 +257,7 @@ class ActionMachine:
         if entry is None:
             if pending_id is not None and pending_id in self._expired:
                 return Expired((pending_id,))
-            return NothingPending(event.pending_id)
+            return NothingPending(event.pending_id, self._held_behind(event.pending_id))
         self._current = entry.step.request_id
         fates = self._schedule((entry.step, *entry.held), event.now, confirmed=entry.step)
         return Confirmed(entry, fates)
@@ -266,7 +266,7 @@ class ActionMachine:
         pending_id = event.pending_id or self._newest_live()
         entry = self._pending.pop(pending_id, None) if pending_id else None
         if entry is None:
-            return NothingPending(pending_id)
+            return NothingPending(pending_id, self._held_behind(pending_id))
         self._settle_rest()
         return Cancelled(entry, _dropped((entry,), "cancelled"))
 

@@ -38,6 +38,7 @@ from proxy.actions.events import (
     ConfirmRequested,
     ExecuteRequested,
     Expired,
+    NothingPending,
     State,
     Sweep,
 )
@@ -198,7 +199,7 @@ class SessionFlow:
         async with self._lock:
             outcome = self._machine.handle(ExecuteRequested(request))
         if isinstance(outcome, Busy):
-            return await self._busy("execute")
+            return await self._busy("execute", outcome)
         assert isinstance(outcome, Accepted)
         try:
             return await self._perform.run_request(
@@ -223,7 +224,7 @@ class SessionFlow:
                 await self._write_confirmation(outcome, via)
         match outcome:
             case Busy():
-                return await self._busy("confirm")
+                return await self._busy("confirm", outcome)
             case Expired():
                 message = messages.too_late(outcome.ids)
                 done = await self._perform.expired(outcome, message)
@@ -236,7 +237,8 @@ class SessionFlow:
                         self._machine.handle(Abort())
                     raise
             case _:
-                return await self._not_pending("confirm", pending_id)
+                assert isinstance(outcome, NothingPending)
+                return await self._not_pending("confirm", outcome)
 
     async def cancel(self, pending_id: str | None = None, *, via: str = "api") -> ActionReport:
         """Drop the pending command ``pending_id`` (default: the newest) and the steps held
@@ -246,9 +248,10 @@ class SessionFlow:
             outcome = self._machine.handle(CancelRequested(pending_id))
             if isinstance(outcome, Cancelled):
                 await self._write_confirmation(outcome, via)
-        if not isinstance(outcome, Cancelled):
-            return await self._not_pending("cancel", pending_id)
-        return await self._perform.cancelled(outcome, via)
+        if isinstance(outcome, Cancelled):
+            return await self._perform.cancelled(outcome, via)
+        assert isinstance(outcome, NothingPending)
+        return await self._not_pending("cancel", outcome)
 
     async def sweep(self) -> tuple[str, ...]:
         """Drop pending commands whose time is up and tell the user; returns their ids."""
@@ -283,15 +286,14 @@ class SessionFlow:
         await self._report.tell(message, {"event": "refused", "reason": reason})
         return ActionReport(self.session_id, action, "refused", message)
 
-    async def _busy(self, action: Literal["execute", "confirm"]) -> ActionReport:
-        event = {"event": "busy", "request_id": self._machine.current_request}
+    async def _busy(self, action: Literal["execute", "confirm"], outcome: Busy) -> ActionReport:
+        event = {"event": "busy", "request_id": outcome.request_id}
         await self._report.tell(messages.BUSY, event)
         return ActionReport(self.session_id, action, "busy", messages.BUSY)
 
     async def _not_pending(
-        self, action: Literal["confirm", "cancel"], pending_id: str | None
+        self, action: Literal["confirm", "cancel"], outcome: NothingPending
     ) -> ActionReport:
-        behind = self._machine.held_behind(pending_id)
-        message = messages.not_pending(action, pending_id, behind)
-        await self._report.tell(message, {"event": "not_pending", "id": pending_id})
+        message = messages.not_pending(action, outcome.pending_id, outcome.behind)
+        await self._report.tell(message, {"event": "not_pending", "id": outcome.pending_id})
         return ActionReport(self.session_id, action, "not_pending", message)

@@ -78,8 +78,8 @@ def test_execute_and_confirm_while_busy_answer_busy(guard: Guard) -> None:
         for event in state_events:
             m.handle(event)
         assert state_of(m).busy
-        assert m.handle(ExecuteRequested()) == Busy()
-        assert m.handle(ConfirmRequested(None, 0.0)) == Busy()
+        assert m.handle(ExecuteRequested()) == Busy("r1")
+        assert m.handle(ConfirmRequested(None, 0.0)) == Busy("r1")
 
 
 @pytest.mark.parametrize(
@@ -257,8 +257,8 @@ def test_two_destructive_steps_need_two_confirmations(guard: Guard) -> None:
     assert ids(Held, plan) == ["r1.2", "r1.3"]
     m.handle(Reported())
     # A held step is not pending: it cannot be confirmed (or cancelled) ahead of its turn.
-    assert m.handle(ConfirmRequested("r1.2", 1.0)) == NothingPending("r1.2")
-    assert m.handle(CancelRequested("r1.2")) == NothingPending("r1.2")
+    assert m.handle(ConfirmRequested("r1.2", 1.0)) == NothingPending("r1.2", behind="r1.1")
+    assert m.handle(CancelRequested("r1.2")) == NothingPending("r1.2", behind="r1.1")
     first = m.handle(ConfirmRequested(None, now=10.0))
     assert isinstance(first, Confirmed)
     assert ids(Runs, first) == ["r1.1"]
