@@ -58,10 +58,10 @@ from proxy.listen.triggers import (
     TriggerPhrase,
     contains_words,
     match_utterance,
-    words,
 )
 from proxy.relay.codec import Action, Kind
 from tests.voices import concat, say, silence
+from voiceops.words import words
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository
 

@@ -32,9 +32,10 @@ from proxy.__main__ import serve
 from proxy.config import Config
 from proxy.server.logs import configure_logging
 from proxy.startup import build_services
+from voiceops.phrases import EXECUTE_PLAN
 
 REQUEST = "please check the disk space"
-TRIGGER = "execute plan"
+TRIGGER = EXECUTE_PLAN
 
 
 def _step(n: int, text: str) -> None:

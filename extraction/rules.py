@@ -34,6 +34,7 @@ from extraction.spoken import (
 from extraction.targets import Said, Targeting, server_names
 from fleet.model import FleetSource
 from voiceops.errors import VoiceOpsError
+from voiceops.phrases import EXECUTE_SAYINGS
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +244,8 @@ def _rule_set(data: dict[str, Any], text: str, path: Path) -> RuleSet:
     return RuleSet(
         rules=tuple(rules),
         slots=slots,
-        trigger_phrases=_strings(settings.get("trigger_phrases", []), "trigger_phrases"),
+        trigger_phrases=EXECUTE_SAYINGS
+        + _strings(settings.get("trigger_phrases", []), "trigger_phrases"),
         negation=_words_regex(_strings(settings.get("negations", []), "negations")),
         clause_breaks=_strings(settings.get("clause_breaks", []), "clause_breaks"),
         affirmation=_words_regex(_strings(settings.get("affirmations", []), "affirmations")),

@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+from voiceops.words import words
+
 #: Longest window of heard words compared with a name ("post gres q l" is four).
 MAX_WINDOW_WORDS = 4
 
@@ -63,7 +65,6 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 _FIRST_VOWEL = re.compile(r"^[aeiouy]")
 _VOWELS_AND_GLIDES = re.compile(r"[aeiouywh]")
-_NON_LETTERS = re.compile(r"[^a-z0-9]+")
 _DOUBLES = re.compile(r"(.)\1+")
 _STOP_WORDS = frozenset(
     {
@@ -78,7 +79,7 @@ _STOP_WORDS = frozenset(
 def _spoken_words(text: str) -> list[str]:
     """Lower-case words, with digits and single letters replaced by how they are said."""
     out: list[str] = []
-    for raw in _NON_LETTERS.sub(" ", text.lower()).split():
+    for raw in words(text):
         # "apache2" is "apache two"; letters and digits inside a word split into parts.
         for part in re.findall(r"[a-z]+|[0-9]", raw):
             if part.isdigit():
@@ -160,7 +161,7 @@ class _Form:
 def _forms(vocabulary: Mapping[str, str]) -> tuple[_Form, ...]:
     forms = []
     for spoken, name in vocabulary.items():
-        said = " ".join(_NON_LETTERS.sub(" ", spoken.lower()).split())
+        said = " ".join(words(spoken))
         if said:
             forms.append(_Form(said, name, sound_key(said)))
     return tuple(forms)
@@ -169,7 +170,7 @@ def _forms(vocabulary: Mapping[str, str]) -> tuple[_Form, ...]:
 def match_name(heard: str, vocabulary: Mapping[str, str]) -> NameMatch | None:
     """The name ``heard`` (all of it) sounds like, or ``None``; same spelling wins, then the
     smallest key distance, then the longer form."""
-    said = " ".join(_NON_LETTERS.sub(" ", heard.lower()).split())
+    said = " ".join(words(heard))
     if not said:
         return None
     count = len(said.split())
@@ -194,7 +195,7 @@ def find_names(text: str, vocabulary: Mapping[str, str]) -> list[NameMatch]:
     A window never starts or ends with a common word ("the", "is", "restart"), so sentences
     around a name do not blur into it.
     """
-    heard = _NON_LETTERS.sub(" ", text.lower()).split()
+    heard = words(text)
     found: list[NameMatch] = []
     i = 0
     while i < len(heard):

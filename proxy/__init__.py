@@ -9,7 +9,8 @@ The stages, in the order a conversation flows through them:
 ``listen/``
     What was said: a bounded copy of the audio and text (``tap``) goes to the speech worker
     (``speech/``: decode, VAD, recognisers), which keeps the ``transcript`` and spots the
-    trigger phrases (``triggers``, ``confirm``).
+    trigger phrases and answers (``triggers``; the words themselves are in
+    :mod:`voiceops.phrases`).
 ``actions/``
     What to do about it: control frames become user actions (``controls``); a pure state
     machine (``events``, ``machine``) decides each step's fate and the async runner

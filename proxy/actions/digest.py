@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from proxy.actions.digest_rules import gist, spoken
 from proxy.actions.executors.base import RunResult
+from voiceops.phrases import CANCEL, CONFIRM
 
 #: Longest ``0x02`` digest line (characters): readable at a glance in the UI's transcript.
 MAX_TEXT = 120
@@ -26,9 +27,6 @@ MAX_COMMAND = 40
 MAX_QUOTE = 70
 #: Words of a command spoken aloud (flags are never spoken).
 SPOKEN_COMMAND_WORDS = 3
-#: The exact words a person says to answer a confirmation prompt.
-CONFIRM_WORD = "confirm"
-CANCEL_WORD = "cancel"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +79,9 @@ def needs_confirmation(display: str, why: str, ttl: float, step_id: str | None =
     ident = f" (id {step_id})" if step_id else ""
     text = (
         f"{_command(display)} needs confirmation{ident}: {_plain(why)}. "
-        f"Say “{CONFIRM_WORD}” or “{CANCEL_WORD}” within {ttl:g} s."
+        f"Say “{CONFIRM}” or “{CANCEL}” within {ttl:g} s."
     )
-    speech = f"{spoken_command(display)}? Say {CONFIRM_WORD}, or {CANCEL_WORD}."
+    speech = f"{spoken_command(display)}? Say {CONFIRM}, or {CANCEL}."
     return Digest(text, speech)
 
 

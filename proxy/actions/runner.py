@@ -9,10 +9,11 @@ those decisions through :class:`~proxy.actions.effects.Effects` and tells the us
 the :class:`~proxy.actions.results.ActionReport` it returns.
 
 Only the user's side reaches :meth:`SessionFlow.confirm` — control frames, the user's recognised
-speech (:meth:`SessionFlow.on_user_utterance`) and the API — never the model's text, so the voice
-model cannot confirm its own proposal.  Held commands are reported with status ``held``; when the
-command they wait for is cancelled or expires they are reported ``cancelled`` / ``expired`` too,
-and every such fate gets an audit ``confirmation`` record marked ``held_behind``.
+speech (through the trigger matcher) and the API (typed answers: :meth:`SessionFlow.answer`) —
+never the model's text, so the voice model cannot confirm its own proposal.  Held commands are
+reported with status ``held``; when the command they wait for is cancelled or expires they are
+reported ``cancelled`` / ``expired`` too, and every such fate gets an audit ``confirmation``
+record marked ``held_behind``.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ from proxy.actions.ports import CommandChecker, MemoryStore, Notifier, Transcrip
 from proxy.actions.reporter import Reporter
 from proxy.actions.results import ActionReport
 from proxy.actions.settings import FlowSettings
-from proxy.listen.confirm import is_cancellation, is_confirmation
+from proxy.listen.triggers import typed_answer
+from proxy.relay.codec import Action
 
 log = logging.getLogger(__name__)
 
@@ -177,15 +179,17 @@ class SessionFlow:
                 await self._report.tell(message, {"event": "invalid", "reason": reason})
                 return ActionReport(self.session_id, "execute", "invalid", message)
 
-    async def on_user_utterance(self, text: str) -> ActionReport | None:
-        """Feed one recognised utterance of the *user*; confirms or cancels when it is a plain
-        "yes"/"cancel" and something is pending.  Returns ``None`` when it was neither."""
+    async def answer(self, text: str, *, via: str = "api") -> ActionReport | None:
+        """Confirm or cancel the newest pending command when ``text`` (typed, the *user's*) is
+        an answer by :func:`~proxy.listen.triggers.typed_answer` ("confirm", "no, cancel
+        that").  Returns ``None`` when it is not one or nothing is pending."""
         if not self._machine.pending():
             return None
-        if is_confirmation(text):
-            return await self.confirm(None, via="voice")
-        if is_cancellation(text):
-            return await self.cancel(None, via="voice")
+        match typed_answer(text):
+            case Action.CONFIRM:
+                return await self.confirm(None, via=via)
+            case Action.CANCEL:
+                return await self.cancel(None, via=via)
         return None
 
     async def execute(

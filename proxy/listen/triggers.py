@@ -20,7 +20,9 @@ Decision rule, chosen from ``bench/bench_triggers.py`` (see the tap's report):
   starting with it ("confirmation", "cancelation"): the spotter heard the phrase inside that
   word (measured with the bench's ``--negative-minutes`` run).
 * Replies ("confirm", "cancel") count only in short utterances (``max_utterance_words``), so
-  "can you confirm the disk is fine" in a discussion is not a reply.
+  "can you confirm the disk is fine" in a discussion is not a reply, and only beside harmless
+  words (``company``: "yes, confirm please"), so "don't confirm" or "I can't confirm that" is
+  not one either.  A typed answer (:func:`typed_answer`, the HTTP API) follows the same rule.
 * "confirm" runs a destructive command, so it must be heard twice (measured with the long
   negative run: the hotword-biased text pass turned "concern", "conform", "comfort" said alone
   into "confirm" ≈8 times per hour).  The text pass must be sure of its words
@@ -34,23 +36,15 @@ Decision rule, chosen from ``bench/bench_triggers.py`` (see the tap's report):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from proxy.relay.codec import Action
+from voiceops import phrases
+from voiceops.words import words
 
 #: Default seconds of audio during which the same action cannot fire twice.
 DEFAULT_COOLDOWN_S = 3.0
-#: Default longest utterance (in words) in which a reply word counts as a reply.
-DEFAULT_REPLY_MAX_WORDS = 4
-
-_WORD = re.compile(r"[a-z0-9']+")
-
-
-def words(text: str) -> tuple[str, ...]:
-    """Lower-case words of ``text`` with punctuation dropped ("Execute plan." → execute, plan)."""
-    return tuple(w.strip("'") for w in _WORD.findall(text.lower()) if w.strip("'"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +60,7 @@ class TriggerPhrase:
     ``min_logprob``: the text pass's mean token log-probability must reach this (``None``: no
     limit).  ``rivals``: words that sound like the phrase; when given, a decision pass that
     lists the phrase and its rivals as equal hotwords must also hear the phrase.
+    ``company``: the only other words the utterance may hold (``None``: any).
     """
 
     phrase: str
@@ -77,6 +72,7 @@ class TriggerPhrase:
     spotter_threshold: float = 1e-20
     min_logprob: float | None = None
     rivals: tuple[str, ...] = ()
+    company: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         if not words(self.phrase):
@@ -107,23 +103,25 @@ CONFIRM_MIN_LOGPROB = -1.0
 
 
 DEFAULT_PHRASES: tuple[TriggerPhrase, ...] = (
-    TriggerPhrase("execute plan", Action.EXECUTE, max_words_after=0, spotter_threshold=1e-20),
+    TriggerPhrase(phrases.EXECUTE_PLAN, Action.EXECUTE, max_words_after=0, spotter_threshold=1e-20),
     TriggerPhrase(
-        "confirm",
+        phrases.CONFIRM,
         Action.CONFIRM,
-        variants=("confirmed",),
-        max_utterance_words=DEFAULT_REPLY_MAX_WORDS,
+        variants=phrases.CONFIRM_SPELLINGS[1:],
+        max_utterance_words=phrases.ANSWER_MAX_WORDS,
         spotter_threshold=1e-20,
         min_logprob=CONFIRM_MIN_LOGPROB,
         rivals=CONFIRM_RIVALS,
+        company=phrases.ANSWER_COMPANY,
     ),
     TriggerPhrase(
-        "cancel",
+        phrases.CANCEL,
         Action.CANCEL,
-        variants=("cancelled", "canceled"),
-        max_utterance_words=DEFAULT_REPLY_MAX_WORDS,
+        variants=phrases.CANCEL_SPELLINGS[1:],
+        max_utterance_words=phrases.ANSWER_MAX_WORDS,
         keyphrase_alone=True,
         spotter_threshold=1e-20,
+        company=phrases.CANCEL_COMPANY,
     ),
 )
 
@@ -160,6 +158,36 @@ def _lengthened(said: Sequence[str], phrase: TriggerPhrase) -> bool:
         return False
     own = {w for spelling in phrase.spellings for w in spelling}
     return any(w not in own and w.startswith(phrase_words[0]) for w in said)
+
+
+def _in_company(said: Sequence[str], phrase: TriggerPhrase) -> bool:
+    """Every word of ``said`` is the phrase's own or one it may keep company with."""
+    if phrase.company is None:
+        return True
+    own = {w for spelling in phrase.spellings for w in spelling}
+    return all(w in own or w in phrase.company for w in said)
+
+
+def typed_answer(text: str, phrases: Sequence[TriggerPhrase] = DEFAULT_PHRASES) -> Action | None:
+    """CONFIRM or CANCEL when typed ``text`` answers a pending command, else ``None``.
+
+    The spoken rule on the words (short, the answer word, harmless company only), without the
+    checks against mishearing: typed words are not misheard.
+
+    >>> typed_answer("Yes, confirm.") is Action.CONFIRM
+    True
+    >>> typed_answer("yes, go ahead") is None  # only "confirm" confirms
+    True
+    """
+    said = words(text)
+    for p in phrases:
+        if p.action is Action.EXECUTE or p.company is None:
+            continue
+        if p.max_utterance_words is not None and len(said) > p.max_utterance_words:
+            continue
+        if _in_company(said, p) and any(contains_words(said, s) for s in p.spellings):
+            return p.action
+    return None
 
 
 #: A decision pass: hotwords in, the words heard with them out (one utterance's audio).
@@ -201,7 +229,7 @@ def match_utterance(
         if p.max_utterance_words is not None and len(said) > p.max_utterance_words:
             continue
         if any(contains_words(said, s, p.max_words_after) for s in p.spellings):
-            if _heard_twice(p, logprob, recheck):
+            if _in_company(said, p) and _heard_twice(p, logprob, recheck):
                 found.append(TriggerMatch(p.action, p.phrase, at, "text"))
                 seen.add(p.action)
         elif p.keyphrase_alone and words(p.phrase) in heard and not _lengthened(said, p):

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from proxy.relay.codec import ProtocolError
+from voiceops.phrases import EXECUTE_PLAN
 
 #: The 18 voices PersonaPlex ships.
 DEFAULT_VOICES: tuple[str, ...] = tuple(
@@ -25,7 +26,7 @@ DEFAULT_VOICES: tuple[str, ...] = tuple(
 DEFAULT_VOICE = "NATF0.pt"
 DEFAULT_TEXT_PROMPT = (
     "You are a calm, precise assistant helping an operator look after a Linux server. "
-    "Agree on concrete commands with the operator before they say execute plan."
+    f"Agree on concrete commands with the operator before they say {EXECUTE_PLAN}."
 )
 #: Longest value accepted for any parameter except the text prompt.
 MAX_VALUE_CHARS = 64

@@ -28,7 +28,8 @@ Commands run strictly in the agreed order.  When one needs confirmation it is
 ``needs_confirmation`` and every later command that was not refused is ``held``: already checked
 by the guard, it has not run and waits for that confirmation (``reason`` names the id it waits
 for, e.g. ``"held: runs after r1.2 is confirmed"``).  Confirming (``/confirm``, or ``/process``
-with ``"confirm"``) runs the pending command and then the held ones in order; the answer lists
+with an answer by the spoken rule, :func:`proxy.listen.triggers.typed_answer`: ``"confirm"``,
+``"yes, confirm"``) runs the pending command and then the held ones in order; the answer lists
 them as ``executed``/``failed``, and a held command that needs its own confirmation comes back as
 the next ``needs_confirmation`` with the rest still ``held``.  Cancelling, or letting the
 confirmation expire, drops the held commands too: they are listed as ``cancelled``/``expired``
@@ -50,7 +51,6 @@ from proxy.actions.controls import MAX_REQUEST_CHARS, valid_pending_id
 from proxy.actions.registry import FlowRegistry
 from proxy.actions.results import ActionReport
 from proxy.actions.runner import SessionFlow
-from proxy.listen.confirm import is_cancellation, is_confirmation
 from proxy.relay.principal import request_principal
 from proxy.server.metrics import METRICS
 from proxy.server.owners import OWNERS, Owners, new_api_session_id
@@ -219,15 +219,12 @@ async def _process(request: web.Request) -> web.Response:
     transcript = _text(body.get("transcript"), "transcript")
     session_id = _session_field(body, required=False)
     if session_id is not None:
-        # A one-word answer to a pending confirmation, e.g. {"transcript": "confirm"}.
+        # An answer to a pending confirmation, e.g. {"transcript": "confirm"}: the spoken rule.
         flow = _owned_flow(request, session_id)
-        if flow is not None and flow.pending():
-            if is_confirmation(transcript):
-                _count(request, "confirm")
-                return _reply(await flow.confirm(None, via="api"))
-            if is_cancellation(transcript):
-                _count(request, "cancel")
-                return _reply(await flow.cancel(None, via="api"))
+        answered = None if flow is None else await flow.answer(transcript, via="api")
+        if answered is not None:
+            _count(request, answered.action)
+            return _reply(answered)
     flow = _flow(request, session_id)
     _count(request, "execute")
     return _reply(await flow.execute(transcript, via="api"))

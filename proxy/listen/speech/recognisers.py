@@ -23,8 +23,8 @@ from proxy.listen.speech.transcriber import SphinxTranscriber, Transcriber, Whis
 from proxy.listen.speech.vad import EnergyVad, Segmenter
 from proxy.listen.speech.vocabulary import Vocabulary, known_names
 from proxy.listen.speech.vocabulary import hotwords as whisper_hotwords
-from proxy.listen.triggers import words
 from voiceops.errors import VoiceOpsError
+from voiceops.words import words
 
 log = logging.getLogger(__name__)
 

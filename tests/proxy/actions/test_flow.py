@@ -153,15 +153,15 @@ async def test_confirmation_runs_exactly_the_pending_argv_once(env: Env) -> None
     assert state_of(flow) is State.AWAITING_CONFIRMATION
     # The conversation moves on; the confirmation must not re-extract anything.
     env.say("user", "actually restart apache as well")
-    assert await flow.on_user_utterance("I cannot confirm that") is None
+    assert await flow.answer("I cannot confirm that") is None
     assert env.ran() == []
-    confirmed = await flow.on_user_utterance("Yes, go ahead.")
+    confirmed = await flow.answer("Yes, confirm.", via="voice")
     assert confirmed is not None and confirmed.outcome == "done"
     [result] = confirmed.results
     assert result.argv == pending_argv
     assert env.ran() == ["restart nginx --no-pager"]
     assert env.notifier.texts[-1].startswith("systemctl restart nginx --no-pager: ")
-    assert await flow.on_user_utterance("yes") is None  # nothing pending any more
+    assert await flow.answer("confirm") is None  # nothing pending any more
     assert env.ran() == ["restart nginx --no-pager"]
     assert state_of(flow) is State.IDLE
 
@@ -210,11 +210,11 @@ async def test_cancel_drops_the_pending_command(env: Env) -> None:
     assert statuses == ["needs_confirmation", "cancelled"]
 
 
-async def test_voice_cancel_only_while_something_is_pending(env: Env) -> None:
+async def test_a_cancel_answer_only_while_something_is_pending(env: Env) -> None:
     flow = env.flow()
-    assert await flow.on_user_utterance("cancel") is None
+    assert await flow.answer("cancel") is None
     await flow.execute("stop nginx")
-    report = await flow.on_user_utterance("No, cancel that.")
+    report = await flow.answer("No, cancel that.")
     assert report is not None and report.outcome == "cancelled"
     assert env.ran() == []
 
@@ -395,7 +395,7 @@ async def test_order_is_kept_across_a_confirmation(env: Env) -> None:
     assert early.outcome == "not_pending" and "held until r1.2" in early.message
     assert env.ran() == ["status apache2 --no-pager"]
 
-    confirmed = await flow.on_user_utterance("yes")
+    confirmed = await flow.answer("confirm")
     assert confirmed is not None and confirmed.outcome == "done"
     assert statuses(confirmed) == [("r1.2", "executed"), ("r1.3", "executed")]
     assert env.ran() == [

@@ -9,9 +9,10 @@ from proxy.listen.triggers import (
     TriggerMatcher,
     TriggerPhrase,
     match_utterance,
-    words,
+    typed_answer,
 )
 from proxy.relay.codec import Action
+from voiceops.words import words
 
 
 def fired(
@@ -31,6 +32,7 @@ def fired(
 
 def test_words_drop_case_and_punctuation() -> None:
     assert words("Okay, EXECUTE plan.") == ("okay", "execute", "plan")
+    assert words("Don’t  stop web-1_a «now»") == ("dont", "stop", "web", "1", "a", "now")
 
 
 def test_execute_plan_at_the_end_of_a_request_fires() -> None:
@@ -140,3 +142,45 @@ def test_bad_phrases_are_refused() -> None:
         TriggerPhrase(" ... ", Action.EXECUTE)
     with pytest.raises(ValueError, match="EXECUTE, CONFIRM or CANCEL"):
         TriggerPhrase("stop", Action.PAUSE)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["confirm", "Confirm.", "confirmed", "yes, confirm", "Yes, confirm please.", "okay confirm it",
+     "I confirm", "  confirm  "],
+)  # fmt: skip
+def test_an_answer_confirms_spoken_or_typed(text: str) -> None:
+    assert fired(text) == [Action.CONFIRM]
+    assert typed_answer(text) is Action.CONFIRM
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["yes", "go ahead", "Yes, go ahead.", "do it", "ok", "", "...", "unconfirmed",
+     "confirmation", "don't confirm", "I cannot confirm that", "can you confirm",
+     "is it confirmed", "no, confirm", "yes confirm the restart of nginx"],
+)  # fmt: skip
+def test_agreement_without_confirm_or_a_negated_confirm_answers_nothing(text: str) -> None:
+    # A false confirm runs a destructive command: only the word "confirm", in harmless company.
+    assert fired(text) == []
+    assert typed_answer(text) is None
+
+
+@pytest.mark.parametrize(
+    "text", ["cancel", "Cancel!", "No, cancel that.", "cancelled", "ok cancel"]
+)
+def test_an_answer_cancels_spoken_or_typed(text: str) -> None:
+    assert fired(text) == [Action.CANCEL]
+    assert typed_answer(text) is Action.CANCEL
+
+
+@pytest.mark.parametrize("text", ["no", "stop", "never mind", "don't cancel", "cancellation"])
+def test_other_refusals_cancel_nothing(text: str) -> None:
+    assert fired(text) == []
+    assert typed_answer(text) is None
+
+
+def test_a_typed_answer_needs_no_second_hearing() -> None:
+    # Typed words are not misheard: no decision pass, no confidence floor.
+    assert match_utterance("confirm", (), DEFAULT_PHRASES, at=1.0) == []
+    assert typed_answer("confirm") is Action.CONFIRM

@@ -153,8 +153,8 @@ def test_our_own_spoken_prompt_echoed_back_does_not_confirm() -> None:
 
 def test_echo_alone_fires_nothing() -> None:
     # "cancel": one hearing fires it (a lone "confirm" must also pass the decision pass, so it
-    # would not show what the echo window adds).
-    prompt = say("Say cancel.")
+    # would not show what the echo window adds).  A whole answer: "Say cancel." is no answer.
+    prompt = say("Cancel.")
     pipeline = SpeechPipeline("test", recognisers(), Transcript())
     events = pipeline.proxy_speaks(len(prompt) / 24_000)
     for message in client_messages(concat(prompt, silence(1.0))):

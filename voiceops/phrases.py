@@ -1,0 +1,36 @@
+"""The spoken vocabulary of the product, defined once: the trigger and the two answers.
+
+Speech (:mod:`proxy.listen.triggers`), typed answers (the HTTP API's ``/process``), the extractor
+(which removes the trigger from a request) and the messages that tell the operator what to say
+all take their words from here.
+"""
+
+from __future__ import annotations
+
+#: Said at the end of a request, then a pause: run what was agreed.
+EXECUTE_PLAN = "execute plan"
+#: Other ways of asking to run the plan.  Speech does not fire on them ("we will execute the
+#: plan" is talk about it), but the extractor removes them with :data:`EXECUTE_PLAN` so that the
+#: request to run never becomes a command itself.
+EXECUTE_SAYINGS = (
+    EXECUTE_PLAN, "execute the plan", "run the plan", "run plan", "execute that plan"
+)  # fmt: skip
+
+#: The answer that runs a pending command, and the spellings a recogniser writes for it.
+CONFIRM = "confirm"
+CONFIRM_SPELLINGS = (CONFIRM, "confirmed")
+#: The answer that drops a pending command.
+CANCEL = "cancel"
+CANCEL_SPELLINGS = (CANCEL, "cancelled", "canceled")
+#: Longest utterance (in words) that counts as an answer: longer ones talk about something.
+ANSWER_MAX_WORDS = 4
+#: Words that may stand beside an answer without changing it ("yes, confirm please").  No
+#: negation is among them, so "don't confirm" or "I cannot confirm that" answer nothing; nor is
+#: any agreement enough alone: a false confirm runs a destructive command, so only the word
+#: "confirm" confirms (false confirms were measured in bench/bench_triggers.py).
+ANSWER_COMPANY = frozenset(
+    {"yes", "yeah", "yep", "ok", "okay", "alright", "sure", "please", "now", "then", "so", "i",
+     "it", "that", "this", "go", "ahead", "thanks"}
+)  # fmt: skip
+#: Beside "cancel" only: "no, cancel that".
+CANCEL_COMPANY = ANSWER_COMPANY | {"no", "nope"}
