@@ -8,6 +8,7 @@ import contextlib
 from aiohttp import web
 
 from proxy.relay.codec import Text, encode
+from proxy.relay.splice import FrameSplice
 
 _MAX_CLOSE_REASON = 123  # bytes: RFC 6455 leaves 123 for the reason after the code
 
@@ -15,9 +16,13 @@ _MAX_CLOSE_REASON = 123  # bytes: RFC 6455 leaves 123 for the reason after the c
 class Browser:
     """The browser side of a conversation: every send goes through one lock, in order."""
 
-    def __init__(self, ws: web.WebSocketResponse, wants_events: bool) -> None:
+    def __init__(
+        self, ws: web.WebSocketResponse, wants_events: bool, splice: FrameSplice | None = None
+    ) -> None:
         self.ws = ws
         self.wants_events = wants_events
+        #: The browser's socket under the splice (audio frames bypass ``ws`` both ways).
+        self.splice = splice
         self._lock = asyncio.Lock()
 
     async def send(self, data: bytes) -> bool:

@@ -21,12 +21,14 @@ import aiohttp
 from aiohttp import web
 
 from proxy.config import Config
+from proxy.relay import fastpath, splice, watch
 from proxy.relay.admission import Admission, QueueFullError, Ticket
 from proxy.relay.browser import Browser
-from proxy.relay.codec import Control, Error, Kind, Ping, ProtocolError, encode, parse
-from proxy.relay.notices import WAITING_REFUSAL, busy_notice, from_model, upstream_end
+from proxy.relay.codec import Control, Error, Kind, ProtocolError, encode, parse
+from proxy.relay.notices import WAITING_REFUSAL, upstream_end
 from proxy.relay.principal import ANONYMOUS_PRINCIPAL, request_principal
 from proxy.relay.query import SanitisedQuery, sanitise
+from proxy.relay.splice import FrameSplice
 from proxy.relay.stats import Flow, LatencyHistogram, RelayTotals
 
 log = logging.getLogger("proxy.relay.chat")
@@ -40,6 +42,7 @@ CLOSE_BAD_GATEWAY = 1014
 # What a browser may receive; 0x04 only when it asked for events (the UI validates it).
 _TO_BROWSER = frozenset({Kind.HANDSHAKE, Kind.AUDIO, Kind.TEXT, Kind.PING})
 _AUDIO = bytes([Kind.AUDIO])
+_DATA = frozenset({aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT})
 
 
 class ConversationHooks(Protocol):
@@ -134,10 +137,12 @@ async def chat(request: web.Request, state: RelayState) -> web.StreamResponse:
         heartbeat=state.config.ping_interval,
         compress=False,
     )
+    # Before the 101: the splice must see the browser's frames from the first byte.
+    from_browser = splice.browser_side(request, state.config.max_message_bytes, Kind.AUDIO)
     await ws.prepare(request)
     peer, principal = str(request.remote), request_principal(request)
     conv = Conversation(id=uuid.uuid4().hex, peer=peer, query=query, principal=principal)
-    browser = Browser(ws, query.wants_events)
+    browser = Browser(ws, query.wants_events, from_browser)
     try:
         ticket = state.admission.enqueue()
     except QueueFullError as exc:
@@ -184,18 +189,22 @@ async def _run(
     ticket: Ticket,
     hooks: ConversationHooks,
 ) -> None:
-    cfg = state.config
+    cfg, totals = state.config, state.totals
     from_browser = asyncio.create_task(
-        _pump_browser(conv, browser, hooks, cfg.max_message_bytes, state.totals.latency_to_upstream)
+        _pump_browser(conv, browser, hooks, cfg.max_message_bytes, totals)
     )
     try:
-        if not await _wait_for_upstream(conv, browser, ticket, from_browser, cfg.keepalive_after):
+        if not await watch.wait_for_upstream(
+            conv, browser, ticket, from_browser, cfg.keepalive_after
+        ):
             conv.end_reason = "browser left while waiting"
             return
         assert ticket.upstream is not None
         conv.upstream_url = ticket.upstream
-        served = state.totals.served
+        served = totals.served
         served[ticket.upstream] = served.get(ticket.upstream, 0) + 1
+        upstream_sides: list[FrameSplice] = []
+        splice.expect_upstream(upstream_sides.append)
         try:
             async with asyncio.timeout(cfg.connect_timeout):
                 conv.upstream = await state.session.ws_connect(
@@ -218,11 +227,22 @@ async def _run(
             log.warning("conversation %s: cannot reach %s: %s", conv.id, ticket.upstream, why)
             await browser.close(CLOSE_BAD_GATEWAY, tell)
             return
+        finally:
+            splice.expect_upstream(None)
+        upstream_side = upstream_sides[0] if upstream_sides else None
+        if browser.splice is not None and upstream_side is not None:
+            fastpath.join(
+                conv,
+                browser,
+                hooks,
+                (browser.splice, upstream_side),
+                (totals.latency_to_upstream, totals.latency_to_browser),
+            )
         conv.last_upstream_message = time.monotonic()
         from_upstream = asyncio.create_task(
-            _pump_upstream(conv, browser, hooks, state.totals.latency_to_browser)
+            _pump_upstream(conv, browser, hooks, totals.latency_to_browser, upstream_side)
         )
-        watchdog = asyncio.create_task(_watch_upstream(conv, browser, cfg))
+        watchdog = asyncio.create_task(watch.watch_upstream(conv, browser, cfg))
         try:
             done, _ = await asyncio.wait(
                 {from_browser, from_upstream, watchdog}, return_when=asyncio.FIRST_COMPLETED
@@ -241,41 +261,18 @@ async def _run(
             await from_browser
 
 
-async def _wait_for_upstream(
-    conv: Conversation,
-    browser: Browser,
-    ticket: Ticket,
-    from_browser: asyncio.Task[None],
-    keepalive: float,
-) -> bool:
-    """Keep a queued browser informed until it is admitted; False if it leaves first."""
-    shown = 0
-    while ticket.upstream is None:
-        if ticket.position != shown:
-            shown = ticket.position
-            await browser.notice(busy_notice(shown))
-        else:
-            await browser.send(encode(Ping()))
-        waiter = asyncio.create_task(ticket.wait(keepalive))
-        await asyncio.wait({waiter, from_browser}, return_when=asyncio.FIRST_COMPLETED)
-        if from_browser.done():
-            waiter.cancel()
-            return False
-    if shown:
-        log.info("conversation %s admitted after waiting in line", conv.id)
-    return True
-
-
 async def _pump_browser(
     conv: Conversation,
     browser: Browser,
     hooks: ConversationHooks,
     max_bytes: int,
-    latency: LatencyHistogram,
+    totals: RelayTotals,
 ) -> None:
     """Browser → upstream.  Ends when the browser closes."""
+    relayed = fastpath.upstream_relayed(conv, hooks, totals.latency_to_upstream)
     async for msg in browser.ws:
         began = time.perf_counter()
+        _delivered(browser.splice, msg)
         if msg.type is not aiohttp.WSMsgType.BINARY:
             conv.invalid_from_browser += 1
             await browser.send(encode(Error("only binary messages are accepted")))
@@ -314,19 +311,23 @@ async def _pump_browser(
             await upstream.send_bytes(data)
         except (ConnectionError, RuntimeError):
             return
-        latency.observe(time.perf_counter() - began)
-        conv.to_upstream.count(data)
-        hooks.client_message(data)
+        relayed(data, began)
 
 
 async def _pump_upstream(
-    conv: Conversation, browser: Browser, hooks: ConversationHooks, latency: LatencyHistogram
+    conv: Conversation,
+    browser: Browser,
+    hooks: ConversationHooks,
+    latency: LatencyHistogram,
+    side: FrameSplice | None,
 ) -> None:
     """Upstream → browser.  Ends when the upstream closes."""
     assert conv.upstream is not None
     allowed = _TO_BROWSER | ({Kind.METADATA} if browser.wants_events else set())
+    relayed = fastpath.browser_relayed(conv, hooks, latency)
     async for msg in conv.upstream:
         began = time.perf_counter()
+        _delivered(side, msg)
         conv.last_upstream_message = time.monotonic()
         if msg.type is not aiohttp.WSMsgType.BINARY or not msg.data or msg.data[0] not in allowed:
             conv.dropped_from_upstream += 1
@@ -335,32 +336,18 @@ async def _pump_upstream(
         if data[0] == Kind.HANDSHAKE and conv.handshake_after is None:
             conv.handshake_after = time.monotonic() - conv.started
             log.info("conversation %s: upstream ready after %.2f s", conv.id, conv.handshake_after)
-        data = from_model(data)  # the model cannot imitate our [voiceops] notices
-        if conv.reply_audio is not None:
-            data = conv.reply_audio(data)
+        data = fastpath.for_browser(conv, data)
         if not await browser.send(data):
             return
-        latency.observe(time.perf_counter() - began)
-        conv.to_browser.count(data)
-        hooks.server_message(data)
+        relayed(data, began)
 
 
-async def _watch_upstream(conv: Conversation, browser: Browser, cfg: Config) -> None:
-    """Ping the browser while the upstream is silent; end on no handshake or over the time limit."""
-    handshake_deadline = time.monotonic() + cfg.handshake_timeout
-    longest = cfg.security.limits.conversation_seconds
-    while True:
-        await asyncio.sleep(min(cfg.keepalive_after, 1.0))
-        now = time.monotonic()
-        if conv.handshake_after is None and now >= handshake_deadline:
-            conv.end_reason = f"voice server not ready after {cfg.handshake_timeout:g} s"
-            return
-        if now - conv.started >= longest:
-            conv.end_reason = f"conversation reached the {longest:g} s limit"
-            log.warning("conversation %s: %s", conv.id, conv.end_reason)
-            return
-        if now - conv.last_upstream_message >= cfg.keepalive_after:
-            await browser.send(encode(Ping()))
+def _delivered(side: FrameSplice | None, msg: aiohttp.WSMessage) -> None:
+    """A message the splice passed to aiohttp is out of its hands.  Counted as soon as it is
+    read: the pump sends it without yielding unless that socket is full, and then the splice
+    holds the other side's reading, so no spliced frame can overtake it."""
+    if side is not None and msg.type in _DATA:
+        side.delivered()
 
 
 def _fold(totals: RelayTotals, conv: Conversation) -> None:

@@ -19,9 +19,11 @@ from aiohttp import web
 
 from proxy.config import UI_FETCH_CONNECTIONS, Config
 from proxy.relay import chat as relay
-from proxy.relay import ui
+from proxy.relay import splice, ui
 from proxy.relay.admission import Admission
 from proxy.relay.chat import CLOSE_GOING_AWAY, HooksFactory, RelayState
+from proxy.relay.codec import Kind
+from proxy.relay.frames import FrameScanner
 from proxy.server import api, login, sessions, status
 from proxy.server.auth import Authenticator
 from proxy.server.guards import GATE, Gate, front_door
@@ -84,14 +86,19 @@ def build_app(config: Config, services: Services | None = None) -> web.Applicati
 async def _lifespan(
     app: web.Application, *, config: Config, hooks_factory: HooksFactory | None
 ) -> AsyncIterator[None]:
-    limit = connection_limit(config)
+    limit, limit_bytes = connection_limit(config), config.max_message_bytes
     waiting_for_slot: set[asyncio.Task[object] | None] = set()
     session = aiohttp.ClientSession(
         # aiohttp's default of 100 connections would silently hold the 101st conversation.
         connector=aiohttp.TCPConnector(limit=limit, limit_per_host=0),
         timeout=aiohttp.ClientTimeout(total=None, connect=config.connect_timeout),
         auto_decompress=False,
-        trace_configs=[_slot_tracer(waiting_for_slot)],
+        trace_configs=[
+            _slot_tracer(waiting_for_slot),
+            splice.upstream_tracer(
+                partial(FrameScanner, masked=False, kind=Kind.AUDIO, max_payload=limit_bytes)
+            ),
+        ],
     )
     state = RelayState(
         config=config,
