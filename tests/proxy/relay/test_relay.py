@@ -307,3 +307,28 @@ async def test_a_browser_that_stops_reading_slows_the_upstream_instead_of_fillin
             assert msg.type is aiohttp.WSMsgType.BINARY
             received += 1
     assert upstream.sent == FLOOD_MESSAGES > stalled_at
+
+
+async def test_a_burst_of_audio_and_text_keeps_its_order_both_ways(
+    upstream: UpstreamDouble, http: aiohttp.ClientSession
+) -> None:
+    # Audio pages take the splice, text the WebSocket library: neither may overtake the other.
+    sent = [
+        b"\x02 word %d" % i if i % 7 == 3 else b"\x01OggS" + i.to_bytes(2, "big") * 50
+        for i in range(300)
+    ]
+    async with (
+        running_proxy(fast_config(upstream.url)) as proxy,
+        http.ws_connect(proxy.ws, params=UI_QUERY) as ws,
+    ):
+        await receive_kind(ws, Kind.HANDSHAKE)
+        for data in sent:
+            await ws.send_bytes(data)
+        echoed: list[bytes] = []
+        while len(echoed) < len(sent):
+            msg = await ws.receive(timeout=5)
+            assert msg.type is aiohttp.WSMsgType.BINARY
+            if msg.data[0] != Kind.PING:
+                echoed.append(msg.data)
+    assert upstream.received == sent
+    assert echoed == sent
