@@ -64,7 +64,7 @@ async def run(
             procs["nginx"], ports["nginx"] = start_nginx(work, echo_port)
             proxies = dict(PROXIES)
             if baseline is not None:
-                proxies["proxy_before"] = (False, "asyncio")  # the flag predates the uvloop default
+                proxies["proxy_before"] = (False, "uvloop")  # like for like with "proxy"
                 MODES.insert(2, "proxy_before")
             for mode, (tap, loop) in proxies.items():
                 (work / f"data-{mode}").mkdir()

@@ -124,8 +124,8 @@ def start_proxy(
     argv = [sys.executable, "-m", "proxy", "--listen", "127.0.0.1", "--port", str(port)]
     argv += ["--no-memory", "--data-dir", str(workdir), "--event-loop", event_loop]
     argv += ["--log-level", "INFO" if log else "WARNING", "--max-waiting", "0", *extra]
-    if root is None:  # every browser of the bench comes from 127.0.0.1
-        argv += ["--max-connections-per-address", str(pool + 16)]
+    # Every browser of the bench comes from 127.0.0.1 (a baseline needs #13's flag too).
+    argv += ["--max-connections-per-address", str(pool + 16)]
     argv += [] if tap else ["--no-tap"]
     for _ in range(pool):
         argv += ["--upstream", upstream]
