@@ -269,7 +269,7 @@ async def _pump_browser(
     totals: RelayTotals,
 ) -> None:
     """Browser → upstream.  Ends when the browser closes."""
-    relayed = fastpath.upstream_relayed(conv, hooks, totals.latency_to_upstream)
+    relayed = fastpath.relayed(conv.to_upstream, hooks.client_message, totals.latency_to_upstream)
     async for msg in browser.ws:
         began = time.perf_counter()
         _delivered(browser.splice, msg)
@@ -324,7 +324,7 @@ async def _pump_upstream(
     """Upstream → browser.  Ends when the upstream closes."""
     assert conv.upstream is not None
     allowed = _TO_BROWSER | ({Kind.METADATA} if browser.wants_events else set())
-    relayed = fastpath.browser_relayed(conv, hooks, latency)
+    relayed = fastpath.relayed(conv.to_browser, hooks.server_message, latency)
     async for msg in conv.upstream:
         began = time.perf_counter()
         _delivered(side, msg)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from proxy.relay.frames import Spliceable, remasked, server_frame
 from proxy.relay.notices import from_model
 from proxy.relay.splice import Forward, FrameSplice
-from proxy.relay.stats import LatencyHistogram
+from proxy.relay.stats import Flow, LatencyHistogram
 
 if TYPE_CHECKING:
     from proxy.relay.browser import Browser
@@ -26,30 +26,15 @@ Relayed = Callable[[bytes, float], None]
 _KEYS = 1024  # masking keys drawn from the OS at a time
 
 
-def upstream_relayed(
-    conv: Conversation, hooks: ConversationHooks, latency: LatencyHistogram
-) -> Relayed:
-    """Count, time and tap a message that went upstream."""
+def relayed(flow: Flow, tap: Callable[[bytes], None], latency: LatencyHistogram) -> Relayed:
+    """Count, time and tap (``hooks.client_message`` or ``server_message``) a relayed message."""
 
-    def relayed(data: bytes, began: float) -> None:
+    def done(data: bytes, began: float) -> None:
         latency.observe(time.perf_counter() - began)
-        conv.to_upstream.count(data)
-        hooks.client_message(data)
+        flow.count(data)
+        tap(data)
 
-    return relayed
-
-
-def browser_relayed(
-    conv: Conversation, hooks: ConversationHooks, latency: LatencyHistogram
-) -> Relayed:
-    """Count, time and tap a message that went to the browser."""
-
-    def relayed(data: bytes, began: float) -> None:
-        latency.observe(time.perf_counter() - began)
-        conv.to_browser.count(data)
-        hooks.server_message(data)
-
-    return relayed
+    return done
 
 
 def for_browser(conv: Conversation, data: bytes) -> bytes:
@@ -86,13 +71,15 @@ def join(
     assert upstream is not None
     from_browser.partner, from_upstream.partner = from_upstream, from_browser
     from_browser.forward = _to_upstream(
-        from_upstream, lambda: upstream.closed, upstream_relayed(conv, hooks, latency[0])
+        from_upstream,
+        lambda: upstream.closed,
+        relayed(conv.to_upstream, hooks.client_message, latency[0]),
     )
     from_upstream.forward = _to_browser(
         from_browser,
         lambda: browser.ws.closed,
         lambda data: _spoken(conv, data),
-        browser_relayed(conv, hooks, latency[1]),
+        relayed(conv.to_browser, hooks.server_message, latency[1]),
     )
 
 
