@@ -4,10 +4,10 @@ Nothing here awaits, reads a clock or touches a process: the async runner
 (:class:`~proxy.actions.runner.SessionFlow`) performs the work (extraction, guard, executor) and
 reports each step to :class:`ActionMachine` as a frozen event (:mod:`proxy.actions.events`); the
 guard's decisions come in with :class:`Planned`.  The machine decides each step's *fate* (runs,
-asks for confirmation, held behind a pending step, refused, dropped) and hands it out in its
-outcomes, so the runner only carries fates out; it refuses any step that is out of order with
-:class:`IllegalTransitionError`.  Time is passed in (``now``) so that expiry is testable without
-waiting.
+asks for confirmation, held behind a pending step, refused, dropped; :mod:`proxy.actions.fates`)
+and hands it out in its outcomes, so the runner only carries fates out.  A step out of order is
+refused with :class:`IllegalTransitionError`.  Time is passed in (``now``) so that expiry is
+testable without waiting.
 
 States and transitions, one line per entry of the transition table (a test checks that this
 list and the table agree; ``(same)`` means the state does not change)::
@@ -51,25 +51,21 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
-from guard.decision import Approval, NeedsConfirmation, Refused
+from proxy.actions import fates
 from proxy.actions.events import (
     Abort,
     Accepted,
-    Asks,
-    Blocked,
     Busy,
     Cancelled,
     CancelRequested,
     Confirmed,
     ConfirmRequested,
-    Dropped,
     Event,
     ExecuteRequested,
     Expired,
     Failed,
-    Held,
     Next,
     NothingPending,
     Outcome,
@@ -77,7 +73,6 @@ from proxy.actions.events import (
     Plan,
     Planned,
     Reported,
-    Runs,
     Scheduled,
     State,
     Step,
@@ -172,14 +167,10 @@ class ActionMachine:
             Step(f"{request_id}.{n}", request_id, proposed, decision)
             for n, (proposed, decision) in enumerate(event.checked, start=1)
         )
-        blocked = {
-            step.id: Blocked(step=step, reason=decision.reason, rule=decision.rule)
-            for step in steps
-            if isinstance(decision := step.decision, Refused)
-        }
+        blocked = fates.blocked(steps)
         scheduled = self._schedule(tuple(s for s in steps if s.id not in blocked), event.now)
-        fates = blocked | {fate.step.id: fate for fate in scheduled}
-        return Plan(tuple(fates[step.id] for step in steps))
+        by_id = blocked | {fate.step.id: fate for fate in scheduled}
+        return Plan(tuple(by_id[step.id] for step in steps))
 
     def _schedule(
         self, steps: tuple[Step, ...], now: float, *, confirmed: Step | None = None
@@ -187,15 +178,7 @@ class ActionMachine:
         """Queue the leading steps that need no more confirmation; the rest waits behind the
         first one that does.  ``steps`` holds no refused step; ``confirmed`` is its first step
         when a person has just confirmed that one."""
-        cut = next(
-            (
-                n
-                for n, step in enumerate(steps)
-                if step is not confirmed and isinstance(step.decision, NeedsConfirmation)
-            ),
-            len(steps),
-        )
-        run, then = steps[:cut], steps[cut:]
+        run, then = fates.cut(steps, confirmed)
         self._to_run = deque(run)
         self._then = then
         if run:
@@ -203,8 +186,7 @@ class ActionMachine:
         else:
             self._state = State.REPORTING
             self._arm(now)
-        runs = (Runs(step=s, approval=_approval(s), confirmed=s is confirmed) for s in run)
-        return (*runs, *_waiting(then, self.confirm_ttl))
+        return fates.scheduled(run, then, confirmed, self.confirm_ttl)
 
     def _arm(self, now: float) -> None:
         # Every step before it has run: the next step that needs confirmation becomes pending.
@@ -253,14 +235,14 @@ class ActionMachine:
         if entry is not None and entry.expires_at <= event.now:
             self._expired.append(entry.step.id)
             self._settle_rest()
-            return Expired((entry.step.id,), (entry,), _dropped((entry,), "expired"))
+            return Expired((entry.step.id,), (entry,), fates.dropped((entry,), "expired"))
         if entry is None:
             if pending_id is not None and pending_id in self._expired:
                 return Expired((pending_id,))
             return NothingPending(event.pending_id, self._held_behind(event.pending_id))
         self._current = entry.step.request_id
-        fates = self._schedule((entry.step, *entry.held), event.now, confirmed=entry.step)
-        return Confirmed(entry, fates)
+        scheduled = self._schedule((entry.step, *entry.held), event.now, confirmed=entry.step)
+        return Confirmed(entry, scheduled)
 
     def _cancel(self, event: CancelRequested) -> Outcome:
         pending_id = event.pending_id or self._newest_live()
@@ -268,13 +250,13 @@ class ActionMachine:
         if entry is None:
             return NothingPending(pending_id, self._held_behind(pending_id))
         self._settle_rest()
-        return Cancelled(entry, _dropped((entry,), "cancelled"))
+        return Cancelled(entry, fates.dropped((entry,), "cancelled"))
 
     def _sweep(self, event: Sweep) -> Outcome:
         expired = self._drop_expired(event.now)
         self._settle_rest()
         return Expired(
-            tuple(entry.step.id for entry in expired), expired, _dropped(expired, "expired")
+            tuple(entry.step.id for entry in expired), expired, fates.dropped(expired, "expired")
         )
 
     def _settle_rest(self) -> None:
@@ -297,50 +279,6 @@ class ActionMachine:
             del self._pending[entry.step.id]
             self._expired.append(entry.step.id)
         return gone
-
-
-# -- fates
-
-
-def _approval(step: Step) -> Approval:
-    approval = step.approval
-    assert approval is not None  # refused steps are never scheduled
-    return approval
-
-
-def _waiting(steps: tuple[Step, ...], ttl: float) -> tuple[Asks | Held, ...]:
-    """The fates of the steps that wait: the first asks for confirmation, the rest are held
-    behind it (and say whether they will ask in turn)."""
-    if not steps:
-        return ()
-    first, *rest = steps
-    decision = first.decision
-    assert isinstance(decision, NeedsConfirmation)  # _schedule cuts at such a step
-    asks = Asks(step=first, approval=decision.approval, why=decision.why, ttl=ttl)
-    held = (
-        Held(
-            step=step,
-            approval=_approval(step),
-            behind=first.id,
-            asks=step.decision.why if isinstance(step.decision, NeedsConfirmation) else None,
-        )
-        for step in rest
-    )
-    return (asks, *held)
-
-
-def _dropped(
-    entries: tuple[Pending, ...], how: Literal["cancelled", "expired"]
-) -> tuple[Dropped, ...]:
-    """The fates of pending steps dropped ``how``: the pending ones first, then each one's held
-    steps."""
-    pending = (Dropped(step=entry.step, how=how) for entry in entries)
-    held = (
-        Dropped(step=step, how=how, behind=entry.step.id)
-        for entry in entries
-        for step in entry.held
-    )
-    return (*pending, *held)
 
 
 # Each handler takes exactly its own event type; the table pairs them by that type, so the
