@@ -22,6 +22,7 @@ from proxy.actions.controls import Execute
 from proxy.actions.executors import LocalExecutor
 from proxy.actions.registry import FlowRegistry
 from proxy.actions.settings import FlowSettings
+from voiceops.records.events import SessionEvent
 
 ITERATIONS = 40
 WARMUP = 3
@@ -35,7 +36,7 @@ class FirstResult:
         if self.at is None and text.startswith("df -h: "):
             self.at = time.perf_counter()
 
-    async def notify_event(self, event: dict[str, object]) -> None:
+    async def notify_event(self, event: SessionEvent) -> None:
         pass
 
     async def notify_speech(self, text: str) -> None:

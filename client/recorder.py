@@ -180,18 +180,19 @@ class SessionRecorder:
         return Reaction(output, self._confirm(ask))
 
     def _event(self, data: dict[str, object], now: float) -> Reaction:
-        self._events.append(EventRecord(data, round(self.audio_clock, 4), self._wall(now)))
+        event = EventRecord(data, round(self.audio_clock, 4), self._wall(now))
+        self._events.append(event)
         output = ""
         if self._show_events:
             output = self._line(f"[event] {json.dumps(data, ensure_ascii=False)}")
-        ask = ask_in_event(data) if self._use_events else None
+        ask = ask_in_event(event.record) if self._use_events else None
         return Reaction(output, self._confirm(ask))
 
     def _confirm(self, ask: ConfirmationAsk | None) -> tuple[Control, ...]:
-        if ask is None or not self._confirm_when_asked or ask.request_id in self._confirmed:
+        if ask is None or not self._confirm_when_asked or ask.pending_id in self._confirmed:
             return ()
-        self._confirmed.add(ask.request_id)
-        payload = ask.request_id.encode("utf-8") if ask.request_id else b""
+        self._confirmed.add(ask.pending_id)
+        payload = ask.pending_id.encode("utf-8") if ask.pending_id else b""
         return (Control(Action.CONFIRM, payload),)
 
     def failed(self, reason: str) -> str:

@@ -14,6 +14,8 @@ from typing import Literal
 import numpy as np
 
 from client.audio import SAMPLE_RATE, Pcm
+from voiceops.records.base import RecordError
+from voiceops.records.events import SessionEvent
 
 #: Close codes that end a session normally: done (1000), going away (1001), no code given (1005).
 NORMAL_CLOSE_CODES = frozenset({1000, 1001, 1005})
@@ -74,6 +76,14 @@ class EventRecord:
     data: dict[str, object]
     audio_time: float
     wall_time: float
+
+    @property
+    def record(self) -> SessionEvent | None:
+        """The event as the proxy's typed record (``None``: not one of the proxy's events)."""
+        try:
+            return SessionEvent.from_json(self.data)
+        except RecordError:
+            return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,13 +18,13 @@ from extraction.rules import RulesError
 from guard import PolicyError
 from proxy.config import Config, parse_config
 from proxy.relay.chat import CLOSE_GOING_AWAY
-from proxy.relay.notices import TAG
 from proxy.server.app import STATE, build_app, close_conversations
 from proxy.server.connections import ConnectionLimits, guarded
 from proxy.server.logs import configure_logging
 from proxy.server.metrics import METRICS, serve_metrics
 from proxy.server.pipeline import Services
 from proxy.startup import build_services
+from voiceops.records.lines import TAG
 
 log = logging.getLogger("proxy")
 

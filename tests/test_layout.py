@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("proxy", "extraction", "guard", "fleet", "client", "devtools")
+PACKAGES = ("proxy", "extraction", "guard", "fleet", "client", "devtools", "voiceops")
 MAX_MODULE_LINES = 400
 MAX_CLASS_LINES = 250
 #: ``proxy/`` beside its stage packages: the package marker, the entry point, flags, start-up,

@@ -1,5 +1,8 @@
 """Append-only audit log: one JSON line per guard decision, confirmation and command run.
 
+The lines are the records of :mod:`voiceops.records.audit` (defined there once, with their
+JSON); this module builds them from what happened and writes them.
+
 Each record is written, flushed and ``fsync``'d before the flow reports the result it
 describes, so a crash right after a user saw "df -h → exit 0" cannot lose the record of it.  The
 blocking write runs in a worker thread (``asyncio.to_thread``) so the conversation never waits on
@@ -21,6 +24,14 @@ from pathlib import Path
 from guard.decision import Allowed, Decision, NeedsConfirmation, Refused
 from proxy.actions.events import Cancelled, Confirmed, Expired
 from proxy.actions.executors.base import RunResult
+from voiceops.records.audit import (
+    AuditLine,
+    AuditRecord,
+    ConfirmationOutcome,
+    ConfirmationRecord,
+    DecisionRecord,
+    RunRecord,
+)
 
 log = logging.getLogger("proxy.actions.audit")
 #: Record fields repeated in the log (never the words heard or any command output).
@@ -39,15 +50,19 @@ class AuditLog:
         # interleaved with another.
         self._lock = threading.Lock()
 
-    async def write(self, record: dict[str, object]) -> None:
-        """Append ``record`` (plus a ``time`` field) and return once it is on disk."""
-        line = json.dumps({"time": time.time(), **record}, ensure_ascii=False, default=str)
-        await asyncio.to_thread(self._append, line + "\n")
-        fields = {k: record[k] for k in _LOGGED if k in record}
+    async def write(
+        self, record: AuditRecord, *, principal: str | None = None, peer: str | None = None
+    ) -> None:
+        """Append ``record`` (stamped with the time and who acted) and return once it is on
+        disk."""
+        line = AuditLine(time.time(), record, principal, peer).to_json()
+        text = json.dumps(line, ensure_ascii=False)
+        await asyncio.to_thread(self._append, text + "\n")
+        fields = {k: line[k] for k in _LOGGED if k in line}
         log.info(
             "%s",
             " ".join(f"{k}={v}" for k, v in fields.items()),
-            extra={"session_id": record.get("session_id"), **fields},
+            extra={"session_id": line.get("session_id"), **fields},
         )
 
     def _append(self, line: str) -> None:
@@ -62,12 +77,12 @@ class AuditLog:
             finally:
                 os.close(fd)
 
-    def read(self) -> list[dict[str, object]]:
-        """All records so far, oldest first (for tests and tools; blocking)."""
+    def read(self) -> list[AuditLine]:
+        """All lines so far, oldest first (for tests and tools; blocking)."""
         if not self.path.exists():
             return []
         with self.path.open(encoding="utf-8") as fh:
-            return [json.loads(line) for line in fh if line.strip()]
+            return [AuditLine.from_json(json.loads(line)) for line in fh if line.strip()]
 
 
 def output_digest(result: RunResult) -> str:
@@ -83,61 +98,55 @@ def decision_record(
     words: str,
     command: str,
     decision: Decision,
-) -> dict[str, object]:
+) -> DecisionRecord:
     """The record of what the guard said about one extracted command."""
-    record: dict[str, object] = {
-        "type": "decision",
-        "session_id": session_id,
-        "request_id": request_id,
-        "id": step_id,
-        "words": words,
-        "command": command,
-    }
     match decision:
         case Allowed(approval):
-            record |= {"decision": "allowed", "rule": approval.rule, "argv": list(approval.argv)}
+            return DecisionRecord(
+                session_id, request_id, step_id, words, command, "allowed", approval.rule,
+                approval.argv,
+            )  # fmt: skip
         case NeedsConfirmation(approval, why):
-            record |= {
-                "decision": "needs_confirmation",
-                "rule": approval.rule,
-                "argv": list(approval.argv),
-                "reason": why,
-            }
+            return DecisionRecord(
+                session_id, request_id, step_id, words, command, "needs_confirmation",
+                approval.rule, approval.argv, why,
+            )  # fmt: skip
         case Refused(_, reason, rule):
-            record |= {"decision": "refused", "rule": rule, "reason": reason}
-    return record
+            return DecisionRecord(
+                session_id, request_id, step_id, words, command, "refused", rule, reason=reason
+            )
 
 
 def run_record(
     *, session_id: str, request_id: str, step_id: str, result: RunResult, confirmed: bool
-) -> dict[str, object]:
+) -> RunRecord:
     """The record of one command run (``confirmed`` when a person approved it first)."""
-    return {
-        "type": "run",
-        "session_id": session_id,
-        "request_id": request_id,
-        "id": step_id,
-        "argv": list(result.argv),
-        "confirmed": confirmed,
-        "exit_code": result.exit_code,
-        "timed_out": result.timed_out,
-        "error": result.error,
-        "duration": round(result.duration, 6),
-        "stdout_bytes": result.stdout_bytes,
-        "stderr_bytes": result.stderr_bytes,
-        "output_sha256": output_digest(result),
-    }
+    return RunRecord(
+        session_id=session_id,
+        request_id=request_id,
+        id=step_id,
+        argv=result.argv,
+        confirmed=confirmed,
+        exit_code=result.exit_code,
+        timed_out=result.timed_out,
+        error=result.error,
+        duration=result.duration,
+        stdout_bytes=result.stdout_bytes,
+        stderr_bytes=result.stderr_bytes,
+        output_sha256=output_digest(result),
+    )
 
 
 def confirmation_records(
     *, session_id: str, outcome: Confirmed | Cancelled | Expired, via: str
-) -> list[dict[str, object]]:
+) -> list[ConfirmationRecord]:
     """One record per step whose fate a confirmation, cancellation or expiry decides.
 
     A cancellation or expiry also decides the fate of each step held behind the pending one;
     their records name the pending id they waited for (``held_behind``).
     """
     steps: list[tuple[str, str | None]] = []
+    kind: ConfirmationOutcome
     match outcome:
         case Confirmed(pending=entry):
             kind = "confirmed"
@@ -150,16 +159,4 @@ def confirmation_records(
             kind = "expired"
             steps = [(pending_id, None) for pending_id in ids]
             steps += [(fate.step.id, fate.behind) for fate in fates if fate.behind is not None]
-    records = []
-    for step_id, behind in steps:
-        record: dict[str, object] = {
-            "type": "confirmation",
-            "session_id": session_id,
-            "id": step_id,
-            "outcome": kind,
-            "via": via,
-        }
-        if behind is not None:
-            record["held_behind"] = behind
-        records.append(record)
-    return records
+    return [ConfirmationRecord(session_id, step_id, kind, via, behind) for step_id, behind in steps]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from proxy.actions.digest_rules import gist, spoken
 from proxy.actions.executors.base import RunResult
 from voiceops.phrases import CANCEL, CONFIRM
+from voiceops.records.lines import asking
 
 #: Longest ``0x02`` digest line (characters): readable at a glance in the UI's transcript.
 MAX_TEXT = 120
@@ -76,9 +77,8 @@ def executed(display: str, run: RunResult, timeout: float | None = None) -> Dige
 
 def needs_confirmation(display: str, why: str, ttl: float, step_id: str | None = None) -> Digest:
     """A command that waits for a person: what it is, why, and the exact words to say."""
-    ident = f" (id {step_id})" if step_id else ""
     text = (
-        f"{_command(display)} needs confirmation{ident}: {_plain(why)}. "
+        f"{_command(display)} {asking(step_id)}: {_plain(why)}. "
         f"Say “{CONFIRM}” or “{CANCEL}” within {ttl:g} s."
     )
     speech = f"{spoken_command(display)}? Say {CONFIRM}, or {CANCEL}."

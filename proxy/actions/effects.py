@@ -19,7 +19,8 @@ from proxy.actions.audit import AuditLog
 from proxy.actions.executors.base import Executor, RunResult
 from proxy.actions.limits import ExecLimiter
 from proxy.actions.ports import CommandChecker, MemoryStore, TranscriptSource
-from proxy.actions.results import CommandResult
+from voiceops.records.audit import AuditRecord
+from voiceops.records.commands import CommandResult
 
 log = logging.getLogger(__name__)
 
@@ -138,13 +139,16 @@ class Effects:
         except Exception:
             log.exception("memory store failed; the request itself succeeded")
 
-    async def write(self, record: dict[str, object]) -> None:
-        """Append ``record`` to the audit log (when there is one)."""
+    async def write(self, record: AuditRecord) -> None:
+        """Append ``record`` to the audit log (when there is one), naming who acted."""
         if self._audit is None:
             return
+        actor = self.actor
         try:
-            await self._audit.write({**record, **self.actor})
+            await self._audit.write(
+                record, principal=actor.get("principal"), peer=actor.get("peer")
+            )
         except OSError:
             # A full disk must not hide the result from the user; the log line says what is
             # missing from the audit trail.
-            log.exception("audit write failed for %s %s", record.get("type"), record.get("id"))
+            log.exception("audit write failed for %r", record)

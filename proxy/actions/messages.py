@@ -16,7 +16,8 @@ from proxy.actions import digest
 from proxy.actions.digest import Digest
 from proxy.actions.events import Asks, Blocked, Dropped, Held, Step
 from proxy.actions.executors.base import Executor, RunResult
-from proxy.actions.results import DROPPED_BECAUSE, CommandResult
+from proxy.actions.results import DROPPED_BECAUSE
+from voiceops.records.commands import CommandResult
 
 WORKING = "Working on it…"
 EXTRACTION_FAILED = "Could not work out the commands (see the log)."

@@ -30,7 +30,8 @@ from proxy.actions.events import (
 from proxy.actions.machine import ActionMachine
 from proxy.actions.ports import TranscriptSource
 from proxy.actions.reporter import Reporter
-from proxy.actions.results import ActionReport, CommandResult, ReportOutcome
+from voiceops.records.commands import ActionReport, CommandResult, ReportOutcome
+from voiceops.records.events import AcceptedEvent, DoneEvent, ExpiredEvent, InferredEvent
 
 
 class Performer:
@@ -72,8 +73,7 @@ class Performer:
             conversation = self.effects.conversation(transcript)
             used = [t for t in conversation if t.end > self._consumed_until]
         words = " | ".join(f"{t.speaker}: {t.text}" for t in used)
-        accepted = {"event": "accepted", "request_id": request_id, "via": via, "request": request}
-        await self.report.tell(messages.WORKING, accepted)
+        await self.report.tell(messages.WORKING, AcceptedEvent(request_id, via, request))
         context = await self.effects.recall(" ".join(t.text for t in used if t.speaker == "user"))
         extraction = await self.effects.extract(used, context)
         if extraction is None:
@@ -100,10 +100,10 @@ class Performer:
             )
         told = messages.inferred(extraction.commands)
         if told is not None:
-            origins = {p.command: p.origin for p in extraction.commands if p.origin != "user"}
-            await self.report.tell(
-                told, {"event": "inferred", "request_id": request_id, "origins": origins}
-            )
+            origins: dict[str, str] = {
+                p.command: p.origin for p in extraction.commands if p.origin != "user"
+            }
+            await self.report.tell(told, InferredEvent(request_id, origins))
         done = await self._carry_out(plan.fates)
         closing = messages.tally(done, extraction.unmatched)
         return await self._finish(request_id, words, tuple(done), "done", closing)
@@ -137,7 +137,7 @@ class Performer:
                 result = results.dropped(fate)
                 self.report.remember(result, fate.step.request_id)
                 done.append(result)
-        await self.report.tell(message, {"event": "expired", "ids": list(outcome.ids)})
+        await self.report.tell(message, ExpiredEvent(outcome.ids))
         held = [fate for fate in outcome.fates if fate.behind is not None]
         return (*done, *await self._report_dropped(held))
 
@@ -212,12 +212,6 @@ class Performer:
         if done:
             await self.effects.store(words, done)
         if message and not quiet:
-            event = {
-                "event": "done",
-                "request_id": request_id,
-                "outcome": outcome,
-                "results": [r.to_dict() for r in done],
-            }
-            await self.report.tell(message, event)
+            await self.report.tell(message, DoneEvent(request_id, outcome, done))
         self.machine.handle(Reported())
         return ActionReport(self.session_id, "execute", outcome, message, request_id, done)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from extraction.model import Recollection, Turn
 from guard.decision import Decision
+from voiceops.records.events import SessionEvent
 
 if TYPE_CHECKING:
     # extraction.memory loads ChromaDB (seconds); a proxy without memory never needs it.
@@ -26,8 +27,8 @@ class Notifier(Protocol):
         """Show ``text`` to the user (as ``0x02`` text in the conversation)."""
         ...
 
-    async def notify_event(self, event: dict[str, object]) -> None:
-        """Deliver a structured, JSON-able event (as ``0x04`` to clients that asked for it)."""
+    async def notify_event(self, event: SessionEvent) -> None:
+        """Deliver a structured event (as ``0x04`` JSON to clients that asked for it)."""
         ...
 
     async def notify_speech(self, text: str) -> None:
@@ -42,7 +43,7 @@ class NullNotifier:
     async def notify_text(self, text: str) -> None:
         """Drop ``text``."""
 
-    async def notify_event(self, event: dict[str, object]) -> None:
+    async def notify_event(self, event: SessionEvent) -> None:
         """Drop ``event``."""
 
     async def notify_speech(self, text: str) -> None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Mapping
 
 from proxy.actions.digest import Digest
 from proxy.actions.ports import Notifier, NullNotifier
-from proxy.actions.results import CommandResult
+from voiceops.records.commands import CommandResult, HistoryEntry
+from voiceops.records.events import CommandEvent, Event, SessionEvent
 
 log = logging.getLogger(__name__)
 
@@ -21,38 +21,36 @@ class Reporter:
     def __init__(self, session_id: str, notifier: Notifier | None, history_limit: int) -> None:
         self.session_id = session_id
         self.notifier: Notifier = notifier or NullNotifier()
-        self._history: deque[dict[str, object]] = deque(maxlen=history_limit)
+        self._history: deque[HistoryEntry] = deque(maxlen=history_limit)
 
     @property
     def attached(self) -> bool:
         """True when a live conversation (a real notifier) is attached."""
         return not isinstance(self.notifier, NullNotifier)
 
-    def history(self) -> list[dict[str, object]]:
+    def history(self) -> list[HistoryEntry]:
         """This session's command results and confirmation outcomes, oldest first."""
         return list(self._history)
 
     def remember(self, result: CommandResult, request_id: str) -> None:
         """Add ``result`` to the history."""
-        self._history.append({"request_id": request_id, "time": time.time(), **result.to_dict()})
+        self._history.append(HistoryEntry(request_id, time.time(), result))
 
     async def command(self, result: CommandResult, request_id: str, message: str | Digest) -> None:
         """Remember one command's result and tell the user ``message`` about it."""
         self.remember(result, request_id)
-        event = {"event": "command", "session_id": self.session_id, "request_id": request_id}
-        await self.tell(message, event | result.to_dict())
+        await self.tell(message, CommandEvent(request_id, result))
 
-    async def tell(self, message: str | Digest, event: Mapping[str, object]) -> None:
+    async def tell(self, message: str | Digest, event: Event) -> None:
         """Show ``message`` (and say it, when it is a :class:`Digest`) and send ``event``
         (tagged with this session)."""
-        tagged = {"type": "voiceops", "session_id": self.session_id, **event}
         try:
             if isinstance(message, Digest):
                 await self.notifier.notify_text(message.text)
                 await self.notifier.notify_speech(message.speech)
             else:
                 await self.notifier.notify_text(message)
-            await self.notifier.notify_event(tagged)
+            await self.notifier.notify_event(SessionEvent(self.session_id, event))
         except Exception:
             # The user may have hung up; the result is still in the audit log and the API.
             log.warning("notifier failed for session %s", self.session_id, exc_info=True)

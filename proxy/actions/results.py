@@ -1,90 +1,16 @@
-"""What happened to each command, as the HTTP API, ``0x04`` events and the history report it.
+"""The records of what happened to each step, built from the fate the machine gave it.
 
-:class:`CommandResult` is one command's fate; :class:`ActionReport` is the answer to one user
-action.  The functions below build the result of a step that did not run (refused, asking,
-held, cancelled, expired, dropped) from the fate the machine gave it.
+The records themselves (:class:`~voiceops.records.commands.CommandResult`,
+:class:`~voiceops.records.commands.PendingCommand` …) are defined once in
+:mod:`voiceops.records.commands`, which the client reads too; the functions below build the
+result of a step that did not run (refused, asking, held, cancelled, expired, dropped) and the
+record of a pending one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 from proxy.actions.events import Asks, Blocked, Dropped, Held, Pending, Step
-
-CommandStatus = Literal[
-    "executed", "blocked", "needs_confirmation", "held", "failed", "cancelled", "expired"
-]
-ReportOutcome = Literal[
-    "done",
-    "nothing_to_run",
-    "busy",
-    "refused",
-    "failed",
-    "invalid",
-    "not_pending",
-    "expired",
-    "cancelled",
-]
-
-
-@dataclass(frozen=True, slots=True)
-class CommandResult:
-    """What happened to one extracted command (the items of the API's ``results`` list)."""
-
-    id: str
-    command: str
-    status: CommandStatus
-    argv: tuple[str, ...] | None = None
-    reason: str | None = None
-    rule: str | None = None
-    exit_code: int | None = None
-    output: str | None = None
-    duration: float | None = None
-    timed_out: bool = False
-    truncated: bool = False
-
-    def to_dict(self) -> dict[str, object]:
-        """JSON-able form; fields that do not apply are left out."""
-        data: dict[str, object] = {"id": self.id, "command": self.command, "status": self.status}
-        if self.argv is not None:
-            data["argv"] = list(self.argv)
-        optional = {
-            "reason": self.reason,
-            "rule": self.rule,
-            "exit_code": self.exit_code,
-            "output": self.output,
-            "duration": None if self.duration is None else round(self.duration, 4),
-        }
-        data |= {key: value for key, value in optional.items() if value is not None}
-        if self.timed_out:
-            data["timed_out"] = True
-        if self.truncated:
-            data["truncated"] = True
-        return data
-
-
-@dataclass(frozen=True, slots=True)
-class ActionReport:
-    """The answer to one user action: what was said to the user and each command's result."""
-
-    session_id: str
-    action: Literal["execute", "confirm", "cancel"]
-    outcome: ReportOutcome
-    message: str
-    request_id: str | None = None
-    results: tuple[CommandResult, ...] = ()
-
-    def to_dict(self) -> dict[str, object]:
-        """JSON-able form (the HTTP API's response body)."""
-        return {
-            "session_id": self.session_id,
-            "action": self.action,
-            "outcome": self.outcome,
-            "message": self.message,
-            "request_id": self.request_id,
-            "results": [result.to_dict() for result in self.results],
-        }
+from voiceops.records.commands import CommandResult, HeldCommand, PendingCommand
 
 
 def step_argv(step: Step) -> tuple[str, ...] | None:
@@ -135,14 +61,15 @@ def dropped(fate: Dropped, via: str | None = None) -> CommandResult:
     return CommandResult(step.id, step.proposed.command, fate.how, step_argv(step), reason=reason)
 
 
-def pending_json(entry: Pending, now: float) -> dict[str, object]:
-    """A pending command as ``GET`` answers and events show it (``expires_in`` from ``now``)."""
+def pending_command(entry: Pending, now: float) -> PendingCommand:
+    """A pending command as ``GET`` answers and the status page show it (``expires_in`` from
+    ``now``)."""
     step = entry.step
-    return {
-        "id": step.id,
-        "request_id": step.request_id,
-        "command": step.proposed.command,
-        "argv": list(step_argv(step) or ()),
-        "expires_in": max(0.0, round(entry.expires_at - now, 1)),
-        "held": [{"id": s.id, "command": s.proposed.command} for s in entry.held],
-    }
+    return PendingCommand(
+        id=step.id,
+        request_id=step.request_id,
+        command=step.proposed.command,
+        argv=step_argv(step) or (),
+        expires_in=max(0.0, round(entry.expires_at - now, 1)),
+        held=tuple(HeldCommand(s.id, s.proposed.command) for s in entry.held),
+    )

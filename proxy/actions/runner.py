@@ -49,10 +49,12 @@ from proxy.actions.machine import ActionMachine
 from proxy.actions.perform import Performer
 from proxy.actions.ports import CommandChecker, MemoryStore, Notifier, TranscriptSource
 from proxy.actions.reporter import Reporter
-from proxy.actions.results import ActionReport
 from proxy.actions.settings import FlowSettings
 from proxy.listen.triggers import typed_answer
 from proxy.relay.codec import Action
+from voiceops.records.audit import RequestRecord
+from voiceops.records.commands import ActionReport, HistoryEntry, PendingCommand
+from voiceops.records.events import BusyEvent, InvalidEvent, NotPendingEvent, RefusedEvent
 
 log = logging.getLogger(__name__)
 
@@ -129,12 +131,12 @@ class SessionFlow:
         """Where the state machine is."""
         return self._machine.state
 
-    def pending(self) -> list[dict[str, object]]:
-        """Commands awaiting confirmation, oldest first, JSON-able."""
+    def pending(self) -> list[PendingCommand]:
+        """Commands awaiting confirmation, oldest first."""
         now = self._clock()
-        return [results.pending_json(entry, now) for entry in self._machine.pending()]
+        return [results.pending_command(entry, now) for entry in self._machine.pending()]
 
-    def history(self) -> list[dict[str, object]]:
+    def history(self) -> list[HistoryEntry]:
         """This session's command results and confirmation outcomes, oldest first."""
         return self._report.history()
 
@@ -176,7 +178,7 @@ class SessionFlow:
                 return await self.cancel(pending_id, via=via)
             case InvalidControl(reason):
                 message = messages.invalid(reason)
-                await self._report.tell(message, {"event": "invalid", "reason": reason})
+                await self._report.tell(message, InvalidEvent(reason))
                 return ActionReport(self.session_id, "execute", "invalid", message)
 
     async def answer(self, text: str, *, via: str = "api") -> ActionReport | None:
@@ -276,28 +278,18 @@ class SessionFlow:
 
     async def _refuse_exec(self, action: Literal["execute", "confirm"], via: str) -> ActionReport:
         reason = self._settings.exec_refusal
-        await self._effects.write(
-            {
-                "type": "request",
-                "session_id": self.session_id,
-                "outcome": "refused",
-                "action": action,
-                "via": via,
-                "reason": reason,
-            }
-        )
+        await self._effects.write(RequestRecord(self.session_id, "refused", action, via, reason))
         message = messages.refused(reason)
-        await self._report.tell(message, {"event": "refused", "reason": reason})
+        await self._report.tell(message, RefusedEvent(reason))
         return ActionReport(self.session_id, action, "refused", message)
 
     async def _busy(self, action: Literal["execute", "confirm"], outcome: Busy) -> ActionReport:
-        event = {"event": "busy", "request_id": outcome.request_id}
-        await self._report.tell(messages.BUSY, event)
+        await self._report.tell(messages.BUSY, BusyEvent(outcome.request_id))
         return ActionReport(self.session_id, action, "busy", messages.BUSY)
 
     async def _not_pending(
         self, action: Literal["confirm", "cancel"], outcome: NothingPending
     ) -> ActionReport:
         message = messages.not_pending(action, outcome.pending_id, outcome.behind)
-        await self._report.tell(message, {"event": "not_pending", "id": outcome.pending_id})
+        await self._report.tell(message, NotPendingEvent(outcome.pending_id))
         return ActionReport(self.session_id, action, "not_pending", message)

@@ -19,6 +19,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from extraction.model import Speaker, Turn
+from voiceops.records.api import SessionTranscript, TranscriptTurn
 
 #: Default number of turns kept per session (oldest dropped first).
 DEFAULT_MAX_TURNS = 200
@@ -95,23 +96,16 @@ class Transcript:
         with self._lock:
             return len(self._turns)
 
-    def to_json(self) -> dict[str, object]:
-        """JSON-ready: ``{"turns": [{seq, speaker, text, start, end}], "dropped", "next"}``."""
+    def to_record(self, session_id: str, started: float, ended: float | None) -> SessionTranscript:
+        """The kept turns as ``GET /api/sessions/{id}/transcript`` answers, for a session that
+        ``started`` (and ``ended``) at these wall-clock times."""
         with self._lock:
-            return {
-                "turns": [
-                    {
-                        "seq": seq,
-                        "speaker": t.speaker,
-                        "text": t.text,
-                        "start": round(t.start, 3),
-                        "end": round(t.end, 3),
-                    }
-                    for seq, t in self._turns
-                ],
-                "dropped": self._dropped,
-                "next": self._next_seq,
-            }
+            turns = tuple(
+                TranscriptTurn(seq, t.speaker, t.text, t.start, t.end) for seq, t in self._turns
+            )
+            return SessionTranscript(
+                session_id, started, ended, turns, self._dropped, self._next_seq
+            )
 
 
 @dataclass(slots=True)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import aiohttp
 
 from proxy.relay.codec import Kind
+from voiceops.records.lines import TAG
 
-TAG = "[voiceops]"
 WAITING_REFUSAL = f"{TAG} refused: still waiting for a voice server; act once it answers\n"
 _OPENING = "[［⁅〚⟦【〔〖〘﹝"
 _CLOSING = "]］⁆〛⟧】〕〗〙﹞"

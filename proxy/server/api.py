@@ -17,12 +17,15 @@ Routes (mount with :func:`add_routes`)::
     POST /cancel   {"session_id": str, "id"?: str}
     GET  /api/sessions/{session_id}/actions
 
-Results are ``{"session_id", "outcome", "message", "request_id", "results": [{"id", "command",
-"argv", "status": executed|blocked|needs_confirmation|held|failed|cancelled|expired, "reason"?,
-"exit_code"?, "output"?}]}``, one item per command in the agreed order.  Status codes: 200
-handled (also when a command was blocked or failed), 400 bad body, 403 execution switched off,
-404 unknown (or not your) session or nothing pending, 409 busy, 410 confirmation expired, 413
-body too large, 415 not JSON.
+Results are :class:`~voiceops.records.commands.ActionReport` records: ``{"session_id",
+"action", "outcome", "message", "request_id", "results": [{"id", "command", "status":
+executed|blocked|needs_confirmation|held|failed|cancelled|expired, "argv"?, "reason"?, "rule"?,
+"exit_code"?, "output"?, "duration"?, "timed_out"?, "truncated"?}]}``, one item per command in
+the agreed order (``argv`` is left out of a refused command's item, which has none).  Every
+body this module sends is a record of :mod:`voiceops.records` (errors: ``{"error": why}``).
+Status codes: 200 handled (also when a command was blocked or failed), 400 bad body, 403
+execution switched off, 404 unknown (or not your) session or nothing pending, 409 busy, 410
+confirmation expired, 413 body too large, 415 not JSON.
 
 Commands run strictly in the agreed order.  When one needs confirmation it is
 ``needs_confirmation`` and every later command that was not refused is ``held``: already checked
@@ -49,11 +52,12 @@ from aiohttp import web
 from extraction.model import Turn
 from proxy.actions.controls import MAX_REQUEST_CHARS, valid_pending_id
 from proxy.actions.registry import FlowRegistry
-from proxy.actions.results import ActionReport
 from proxy.actions.runner import SessionFlow
 from proxy.relay.principal import request_principal
 from proxy.server.metrics import METRICS
 from proxy.server.owners import OWNERS, Owners, new_api_session_id
+from voiceops.records.api import ApiError, SessionActions
+from voiceops.records.commands import ActionReport
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_UTTERANCES = 100
@@ -86,11 +90,14 @@ def add_routes(app: web.Application, flows: FlowRegistry, owners: Owners | None 
     app.cleanup_ctx.append(flows.cleanup_ctx)
 
 
+def _error(reason: str) -> str:
+    """The body of a refusal."""
+    return json.dumps(ApiError(reason).to_json())
+
+
 class _BadRequest(web.HTTPBadRequest):
     def __init__(self, reason: str) -> None:
-        super().__init__(
-            text=json.dumps({"error": reason}), content_type="application/json", reason=None
-        )
+        super().__init__(text=_error(reason), content_type="application/json", reason=None)
 
 
 async def read_capped(request: web.Request, cap: int) -> bytes | None:
@@ -108,7 +115,7 @@ async def read_capped(request: web.Request, cap: int) -> bytes | None:
 async def _body(request: web.Request, allowed: frozenset[str]) -> dict[str, object]:
     if request.content_type != "application/json":
         raise web.HTTPUnsupportedMediaType(
-            text=json.dumps({"error": "send the body as Content-Type: application/json"}),
+            text=_error("send the body as Content-Type: application/json"),
             content_type="application/json",
         )
     raw = await read_capped(request, MAX_BODY_BYTES)
@@ -141,7 +148,7 @@ def _too_large() -> web.HTTPRequestEntityTooLarge:
     return web.HTTPRequestEntityTooLarge(
         max_size=MAX_BODY_BYTES,
         actual_size=MAX_BODY_BYTES + 1,
-        text=json.dumps({"error": f"the body is larger than {MAX_BODY_BYTES} bytes"}),
+        text=_error(f"the body is larger than {MAX_BODY_BYTES} bytes"),
         content_type="application/json",
     )
 
@@ -178,7 +185,7 @@ def _pending_field(body: dict[str, object]) -> str | None:
 
 def _no_session(session_id: str) -> web.HTTPNotFound:
     return web.HTTPNotFound(
-        text=json.dumps({"error": f"no session {session_id!r}"}), content_type="application/json"
+        text=_error(f"no session {session_id!r}"), content_type="application/json"
     )
 
 
@@ -211,7 +218,7 @@ def _existing_flow(request: web.Request, session_id: str) -> SessionFlow:
 
 
 def _reply(report: ActionReport) -> web.Response:
-    return web.json_response(report.to_dict(), status=_STATUS.get(report.outcome, 200))
+    return web.json_response(report.to_json(), status=_STATUS.get(report.outcome, 200))
 
 
 async def _process(request: web.Request) -> web.Response:
@@ -278,11 +285,7 @@ def _count(request: web.Request, action: str) -> None:
 async def _actions(request: web.Request) -> web.Response:
     session_id = request.match_info["session_id"]
     flow = _existing_flow(request, session_id)
-    return web.json_response(
-        {
-            "session_id": session_id,
-            "state": flow.state.value,
-            "pending": flow.pending(),
-            "actions": flow.history(),
-        }
+    actions = SessionActions(
+        session_id, flow.state.value, tuple(flow.pending()), tuple(flow.history())
     )
+    return web.json_response(actions.to_json())

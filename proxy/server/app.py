@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from functools import partial
 from urllib.parse import urlsplit
 
@@ -29,6 +30,7 @@ from proxy.server.auth import Authenticator
 from proxy.server.guards import GATE, Gate, front_door
 from proxy.server.metrics import METRICS, Metrics, serve_metrics
 from proxy.server.pipeline import Services
+from voiceops.records.api import Health, Readiness
 
 log = logging.getLogger("proxy.server.app")
 
@@ -140,7 +142,7 @@ async def close_conversations(state: RelayState, code: int, reason: str) -> None
 
 async def health(request: web.Request) -> web.Response:
     """Liveness: 200 while the process serves."""
-    return web.json_response({"status": "ok"})
+    return web.json_response(Health().to_json())
 
 
 async def ready(request: web.Request) -> web.Response:
@@ -151,22 +153,23 @@ async def ready(request: web.Request) -> web.Response:
     """
     state = request.app[STATE]
     if state.draining:
-        return web.json_response({"status": "draining", "reason": "shutting down"}, status=503)
+        draining = Readiness("draining", "shutting down")
+        return web.json_response(draining.to_json(), status=503)
     results = await _probe_all(state)
     for url, result in zip(state.admission.upstreams, results, strict=True):
         if result != "ok":
             log.warning("ready: upstream %s %s", url, result)
-    body: dict[str, object] = {
-        "upstreams": len(results),
-        "upstreams_ok": results.count("ok"),
-        "active": state.admission.active,
-        "waiting": state.admission.waiting,
-    }
-    if any(r == "ok" for r in results):
-        return web.json_response({"status": "ready", **body})
-    return web.json_response(
-        {"status": "unavailable", "reason": "no upstream accepts connections", **body}, status=503
+    answer = Readiness(
+        "ready",
+        upstreams=len(results),
+        upstreams_ok=results.count("ok"),
+        active=state.admission.active,
+        waiting=state.admission.waiting,
     )
+    if any(r == "ok" for r in results):
+        return web.json_response(answer.to_json())
+    unavailable = replace(answer, status="unavailable", reason="no upstream accepts connections")
+    return web.json_response(unavailable.to_json(), status=503)
 
 
 async def _probe_all(state: RelayState) -> list[str]:

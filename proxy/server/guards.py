@@ -27,6 +27,7 @@ from aiohttp import hdrs, web
 from proxy.relay.principal import ANONYMOUS_PRINCIPAL, PRINCIPAL_KEY
 from proxy.server.auth import COOKIE_NAME, Authenticator, LoginThrottle
 from proxy.server.metrics import count_auth_failure
+from voiceops.records.api import ApiError
 
 log = logging.getLogger("proxy.server.guards")
 
@@ -75,7 +76,7 @@ def origin_allowed(origin: str, hosts: list[str], allowed: frozenset[str]) -> bo
 
 def _refuse(status: int, reason: str, request: web.Request) -> web.Response:
     log.warning("refused %s %s from %s: %s", request.method, request.path, request.remote, reason)
-    return web.json_response({"error": reason}, status=status)
+    return web.json_response(ApiError(reason).to_json(), status=status)
 
 
 def _needs_origin_check(request: web.Request) -> bool:
@@ -104,7 +105,7 @@ def _unauthenticated(request: web.Request) -> web.Response:
         return web.Response(status=401, text=page, content_type="text/html", headers=headers)
     return web.Response(
         status=401,
-        text=json.dumps({"error": reason}),
+        text=json.dumps(ApiError(reason).to_json()),
         content_type="application/json",
         headers=headers,
     )

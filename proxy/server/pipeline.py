@@ -34,13 +34,14 @@ from proxy.listen.transcript import Transcript
 from proxy.relay.browser import Browser
 from proxy.relay.chat import Conversation, ConversationHooks
 from proxy.relay.codec import Action, Control, Metadata, encode
-from proxy.relay.notices import TAG
 from proxy.server.metrics import Metrics
 from proxy.server.owners import Owners
 from proxy.server.sessions import SessionArchive, SessionRecord
 from proxy.speak.mixer import ReplyMixer
 from proxy.speak.speaker import Speaker
 from proxy.speak.synth import Synthesiser
+from voiceops.records import lines
+from voiceops.records.events import SessionEvent
 
 log = logging.getLogger("proxy.server.pipeline")
 
@@ -55,12 +56,12 @@ class BrowserNotifier:
 
     async def notify_text(self, text: str) -> None:
         """Show ``text`` in the UI transcript, on a line of its own."""
-        await self._browser.notice(f"\n{TAG} {text.rstrip()}\n")
+        await self._browser.notice(lines.line(text))
 
-    async def notify_event(self, event: dict[str, object]) -> None:
+    async def notify_event(self, event: SessionEvent) -> None:
         """Send a structured event, only to a client that asked for events."""
         if self._browser.wants_events:
-            await self._browser.send(encode(Metadata(event)))
+            await self._browser.send(encode(Metadata(event.to_json())))
 
     async def notify_speech(self, text: str) -> None:
         """Say ``text`` into the reply audio (returns at once; nothing when speaking is off)."""

@@ -6,6 +6,7 @@ is bounded in count and in age, so a long-running proxy does not grow without en
 
 from __future__ import annotations
 
+import json
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from aiohttp import web
 
 from proxy.listen.transcript import Transcript
 from proxy.relay.principal import request_principal
+from voiceops.records.api import ApiError, SessionList, SessionListing
 
 #: Finished sessions whose transcript stays readable through the API.
 DEFAULT_ARCHIVE_SESSIONS = 200
@@ -32,14 +34,9 @@ class SessionRecord:
     started: float = field(default_factory=time.time)
     ended: float | None = None
 
-    def summary(self) -> dict[str, object]:
-        """JSON-ready overview for ``GET /api/sessions``."""
-        return {
-            "id": self.id,
-            "started": round(self.started, 3),
-            "ended": None if self.ended is None else round(self.ended, 3),
-            "turns": len(self.transcript),
-        }
+    def listing(self) -> SessionListing:
+        """This session as ``GET /api/sessions`` lists it."""
+        return SessionListing(self.id, self.started, self.ended, len(self.transcript))
 
 
 @dataclass
@@ -81,18 +78,19 @@ def add_routes(app: web.Application, archive: SessionArchive) -> None:
 
     async def sessions(request: web.Request) -> web.Response:
         mine = request_principal(request)
-        records = [r.summary() for r in archive.all() if r.principal == mine]
-        return web.json_response({"sessions": records})
+        records = tuple(r.listing() for r in archive.all() if r.principal == mine)
+        return web.json_response(SessionList(records).to_json())
 
     async def transcript(request: web.Request) -> web.Response:
         record = archive.get(request.match_info["id"])
         mine = request_principal(request)
         if record is None or record.principal != mine:
             raise web.HTTPNotFound(
-                text='{"error": "no such session (it may have expired)"}',
+                text=json.dumps(ApiError("no such session (it may have expired)").to_json()),
                 content_type="application/json",
             )
-        return web.json_response({**record.summary(), **record.transcript.to_json()})
+        answer = record.transcript.to_record(record.id, record.started, record.ended)
+        return web.json_response(answer.to_json())
 
     app.router.add_get("/api/sessions", sessions)
     app.router.add_get("/api/sessions/{id}/transcript", transcript)

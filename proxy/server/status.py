@@ -22,6 +22,7 @@ from guard.policy import Policy
 from proxy.relay.chat import RelayState
 from proxy.relay.principal import request_principal
 from proxy.server.pipeline import Services
+from voiceops.records.commands import HistoryEntry, PendingCommand
 
 _HERE = Path(__file__).resolve().parent
 _SCRIPT = (_HERE / "status.js").read_text(encoding="utf-8")
@@ -138,35 +139,32 @@ def _sessions(services: Services, principal: str) -> str:
     return f"<section><h2>Your conversations</h2>{''.join(blocks) or '<p>none</p>'}</section>"
 
 
-def _pending(session_id: str, pending: list[dict[str, object]]) -> str:
+def _pending(session_id: str, pending: list[PendingCommand]) -> str:
     if not pending:
         return ""
     rows = []
     for entry in pending:
-        ident = escape(str(entry["id"]))
-        data = f'data-session="{escape(session_id)}" data-id="{ident}"'
+        data = f'data-session="{escape(session_id)}" data-id="{escape(entry.id)}"'
         rows.append(
-            f"<li><code>{escape(str(entry['command']))}</code> (expires in "
-            f"{entry['expires_in']} s) <button class=confirm {data}>Confirm</button> "
+            f"<li><code>{escape(entry.command)}</code> (expires in "
+            f"{entry.expires_in} s) <button class=confirm {data}>Confirm</button> "
             f"<button class=cancel {data}>Cancel</button></li>"
         )
     return f"<h4>Waiting for confirmation</h4><ul class=pending>{''.join(rows)}</ul>"
 
 
-def _results(history: list[dict[str, object]]) -> str:
+def _results(history: list[HistoryEntry]) -> str:
     if not history:
         return ""
     items = []
     for entry in reversed(history):
-        status = escape(str(entry.get("status", "")))
-        exit_code = entry.get("exit_code")
-        head = f"<code>{escape(str(entry.get('command', '')))}</code> — {status}"
-        if exit_code is not None:
-            head += f", exit {escape(str(exit_code))}"
-        if entry.get("reason"):
-            head += f": {escape(str(entry['reason']))}"
-        output = entry.get("output")
-        body = f"<pre>{escape(str(output))}</pre>" if output else ""
+        result = entry.result
+        head = f"<code>{escape(result.command)}</code> — {escape(result.status)}"
+        if result.exit_code is not None:
+            head += f", exit {result.exit_code}"
+        if result.reason:
+            head += f": {escape(result.reason)}"
+        body = f"<pre>{escape(result.output)}</pre>" if result.output else ""
         items.append(f"<li><details><summary>{head}</summary>{body}</details></li>")
     return f"<h4>Recent results</h4><ul class=results>{''.join(items)}</ul>"
 

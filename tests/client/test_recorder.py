@@ -11,8 +11,9 @@ from client.audio import FRAME_SAMPLES, encode_pages
 from client.recorder import SessionRecorder
 from client.summary import ExitCode, SessionSummary, exit_code
 from proxy.relay.codec import Action, Audio, Control, Error, Handshake, Metadata, Ping, Text
+from tests.client.proxy_says import asking_event, asking_text
 
-ASK = "Request r1 needs confirmation: reboot. Say confirm or cancel."
+ASK = asking_text("r1")
 
 
 def started(**kwargs: bool) -> SessionRecorder:
@@ -96,14 +97,14 @@ def test_confirm_when_asked_in_text_confirms_each_request_once() -> None:
     rec.received(Handshake(), 101.0)
     assert rec.received(Text(ASK), 101.0).send == (Control(Action.CONFIRM, b"r1"),)
     assert rec.received(Text(ASK), 101.2).send == ()
-    other = ASK.replace("r1", "r2")
+    other = asking_text("r2")
     assert rec.received(Text(other), 101.3).send == (Control(Action.CONFIRM, b"r2"),)
 
 
 def test_an_ask_without_id_is_answered_once_per_execute() -> None:
     rec = started(confirm_when_asked=True)
     rec.received(Handshake(), 101.0)
-    ask = "Needs confirmation. Say confirm or cancel."
+    ask = asking_text(None)
     assert rec.received(Text(ask), 101.0).send == (Control(Action.CONFIRM),)
     assert rec.received(Text(ask), 101.1).send == ()
     rec.sent_control(Control(Action.EXECUTE), 101.2)
@@ -114,7 +115,7 @@ def test_with_events_only_events_trigger_confirmation() -> None:
     rec = started(confirm_when_asked=True, use_events=True)
     rec.received(Handshake(), 101.0)
     assert rec.received(Text(ASK), 101.0).send == ()
-    event = Metadata({"type": "confirmation_required", "id": "r1"})
+    event = Metadata(asking_event("r1"))
     assert rec.received(event, 101.1).send == (Control(Action.CONFIRM, b"r1"),)
 
 

@@ -13,6 +13,7 @@ from client.options import SessionOptions, execute_step, id_step
 from client.session import run_session
 from client.summary import ExitCode, exit_code
 from proxy.relay.codec import Action, Audio, Control, Handshake, Metadata, Text, encode, parse
+from tests.client.proxy_says import asking_event, asking_text
 from tests.client.servers import serve
 
 
@@ -59,18 +60,9 @@ class Recorder:
                 case Control(action, payload):
                     self.controls.append((action.name, pages, payload.decode()))
                     if action is Action.EXECUTE and self.ask_in == "text":
-                        await ws.send_bytes(
-                            encode(
-                                Text(
-                                    "\nRequest r-7 needs confirmation: restart nginx. "
-                                    "Say confirm or cancel.\n"
-                                )
-                            )
-                        )
+                        await ws.send_bytes(encode(Text(asking_text("r-7"))))
                     elif action is Action.EXECUTE:
-                        await ws.send_bytes(
-                            encode(Metadata({"type": "confirmation_required", "id": "r-8"}))
-                        )
+                        await ws.send_bytes(encode(Metadata(asking_event("r-8"))))
                     elif action is Action.CONFIRM:
                         await ws.send_bytes(encode(Text("\n[done: exit 0]\n")))
         return ws
@@ -185,9 +177,9 @@ async def test_confirm_when_asked_with_events_uses_the_event_id() -> None:
         ("EXECUTE", ""),
         ("CONFIRM", "r-8"),
     ]
-    assert summary.events[0].data == {"type": "confirmation_required", "id": "r-8"}
+    assert summary.events[0].data == asking_event("r-8")
     shown = "".join(lines)
-    assert '[event] {"type": "confirmation_required", "id": "r-8"}' in shown
+    assert f"[event] {json.dumps(asking_event('r-8'), ensure_ascii=False)}" in shown
     assert "[auto-sent CONFIRM r-8]" in shown
 
 

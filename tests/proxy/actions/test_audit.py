@@ -11,6 +11,7 @@ from guard import Guard
 from proxy.actions.audit import AuditLog, decision_record, run_record
 from proxy.actions.executors import LocalExecutor
 from tests.proxy.actions.test_executor_local import approve, make_bin_dir, make_guard
+from voiceops.records.audit import ConfirmationRecord, RequestRecord
 
 
 def guard_for(tmp_path: Path) -> Guard:
@@ -58,16 +59,39 @@ async def test_decision_and_run_records_are_appended_as_json_lines(tmp_path: Pat
     assert all(isinstance(json.loads(line)["time"], float) for line in lines)
 
 
+def reason(n: int) -> RequestRecord:
+    """A record with a long, numbered field (long lines are where interleaving would show)."""
+    return RequestRecord("s1", "refused", "execute", "api", f"{n} " + "y" * 5000)
+
+
 async def test_concurrent_writers_never_interleave_lines(tmp_path: Path) -> None:
     log = AuditLog(tmp_path / "audit.jsonl")
-    await asyncio.gather(*(log.write({"type": "t", "n": n, "pad": "y" * 5000}) for n in range(60)))
-    records = log.read()
-    assert sorted(r["n"] for r in records) == list(range(60))  # type: ignore[type-var]
+    await asyncio.gather(*(log.write(reason(n)) for n in range(60)))
+    records = [line.record for line in log.read()]
+    assert sorted(r.reason for r in records if isinstance(r, RequestRecord)) == sorted(
+        reason(n).reason for n in range(60)
+    )
 
 
 async def test_existing_log_is_appended_to_not_replaced(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
-    await AuditLog(path).write({"type": "first"})
-    await AuditLog(path).write({"type": "second"})
-    assert [r["type"] for r in AuditLog(path).read()] == ["first", "second"]
+    await AuditLog(path).write(ConfirmationRecord("s1", "r1.1", "confirmed", "api"))
+    await AuditLog(path).write(ConfirmationRecord("s1", "r1.1", "expired", "sweep"))
+    lines = AuditLog(path).read()
+    assert [(line.record.kind, line.record.to_json()["outcome"]) for line in lines] == [
+        ("confirmation", "confirmed"),
+        ("confirmation", "expired"),
+    ]
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+async def test_who_acted_is_written_after_the_record(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    record = ConfirmationRecord("s1", "r1.1", "cancelled", "voice")
+    await AuditLog(path).write(record, principal="token", peer="127.0.0.1")
+    [raw] = path.read_text().splitlines()
+    assert list(json.loads(raw)) == [
+        "time", "type", "session_id", "id", "outcome", "via", "principal", "peer"
+    ]  # fmt: skip
+    [line] = AuditLog(path).read()
+    assert (line.record, line.principal, line.peer) == (record, "token", "127.0.0.1")

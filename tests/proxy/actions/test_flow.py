@@ -19,10 +19,11 @@ from proxy.actions.controls import Cancel, Confirm, Execute, InvalidControl
 from proxy.actions.events import State
 from proxy.actions.executors import LocalExecutor
 from proxy.actions.registry import FlowRegistry
-from proxy.actions.results import ActionReport
 from proxy.actions.runner import SessionFlow
 from proxy.actions.settings import FlowSettings, exec_permission
 from tests.proxy.actions.test_executor_local import make_bin_dir, make_guard, ran_log
+from voiceops.records.commands import ActionReport, HeldCommand
+from voiceops.records.events import SessionEvent
 
 
 class RecordingNotifier:
@@ -30,17 +31,23 @@ class RecordingNotifier:
 
     def __init__(self) -> None:
         self.texts: list[str] = []
+        #: The events as their JSON goes on the wire.
         self.events: list[dict[str, object]] = []
         self.spoken: list[str] = []
 
     async def notify_text(self, text: str) -> None:
         self.texts.append(text)
 
-    async def notify_event(self, event: dict[str, object]) -> None:
-        self.events.append(event)
+    async def notify_event(self, event: SessionEvent) -> None:
+        self.events.append(event.to_json())
 
     async def notify_speech(self, text: str) -> None:
         self.spoken.append(text)
+
+
+def audit_lines(env: Env) -> list[dict[str, object]]:
+    """The audit log's lines as they are on disk (read back through the typed records)."""
+    return [line.to_json() for line in env.audit.read()]
 
 
 def state_of(flow: SessionFlow) -> State:
@@ -206,7 +213,7 @@ async def test_cancel_drops_the_pending_command(env: Env) -> None:
     assert cancelled.outcome == "cancelled"
     assert (await flow.confirm()).outcome == "not_pending"
     assert env.ran() == []
-    statuses = [item["status"] for item in flow.history()]
+    statuses = [item.result.status for item in flow.history()]
     assert statuses == ["needs_confirmation", "cancelled"]
 
 
@@ -251,7 +258,7 @@ async def test_refused_when_exec_is_not_allowed(env: Env) -> None:
     assert report.outcome == "refused" and not report.results
     assert "0.0.0.0" in env.notifier.texts[-1] and "--insecure-exec" in env.notifier.texts[-1]
     assert (await flow.confirm()).outcome == "refused"
-    assert [r["type"] for r in env.audit.read()] == ["request", "request"]
+    assert [r["type"] for r in audit_lines(env)] == ["request", "request"]
 
 
 def test_exec_permission_from_listen_addresses() -> None:
@@ -296,13 +303,13 @@ async def test_result_is_audited_before_the_user_hears_it(env: Env) -> None:
     class CheckingNotifier(RecordingNotifier):
         async def notify_text(self, text: str) -> None:
             if text.startswith("df -h: "):
-                seen_in_audit.append([str(r["type"]) for r in env.audit.read()])
+                seen_in_audit.append([str(r["type"]) for r in audit_lines(env)])
             await super().notify_text(text)
 
     flow = env.registry.open("audited", notifier=CheckingNotifier())
     await flow.execute("check disk space")
     assert seen_in_audit == [["decision", "run"]]
-    decision, run = env.audit.read()
+    decision, run = audit_lines(env)
     assert decision["words"] == "user: check disk space" and decision["rule"] == "commands.df"
     assert run["exit_code"] == 0 and isinstance(run["output_sha256"], str)
 
@@ -345,7 +352,7 @@ async def test_a_notifier_that_fails_does_not_lose_the_result(env: Env) -> None:
         async def notify_text(self, text: str) -> None:
             raise ConnectionResetError
 
-        async def notify_event(self, event: dict[str, object]) -> None:
+        async def notify_event(self, event: SessionEvent) -> None:
             raise ConnectionResetError
 
         async def notify_speech(self, text: str) -> None:
@@ -353,7 +360,7 @@ async def test_a_notifier_that_fails_does_not_lose_the_result(env: Env) -> None:
 
     report = await env.registry.open("gone", notifier=HungUp()).execute("check disk space")
     assert report.results[0].status == "executed"
-    assert [r["type"] for r in env.audit.read()] == ["decision", "run"]
+    assert [r["type"] for r in audit_lines(env)] == ["decision", "run"]
 
 
 async def test_closing_a_session_cancels_its_work(env: Env) -> None:
@@ -387,9 +394,8 @@ async def test_order_is_kept_across_a_confirmation(env: Env) -> None:
         env.notifier.texts
     )
     [pending] = flow.pending()
-    assert pending["id"] == "r1.2" and pending["held"] == [
-        {"id": "r1.3", "command": "systemctl status nginx"}
-    ]
+    assert pending.id == "r1.2"
+    assert pending.held == (HeldCommand("r1.3", "systemctl status nginx"),)
     # A held step is not pending: confirming it directly runs nothing and says what to confirm.
     early = await flow.confirm("r1.3")
     assert early.outcome == "not_pending" and "held until r1.2" in early.message
@@ -405,7 +411,7 @@ async def test_order_is_kept_across_a_confirmation(env: Env) -> None:
     ]
     assert state_of(flow) is State.IDLE and not flow.pending()
     # Every decision and every run is in the audit log, the confirmed one marked as such.
-    records = env.audit.read()
+    records = audit_lines(env)
     assert [(r["type"], r["id"]) for r in records] == [
         ("decision", "r1.1"),
         ("decision", "r1.2"),
@@ -416,7 +422,7 @@ async def test_order_is_kept_across_a_confirmation(env: Env) -> None:
         ("run", "r1.3"),
     ]
     assert [r["confirmed"] for r in records if r["type"] == "run"] == [False, True, False]
-    assert [(a["id"], a["status"]) for a in flow.history()] == [
+    assert [(a.result.id, a.result.status) for a in flow.history()] == [
         ("r1.1", "executed"),
         ("r1.2", "needs_confirmation"),
         ("r1.3", "held"),
@@ -436,7 +442,7 @@ async def test_cancel_drops_the_held_steps_too(env: Env) -> None:
     assert (await flow.confirm()).outcome == "not_pending"
     assert env.ran() == []
     assert state_of(flow) is State.IDLE
-    confirmations = [r for r in env.audit.read() if r["type"] == "confirmation"]
+    confirmations = [r for r in audit_lines(env) if r["type"] == "confirmation"]
     assert [(r["id"], r["outcome"], r.get("held_behind")) for r in confirmations] == [
         ("r1.1", "cancelled", None),
         ("r1.2", "cancelled", "r1.1"),
@@ -451,7 +457,7 @@ async def test_expiry_drops_the_held_steps_too(env: Env) -> None:
     assert await flow.sweep() == ("r1.1",)
     assert "Confirmation for r1.1 timed out" in env.notifier.texts[-2]
     assert "Dropped systemctl status nginx --no-pager (r1.2)" in env.notifier.texts[-1]
-    assert [(a["id"], a["status"]) for a in flow.history()][-2:] == [
+    assert [(a.result.id, a.result.status) for a in flow.history()][-2:] == [
         ("r1.1", "expired"),
         ("r1.2", "expired"),
     ]
@@ -469,7 +475,7 @@ async def test_expiry_drops_the_held_steps_too(env: Env) -> None:
     assert env.ran() == []
     expired = [
         (r["session_id"], r["id"], r.get("held_behind"))
-        for r in env.audit.read()
+        for r in audit_lines(env)
         if r["type"] == "confirmation"
     ]
     assert ("ws-1", "r1.2", "r1.1") in expired and ("late", "r1.2", "r1.1") in expired
@@ -489,7 +495,7 @@ async def test_two_destructive_steps_in_a_row_need_two_confirmations(env: Env) -
     ]
     assert env.ran() == ["restart nginx --no-pager"]
     assert any("needs confirmation" in t and "r1.2" in t for t in env.notifier.texts[-4:])
-    assert [p["id"] for p in flow.pending()] == ["r1.2"]
+    assert [p.id for p in flow.pending()] == ["r1.2"]
     assert state_of(flow) is State.AWAITING_CONFIRMATION
     third = await flow.confirm()
     assert statuses(third) == [("r1.2", "executed"), ("r1.3", "executed")]

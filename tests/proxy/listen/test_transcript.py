@@ -55,14 +55,14 @@ def test_long_turn_keeps_its_end_and_blank_turns_are_ignored() -> None:
     assert len(t) == 1
 
 
-def test_to_json_is_serialisable() -> None:
+def test_record_is_serialisable() -> None:
     t = Transcript()
     t.add(user("hello", 0.1234, 0.9876))
-    data = json.loads(json.dumps(t.to_json()))
+    data = json.loads(json.dumps(t.to_record("s1", 100.0, None).to_json()))
     assert data["turns"] == [
         {"seq": 0, "speaker": "user", "text": "hello", "start": 0.123, "end": 0.988}
     ]
-    assert data["next"] == 1
+    assert data["next"] == 1 and data["id"] == "s1" and data["ended"] is None
 
 
 def test_reading_while_a_thread_writes() -> None:

@@ -20,7 +20,7 @@ from proxy.actions.executors import LocalExecutor
 from proxy.actions.registry import FlowRegistry
 from proxy.actions.settings import FlowSettings
 from proxy.relay.codec import Action, Control, Kind, Text, encode
-from proxy.relay.notices import TAG, from_model
+from proxy.relay.notices import from_model
 from proxy.security import Limits, SecuritySettings
 from proxy.server.auth import COOKIE_NAME, Authenticator
 from proxy.server.pipeline import Services
@@ -28,6 +28,7 @@ from tests.proxy.actions.test_executor_local import make_bin_dir, make_guard, ra
 from tests.proxy.conftest import RunningProxy, fast_config, running_proxy, until_close
 from tests.proxy.relay.test_relay import receive_kind
 from tests.proxy.upstream_double import UpstreamDouble
+from voiceops.records.lines import TAG
 
 TOKEN = "correct-horse-battery-staple-42"
 JSON = {"Content-Type": "application/json"}
