@@ -34,8 +34,12 @@ async function answer(button, action) {
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ session_id: button.dataset.session, id: button.dataset.id }),
   });
+  // An ActionReport says what happened in "message"; a refusal (ApiError) says why in "error".
   let message = response.statusText;
-  try { message = (await response.json()).message || message; } catch (err) { /* not JSON */ }
+  try {
+    const body = await response.json();
+    message = body.message || body.error || message;
+  } catch (err) { /* not JSON */ }
   let notice = main.querySelector(".notice");
   if (!notice) {
     notice = document.createElement("p");

@@ -16,18 +16,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal, Self
 
-from voiceops.records.base import Record, RecordError, optional, rounded
+from voiceops.records.base import Kinded, Record, RecordError, optional, rounded
 from voiceops.records.commands import UserActionName
 
 DecisionName = Literal["allowed", "needs_confirmation", "refused"]
 ConfirmationOutcome = Literal["confirmed", "cancelled", "expired"]
 
 
-class AuditRecord(Record):
+class AuditRecord(Kinded):
     """Base of the audit records; ``kind`` is the line's ``type``."""
 
     __slots__ = ()
-    kind: ClassVar[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +88,6 @@ class RequestRecord(AuditRecord):
     reason: str
 
 
-AUDIT_KINDS: dict[str, type[AuditRecord]] = {
-    cls.kind: cls for cls in (DecisionRecord, RunRecord, ConfirmationRecord, RequestRecord)
-}
-
-
 @dataclass(frozen=True, slots=True)
 class AuditLine(Record):
     """One line of the log: when, the record, and who acted (when the session knows it)."""
@@ -115,9 +109,7 @@ class AuditLine(Record):
         """The line ``data`` holds; :class:`RecordError` for an unknown ``type`` or a bad field."""
         if not isinstance(data, dict):
             raise RecordError("an audit line must be a JSON object")
-        kind = AUDIT_KINDS.get(str(data.get("type")))
-        if kind is None:
-            raise RecordError(f"unknown audit record type {data.get('type')!r}")
+        kind = AuditRecord.named(data.get("type"))
         when, principal, peer = data.get("time"), data.get("principal"), data.get("peer")
         if not isinstance(when, int | float) or isinstance(when, bool):
             raise RecordError('"time" must be a number')

@@ -100,6 +100,35 @@ class Record:
         return cls(**values)
 
 
+class Kinded(Record):
+    """A record that is one of a family of kinds, named on the wire by :attr:`kind` (an
+    event's ``event``, an audit line's ``type``).
+
+    A direct subclass without a ``kind`` starts a family; each subclass that sets ``kind``
+    joins its family's table by itself, so a new kind is readable as soon as it is defined.
+    """
+
+    __slots__ = ()
+    kind: ClassVar[str]
+    _family: ClassVar[dict[str, type[Kinded]]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "kind" in cls.__dict__:
+            # ``slots=True`` makes the class twice; the second one replaces the first here.
+            cls._family[cls.kind] = cls
+        else:
+            cls._family = {}
+
+    @classmethod
+    def named(cls, name: object) -> type[Self]:
+        """The kind of this family called ``name``; :class:`RecordError` when there is none."""
+        found = cls._family.get(name) if isinstance(name, str) else None
+        if found is None or not issubclass(found, cls):
+            raise RecordError(f"unknown {cls.__name__} kind {name!r}")
+        return found
+
+
 def _encode(value: object, digits: object) -> object:
     if isinstance(value, Record):
         return value.to_json()

@@ -26,18 +26,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, Self
 
-from voiceops.records.base import FLATTENED, Record, RecordError
+from voiceops.records.base import FLATTENED, Kinded, Record, RecordError
 from voiceops.records.commands import CommandResult, ReportOutcome
 
 #: The ``type`` of every event the proxy sends.
 EVENT_TYPE = "voiceops"
 
 
-class Event(Record):
+class Event(Kinded):
     """Base of the event records; ``kind`` is the event's ``event`` name on the wire."""
 
     __slots__ = ()
-    kind: ClassVar[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,22 +122,6 @@ class NotPendingEvent(Event):
     id: str | None
 
 
-EVENT_KINDS: dict[str, type[Event]] = {
-    cls.kind: cls
-    for cls in (
-        AcceptedEvent,
-        InferredEvent,
-        CommandEvent,
-        DoneEvent,
-        ExpiredEvent,
-        InvalidEvent,
-        RefusedEvent,
-        BusyEvent,
-        NotPendingEvent,
-    )
-}
-
-
 @dataclass(frozen=True, slots=True)
 class SessionEvent(Record):
     """One ``0x04`` event of session ``session_id``, as sent."""
@@ -157,10 +140,8 @@ class SessionEvent(Record):
         ``type``, an unknown ``event`` kind, a field missing or of the wrong type)."""
         if not isinstance(data, dict) or data.get("type") != EVENT_TYPE:
             raise RecordError(f'not a voiceops event (no "type": "{EVENT_TYPE}")')
-        kind = EVENT_KINDS.get(str(data.get("event")))
+        kind = Event.named(data.get("event"))
         session_id = data.get("session_id")
-        if kind is None:
-            raise RecordError(f"unknown event kind {data.get('event')!r}")
         if not isinstance(session_id, str):
             raise RecordError('"session_id" must be a string')
         return cls(session_id, kind.from_json(data))

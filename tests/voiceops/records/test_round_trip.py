@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from voiceops.records import api, audit, commands, events
+from voiceops.records import api, audit, base, commands, events
 from voiceops.records.base import Record, RecordError
 
 RESULT = commands.CommandResult(
@@ -128,7 +128,7 @@ def test_every_record_class_has_an_example() -> None:
     covered = {type(r) for r in EXAMPLES}
     covered |= {type(r.event) for r in EXAMPLES if isinstance(r, events.SessionEvent)}
     covered |= {type(r.record) for r in EXAMPLES if isinstance(r, audit.AuditLine)}
-    bases = {events.Event, audit.AuditRecord}
+    bases = {base.Kinded, events.Event, audit.AuditRecord}
     assert _record_classes() - bases <= covered, sorted(
         c.__name__ for c in _record_classes() - bases - covered
     )
@@ -189,8 +189,8 @@ def test_unknown_fields_are_ignored_for_newer_writers() -> None:
         ),
         (commands.PendingCommand, {**PENDING.to_json(), "argv": "ls"}, "'argv' must be a list"),
         (events.SessionEvent, {"event": "busy", "request_id": None}, "not a voiceops event"),
-        (events.SessionEvent, {"type": "voiceops", "event": "nope"}, "unknown event kind"),
-        (audit.AuditLine, {"time": 1.0, "type": "diary"}, "unknown audit record type"),
+        (events.SessionEvent, {"type": "voiceops", "event": "nope"}, "unknown Event kind 'nope'"),
+        (audit.AuditLine, {"time": 1.0, "type": "diary"}, "unknown AuditRecord kind 'diary'"),
     ],
 )
 def test_wrong_json_says_what_is_wrong(cls: type[Record], data: object, why: str) -> None:
