@@ -53,9 +53,11 @@ _MOVES = frozenset((
 _PLACE_ONLY = _MOVES | _PREPOSITIONS | _DETERMINERS | frozenset((
     "let", "us", "we", "are", "i", "im", "am", "ok", "okay", "so", "please", "too", "also", "as",
     "well", "and", "then", "with", "same", "there", "do", "it", "just", "only", "instead",
-    "thing", "again", "same", "about", "up", "next", "one", *_NOUNS, *_NOUNS.values(),
+    "thing", "again", "about", "up", "next", "one", "mean", "meant", "sorry", "actually",
+    "rather", *_NOUNS, *_NOUNS.values(),
 ))  # fmt: skip
 _PARTS = re.compile(r"[a-z]+|[0-9]+")
+_KIND = re.compile(r"^1 of (?:the )?| (?:" + "|".join((*_NOUNS, *_NOUNS.values())) + ")$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,9 +160,10 @@ class ServerNames:
             if entry is None or (entry.after_preposition and not _after_preposition(words, i)):
                 continue
             if entry.ask:
-                said = " ".join(words[i : i + size])
-                said = said if words[i + size - 1] in _NOUNS else f"{said} server"
-                return _Hit(i, i + size, (), f"Which {said}: {either(entry.ask)}?")
+                said = " ".join(w for w in words[i : i + size] if w not in _DETERMINERS)
+                kind = _KIND.sub("", said)  # "1 of the web servers" → "web"
+                noun = next((n for n in _NOUNS if said.endswith((n, _NOUNS[n]))), "server")
+                return _Hit(i, i + size, (), f"Which {kind} {noun}: {either(entry.ask)}?")
             return _Hit(i, i + size, entry.names)
         return None
 
@@ -397,3 +400,5 @@ def _add_forms(
         for quantifier in _QUANTIFIERS:
             for noun in (singular, plural):
                 table.setdefault((*quantifier.split(), *words, noun), _Entry(names))
+        # "one of the web servers" is one of them: which?
+        table.setdefault(("1", "of", "the", *words, plural), _Entry(names, ask))
