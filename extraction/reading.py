@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from extraction.model import Extraction, Origin, ProposedCommand, Turn, Unmatched
 from extraction.rules import MAX_COMMANDS
 from extraction.slots import Slots
-from extraction.targets import Said, Targeting, asked
+from extraction.targeting import Targeting, asked
+from extraction.targets import Said
 
 _BARE = frozenset((
     "the", "service", "container", "ones", "one", "too", "as", "well", "also", "instead",

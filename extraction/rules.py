@@ -31,7 +31,8 @@ from extraction.spoken import (
     split_clauses,
     spoken_to_literal,
 )
-from extraction.targets import Said, Targeting, server_names
+from extraction.targeting import Targeting, server_names
+from extraction.targets import Said
 from fleet.model import FleetSource
 from voiceops.errors import VoiceOpsError
 from voiceops.phrases import EXECUTE_SAYINGS

@@ -36,7 +36,8 @@ from extraction.rules import accepts as says_yes
 from extraction.rules import clause_commands as rule_commands
 from extraction.slots import SlotFinder
 from extraction.spoken import normalise, remove_phrases
-from extraction.targets import Targeting, either, server_names
+from extraction.targeting import Targeting, server_names
+from extraction.targets import either
 from fleet.model import FleetSource
 
 log = logging.getLogger(__name__)
