@@ -11,12 +11,12 @@ from pathlib import Path
 from extraction.anthropic_backend import DEFAULT_MODEL, AnthropicExtractor
 from extraction.model import Extractor
 from extraction.understand import UnderstandingExtractor
-from extraction.vocabulary import known_names, service_aliases
+from extraction.vocabulary import fleet_words, known_names, service_aliases
 from fleet.model import FleetSource
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_MODEL", "known_names", "make_extractor", "service_aliases"]
+__all__ = ["DEFAULT_MODEL", "fleet_words", "known_names", "make_extractor", "service_aliases"]
 
 
 def make_extractor(

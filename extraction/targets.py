@@ -199,11 +199,12 @@ class ServerNames:
         return None
 
     def _sounds_like(self, parts: list[str], placed: bool) -> str | None:
-        """The node stem ``parts`` sound like ("webb" → "web"), only after a preposition."""
+        """The node stem ``parts`` sound like ("webb" → "web"), only after a preposition and
+        with the same first letter: short keys are loose ("bb" and "web" share one)."""
         if not placed or any(p in _PLACE_ONLY for p in parts):
             return None
         key = sound_key(" ".join(parts))
-        matches = [stem for stem, stem_key in self._stems.items() if stem_key == key]
+        matches = [s for s, k in self._stems.items() if k == key and s[0] == parts[0][0]]
         return matches[0] if len(matches) == 1 else None
 
     def _unknown_at(self, words: list[str], i: int) -> _Hit | None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from extraction.intents import load_intents
 from extraction.rules import load_rules
+from fleet.model import Fleet
 
 
 def service_aliases(rules_path: Path | None = None) -> Mapping[str, str]:
@@ -37,3 +38,15 @@ def known_names(
     names.update(service_aliases(rules_path).values())
     names.update(intent.command.split(" ", 1)[0] for intent in load_intents(intents_path))
     return tuple(sorted(names))
+
+
+def fleet_words(fleet: Fleet | None) -> tuple[str, ...]:
+    """The server names an operator may say, as a recogniser should write them: node names
+    ("web-1"), group names and aliases ("database box"); none without a fleet.
+
+    Node names are not English words: a recogniser not told about them writes "web two" as
+    "webmaster".  Spoken variants ("web two", "webb 2") are read by :mod:`extraction.targets`.
+    """
+    if fleet is None:
+        return ()
+    return tuple(dict.fromkeys((*fleet.nodes, *fleet.groups, *fleet.aliases)))

@@ -139,7 +139,8 @@ def _load_transcriber(settings: TapSettings) -> Transcriber:
     hotwords = None
     if settings.whisper_hotwords:
         names = known_names() if settings.whisper_names else Vocabulary({}, {}, ())
-        hotwords = whisper_hotwords(names, [p.phrase for p in settings.phrases])
+        phrases = [p.phrase for p in settings.phrases]
+        hotwords = whisper_hotwords(names, phrases, settings.fleet_names)
     if model_ref is not None:
         try:
             from faster_whisper import WhisperModel  # noqa: PLC0415

@@ -36,6 +36,9 @@ class TapSettings:
       hotwords (:mod:`proxy.listen.speech.vocabulary`; ``bench/bench_names.py``).  Off by
       default: seen once, tiny.en wrote a prompted name into a short reply ("Say cancel." →
       "caddy, cancel,"), and its effect on the trigger figures is not measured yet.
+      ``fleet_names``: the servers the operator may name (``extraction.vocabulary.fleet_words``),
+      always added to the hotwords when there are any: with them tiny.en kept the server in 27
+      of 28 espeak-ng requests, without them in 20 (``bench/bench_fleet_words.py``).
       ``allow_sphinx_fallback``: without Whisper, transcribe with pocketsphinx's general model
       (poor words; logged as a warning) instead of failing at start-up.
 
@@ -68,6 +71,7 @@ class TapSettings:
     whisper_beam_size: int = 1
     whisper_hotwords: bool = True
     whisper_names: bool = False
+    fleet_names: tuple[str, ...] = ()
     allow_sphinx_fallback: bool = True
 
     phrases: tuple[TriggerPhrase, ...] = DEFAULT_PHRASES

@@ -83,6 +83,10 @@ def known_names() -> Vocabulary:
     return Vocabulary(names, services, prompt)
 
 
-def hotwords(vocabulary: Vocabulary, trigger_phrases: Iterable[str]) -> str:
-    """The hotword text for Whisper: the trigger phrases, then the names to expect."""
-    return ", ".join([*trigger_phrases, *vocabulary.prompt])
+def hotwords(
+    vocabulary: Vocabulary, trigger_phrases: Iterable[str], servers: Iterable[str] = ()
+) -> str:
+    """The hotword text for Whisper: the trigger phrases, the fleet's server names ("web-1",
+    "database box": no English words, so tiny.en writes "webmaster" without them), then the
+    service and program names to expect."""
+    return ", ".join([*trigger_phrases, *servers, *vocabulary.prompt])
