@@ -333,8 +333,7 @@ class RulesExtractor:
 
     ``rules_path`` defaults to the shipped ``extraction/rules.toml``; a broken file raises
     :class:`RulesError` here, at start-up, rather than silently proposing nothing later.
-    ``fleet`` gives the servers that can be named (:mod:`extraction.targets`); without it
-    commands carry no targets.
+    ``fleet``: the servers requests may name (:mod:`extraction.targeting`); none, no targets.
     """
 
     def __init__(self, rules_path: Path | None = None, *, fleet: FleetSource | None = None) -> None:
