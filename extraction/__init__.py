@@ -40,7 +40,7 @@ def make_extractor(
     if api_key and api_key.strip():
         log.info("extractor: Anthropic model %s at %s", model, base_url or "the default API URL")
         return AnthropicExtractor(
-            api_key.strip(), model, base_url, timeout=timeout, max_retries=max_retries
+            api_key.strip(), model, base_url, timeout=timeout, max_retries=max_retries, fleet=fleet
         )
     extractor = UnderstandingExtractor(rules_path, fleet=fleet)
     log.info(

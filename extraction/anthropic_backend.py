@@ -23,6 +23,8 @@ from pydantic import BaseModel
 
 from extraction.model import Extraction, Recollection, Turn
 from extraction.prompt import build_request, parse_response
+from extraction.targeting import server_names
+from fleet.model import FleetSource
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,8 @@ class AnthropicExtractor:
     ``timeout`` bounds the whole extraction including retries (seconds); ``max_retries`` is how
     many times the SDK repeats a rate-limited, overloaded, 5xx or unreachable call;
     ``max_commands`` is the most commands accepted (a longer list is rejected as a whole).
+    ``fleet`` gives the servers requests may name: the model quotes the words that named them
+    and :mod:`extraction.targeting` resolves them, as offline.
     """
 
     def __init__(  # noqa: PLR0917 - the positional order is the published interface
@@ -50,6 +54,8 @@ class AnthropicExtractor:
         timeout: float = 20.0,
         max_retries: int = 3,
         max_commands: int = 10,
+        *,
+        fleet: FleetSource | None = None,
     ) -> None:
         if not api_key.strip():
             raise ValueError("an Anthropic API key is required")
@@ -63,6 +69,7 @@ class AnthropicExtractor:
         self.timeout = timeout
         self.max_retries = max_retries
         self.max_commands = max_commands
+        self._fleet = fleet
         self._client = anthropic.AsyncAnthropic(
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
         )
@@ -94,7 +101,10 @@ class AnthropicExtractor:
             return Extraction((), f"the language model did not answer within {self.timeout:g} s")
 
     async def _call(self, turns: Sequence[Turn], context: Sequence[Recollection]) -> Extraction:
-        system, messages, tools, tool_choice = build_request(turns, context, self.max_commands)
+        names = server_names(self._fleet)
+        system, messages, tools, tool_choice = build_request(
+            turns, context, self.max_commands, names
+        )
         started = time.monotonic()
         try:
             response = await self._client.messages.create(
@@ -122,7 +132,7 @@ class AnthropicExtractor:
         except anthropic.APIConnectionError as exc:
             log.error("cannot reach the Anthropic API: %s", self._scrub(str(exc)))
             return Extraction((), "the language model service could not be reached")
-        result = parse_response(_plain(response), self.max_commands)
+        result = parse_response(_plain(response), self.max_commands, names)
         log.info(
             "anthropic extraction: %d commands in %.2f s%s",
             len(result.commands),

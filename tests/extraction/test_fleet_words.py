@@ -13,10 +13,12 @@ from dataclasses import replace
 import pytest
 
 from extraction import make_extractor
+from extraction.anthropic_backend import AnthropicExtractor
 from extraction.model import Extraction, Turn
 from extraction.rules import RulesExtractor
 from extraction.understand import UnderstandingExtractor
 from fleet import Fleet
+from tests.extraction.fake_anthropic import Reply, message, running
 from tests.extraction.fleet_set import FLEET, as_pairs, expected, turns
 
 #: (conversation, expected) — the format of fleet_set.txt: "command @ nodes ; ? question".
@@ -111,3 +113,35 @@ def test_make_extractor_hands_the_fleet_to_the_offline_extractor() -> None:
     assert isinstance(extractor, UnderstandingExtractor)
     result = extractor.extract_sync([Turn("user", "check the disk on web-2", 0, 1)])
     assert as_pairs(result) == [("df -h", "web-2")]
+
+
+async def test_the_anthropic_backend_quotes_server_words_and_the_proxy_resolves_them() -> None:
+    """The model sees the fleet and quotes the user's words for servers; resolving them (and
+    asking about unknown ones) stays here, never with the model."""
+    answer = {
+        "commands": [
+            {"command": "df -h", "source": "check the disk on web two", "servers": ["web two"]},
+            {"command": "systemctl restart nginx", "source": "restart nginx on both web servers",
+             "servers": ["both web servers"]},
+            {"command": "uptime", "source": "uptime on web nine", "servers": ["web nine"]},
+        ]
+    }  # fmt: skip
+    block = {"type": "tool_use", "id": "toolu_1", "name": "propose_commands", "input": answer}
+    async for server in running():
+        server.script(Reply(body=message([block])))
+        extractor = make_extractor("sk-ant-test", base_url=server.url, fleet=lambda: FLEET)
+        assert isinstance(extractor, AnthropicExtractor)
+        result = await extractor.extract(turns("check the disk on web two and so on"))
+        await extractor.aclose()
+        sent = server.received[0].body
+    assert as_pairs(result) == [
+        ("df -h", "web-2"),
+        ("systemctl restart nginx", "web-1"),
+        ("systemctl restart nginx", "web-2"),
+    ]
+    assert [u.why for u in result.unmatched] == [
+        "I heard 'uptime on web nine'. There is no web-9: I know web-1 and web-2."
+    ]
+    assert "<servers>\nnodes: web-1, web-2, db-1" in sent["messages"][0]["content"]
+    item = sent["tools"][0]["input_schema"]["properties"]["commands"]["items"]
+    assert "servers" in item["properties"]
