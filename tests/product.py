@@ -8,16 +8,17 @@ that is confirmed really runs — and only writes a line to a file.
 from __future__ import annotations
 
 import contextlib
-import json
 import stat
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from devtools.tinymoshi import TinyMoshiServer
+from proxy.actions.audit import AuditLog
 from proxy.config import Config
 from proxy.startup import build_services
 from tests.proxy.conftest import RunningProxy, running_proxy
+from voiceops.records.audit import AuditRecord
 
 
 @dataclass
@@ -28,10 +29,9 @@ class Product:
     audit: Path
     systemctl_log: Path
 
-    def audit_records(self) -> list[dict[str, object]]:
-        if not self.audit.exists():
-            return []
-        return [json.loads(line) for line in self.audit.read_text().splitlines()]
+    def audit_records(self) -> list[AuditRecord]:
+        """What the audit log holds so far, read back as its typed records."""
+        return [line.record for line in AuditLog(self.audit).read()]
 
     def restarts(self) -> list[str]:
         return self.systemctl_log.read_text().splitlines() if self.systemctl_log.exists() else []

@@ -26,6 +26,9 @@ from client.summary import SessionSummary
 from devtools.tinymoshi import TinyMoshiServer
 from tests.product import Product, running_product
 from tests.voices import concat, needs_espeak, say, silence
+from voiceops.records.audit import ConfirmationRecord, RunRecord
+from voiceops.records.commands import CommandResult
+from voiceops.records.events import CommandEvent, SessionEvent
 
 pytestmark = [pytest.mark.moshi, needs_espeak]
 
@@ -47,8 +50,14 @@ def _result_texts(summary: SessionSummary) -> str:
     return "".join(t.text for t in summary.texts)
 
 
-def _commands(summary: SessionSummary, status: str) -> list[dict[str, object]]:
-    return [e.data for e in summary.events if e.data.get("status") == status]
+def _commands(summary: SessionSummary, status: str) -> list[CommandResult]:
+    """The command results with ``status`` among the events, read as the proxy's records."""
+    commands = [
+        r.event.result
+        for e in summary.events
+        if isinstance((r := e.record), SessionEvent) and isinstance(r.event, CommandEvent)
+    ]
+    return [c for c in commands if c.status == status]
 
 
 def _restart_nginx_then(answer: str) -> Pcm:
@@ -83,9 +92,9 @@ async def test_spoken_request_and_trigger_run_the_command_and_the_result_comes_b
         f"the df -h digest should be in the conversation: {text!r}"
     )
     executed = _commands(summary, "executed")
-    assert [e["command"] for e in executed] == ["df -h"]
-    runs = [r for r in product.audit_records() if r["type"] == "run"]
-    assert runs and runs[0]["argv"] == ["/usr/bin/df", "-h"] and runs[0]["exit_code"] == 0
+    assert [e.command for e in executed] == ["df -h"]
+    runs = [r for r in product.audit_records() if isinstance(r, RunRecord)]
+    assert runs and runs[0].argv == ("/usr/bin/df", "-h") and runs[0].exit_code == 0
     arrived = next(t.audio_time for t in summary.texts if "Root filesystem" in t.text)
     end_of_trigger = _seconds(request) + _seconds(trigger)
     # For the record (pytest -s): audio-clock delay from the end of the trigger to the result.
@@ -96,7 +105,7 @@ async def test_destructive_request_waits_for_a_spoken_confirm(product: Product) 
     pcm = _restart_nginx_then("confirm")
     summary = await run_session(_options(product, pcm, speed=1.5, tail=6.0))
     asked = _commands(summary, "needs_confirmation")
-    assert asked and str(asked[0]["command"]).startswith("systemctl restart nginx")
+    assert asked and asked[0].command.startswith("systemctl restart nginx")
     assert "needs confirmation" in _result_texts(summary)
     assert product.restarts() == ["restart nginx --no-pager"]
     assert "stand-in systemctl restart nginx" in _result_texts(summary)
@@ -107,7 +116,7 @@ async def test_spoken_cancel_drops_the_pending_command(product: Product) -> None
     summary = await run_session(_options(product, pcm, speed=1.5, tail=6.0))
     assert _commands(summary, "needs_confirmation")
     assert product.restarts() == []
-    assert any(r["type"] == "confirmation" for r in product.audit_records()) or "ancel" in (
+    assert any(isinstance(r, ConfirmationRecord) for r in product.audit_records()) or "ancel" in (
         _result_texts(summary)
     )
 
@@ -122,9 +131,9 @@ async def test_refused_request_reports_the_reason_and_runs_nothing(product: Prod
     )
     summary = await run_session(_options(product, pcm, tail=8.0))
     blocked = _commands(summary, "blocked")
-    assert blocked and "not in the policy" in str(blocked[0]["reason"])
+    assert blocked and "not in the policy" in str(blocked[0].reason)
     assert "Refused" in _result_texts(summary)
-    assert not [r for r in product.audit_records() if r["type"] == "run"]
+    assert not [r for r in product.audit_records() if isinstance(r, RunRecord)]
 
 
 async def test_control_frames_drive_the_same_flows(product: Product) -> None:
