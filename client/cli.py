@@ -165,13 +165,15 @@ def build_parser() -> argparse.ArgumentParser:
     conn.add_argument(
         "--token", help=f"sent as 'Authorization: Bearer TOKEN' (default: ${TOKEN_ENV})"
     )
-    conn.add_argument("--open-timeout", type=_positive, default=10.0, metavar="S")
+    conn.add_argument(
+        "--open-timeout", type=_positive, default=SessionOptions.open_timeout, metavar="S"
+    )
     conn.add_argument(
         "--handshake-timeout",
         type=_positive,
-        default=120.0,
+        default=SessionOptions.handshake_timeout,
         metavar="S",
-        help="wait this long for the 0x00 handshake (queueing included; default 120)",
+        help="wait this long for the 0x00 handshake (queueing included; default %(default)g)",
     )
     conn.add_argument(
         "--idle-timeout",

@@ -28,6 +28,7 @@ from client.options import SessionOptions, execute_step
 from client.session import run_session
 from devtools import openclaw
 from devtools.tinymoshi import TinyMoshiServer, build_tiny_model, free_port
+from extraction.memory import DEFAULT_DATA_DIR
 from proxy.__main__ import serve
 from proxy.config import Config
 from proxy.server.logs import configure_logging
@@ -143,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the demo; exit 0 when the command's result came back into the conversation."""
     parser = argparse.ArgumentParser(prog="python -m devtools.demo", description=__doc__)
     parser.add_argument("--port", type=int, default=8080, help="proxy port (0: any free port)")
-    parser.add_argument("--data-dir", type=Path, default=Path("data"), help="where files go")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="where files go")
     parser.add_argument("--no-serve", action="store_true", help="exit after the conversation")
     parser.add_argument(
         "--executor",

@@ -23,13 +23,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from extraction.model import Recollection
+from extraction.model import MAX_REQUEST_CHARS, Recollection
 
 log = logging.getLogger(__name__)
 
 COLLECTION = "voiceops_interactions"
 DEFAULT_DATA_DIR = Path("data")
-MAX_REQUEST_CHARS = 2000
 MAX_OUTPUT_CHARS = 2000
 MAX_COMMANDS = 20
 MAX_COMMAND_CHARS = 500

@@ -15,6 +15,13 @@ Speaker = Literal["user", "assistant"]
 #: operator) or memory ("same as last time").  Replies name the last two as such.
 Origin = Literal["user", "assistant", "memory"]
 
+#: Most turns of one conversation kept (the transcript drops the oldest) and read by extractors.
+MAX_TURNS = 200
+#: Longest text of one turn: the transcript cuts longer text, extractors read no more.
+MAX_TURN_CHARS = 2000
+#: Longest request text: an EXECUTE payload, an API transcript, and what memory keeps of one.
+MAX_REQUEST_CHARS = 2000
+
 
 @dataclass(frozen=True, slots=True)
 class Turn:

@@ -14,14 +14,20 @@ from collections.abc import Sequence
 from typing import Any, TypeGuard
 from xml.sax.saxutils import escape, quoteattr
 
-from extraction.model import Extraction, ProposedCommand, Recollection, Turn, Unmatched
+from extraction.model import (
+    MAX_TURN_CHARS,
+    MAX_TURNS,
+    Extraction,
+    ProposedCommand,
+    Recollection,
+    Turn,
+    Unmatched,
+)
 from extraction.spoken import normalise
 from extraction.targeting import Targeting, asked
 from extraction.targets import ServerNames
 
 TOOL_NAME = "propose_commands"
-MAX_TURNS = 200
-MAX_TURN_CHARS = 2000
 MAX_TRANSCRIPT_CHARS = 24_000
 MAX_CONTEXT_ITEMS = 5
 MAX_CONTEXT_CHARS = 600

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from extraction import model
 from extraction.model import Extraction, ProposedCommand, Recollection, Turn, Unmatched
 from extraction.spoken import (
     normalise,
@@ -43,8 +44,6 @@ DEFAULT_RULES_PATH = Path(__file__).with_name("rules.toml")
 
 MAX_RULES_FILE_BYTES = 1_000_000
 MAX_RULES = 1000
-MAX_TURNS = 200
-MAX_TURN_CHARS = 2000
 MAX_COMMANDS = 10
 MAX_LITERAL_WORDS = 12
 # How many words before a request a negation may stand and still cancel it.
@@ -313,13 +312,13 @@ def clause_commands(ruleset: RuleSet, clause: str) -> list[str]:
 
 def _clauses(ruleset: RuleSet, text: str) -> list[str]:
     """One turn's words, normalised, without trigger phrases, cut into clauses."""
-    cleaned = remove_phrases(normalise(text[:MAX_TURN_CHARS]), ruleset.trigger_phrases)
+    cleaned = remove_phrases(normalise(text[: model.MAX_TURN_CHARS]), ruleset.trigger_phrases)
     return split_clauses(cleaned, ruleset.clause_breaks)
 
 
 def accepts(ruleset: RuleSet, text: str) -> bool:
     """Whether a user turn opens by saying yes (and does not say no in the same breath)."""
-    words = normalise(text[:MAX_TURN_CHARS])
+    words = normalise(text[: model.MAX_TURN_CHARS])
     if ruleset.affirmation is None:
         return False
     m = ruleset.affirmation.match(words)
@@ -355,7 +354,7 @@ class RulesExtractor:
 
     def extract_sync(self, turns: Sequence[Turn]) -> Extraction:
         """The same as :meth:`extract`, for callers without an event loop."""
-        recent = list(turns)[-MAX_TURNS:]
+        recent = list(turns)[-model.MAX_TURNS :]
         targeting = Targeting(server_names(self._fleet))
         ordered: list[ProposedCommand] = []
         unmatched: list[Unmatched] = []
@@ -367,7 +366,7 @@ class RulesExtractor:
                 pending = self._requests(turn.text, replace(targeting, follows=False), [])
                 continue
             if pending and accepts(self.ruleset, turn.text):
-                answer = normalise(turn.text[:MAX_TURN_CHARS])
+                answer = normalise(turn.text[: model.MAX_TURN_CHARS])
                 ordered.extend(
                     replace(p, source=f"assistant: {p.source} / user: {answer}") for p in pending
                 )

@@ -29,9 +29,18 @@ from typing import Any
 
 from extraction import clauses
 from extraction.intents import IntentIndex, Vectors, load_intents
-from extraction.model import Extraction, Origin, ProposedCommand, Recollection, Turn, Unmatched
+from extraction.model import (
+    MAX_TURN_CHARS,
+    MAX_TURNS,
+    Extraction,
+    Origin,
+    ProposedCommand,
+    Recollection,
+    Turn,
+    Unmatched,
+)
 from extraction.reading import Clause, Reading, bare, propose, remember
-from extraction.rules import MAX_TURN_CHARS, MAX_TURNS, RuleSet, RulesExtractor
+from extraction.rules import RuleSet, RulesExtractor
 from extraction.rules import accepts as says_yes
 from extraction.rules import clause_commands as rule_commands
 from extraction.slots import SlotFinder

@@ -29,7 +29,7 @@ from voiceops.records.lines import TAG
 log = logging.getLogger("proxy")
 
 
-def listening_socket(host: str, port: int, backlog: int = 1024) -> socket.socket:
+def listening_socket(host: str, port: int, backlog: int) -> socket.socket:
     """A bound, listening TCP socket.  ``::`` accepts IPv4 clients too (dual-stack)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -101,7 +101,7 @@ async def _serve_metrics(app: web.Application, config: Config) -> web.AppRunner 
     runner = web.AppRunner(metrics_app, handle_signals=False, access_log=None)
     await runner.setup()
     host, port = config.metrics_listen
-    await web.SockSite(runner, listening_socket(host, port)).start()
+    await web.SockSite(runner, listening_socket(host, port, config.listen_backlog)).start()
     log.info("metrics on %s port %d (no authentication: keep it private)", host, port)
     return runner
 

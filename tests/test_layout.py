@@ -12,9 +12,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("proxy", "extraction", "guard", "fleet", "client", "devtools", "voiceops")
 MAX_MODULE_LINES = 400
 MAX_CLASS_LINES = 250
-#: ``proxy/`` beside its stage packages: the package marker, the entry point, flags, start-up,
-#: and the security settings.
-PROXY_LOOSE_MODULES = {"__init__.py", "__main__.py", "config.py", "startup.py", "security.py"}
+#: ``proxy/`` beside its stage packages and ``config/``: the package marker, the entry point,
+#: start-up and the security settings.
+PROXY_LOOSE_MODULES = {"__init__.py", "__main__.py", "startup.py", "security.py"}
 
 
 def _modules() -> list[Path]:

@@ -25,6 +25,7 @@ from devtools.openclaw.hosts import (
     status,
     stop,
 )
+from extraction.memory import DEFAULT_DATA_DIR
 from guard import DEFAULT_TRUSTED_PATH
 
 
@@ -32,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m devtools.openclaw", description=__doc__)
     parser.add_argument("action", choices=("start", "run", "stop", "status"))
-    parser.add_argument("--data-dir", type=Path, default=Path("data"))
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="gateway port")
     parser.add_argument("--node", default=DEFAULT_NODE, help="node host display name")
     parser.add_argument("--policy", type=Path, help="guard policy the approvals come from")

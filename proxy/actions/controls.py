@@ -12,10 +12,10 @@ import json
 import re
 from dataclasses import dataclass
 
+from extraction.model import MAX_REQUEST_CHARS
 from proxy.relay.codec import Action, Control
 
 #: Longest explicit request text accepted in an EXECUTE payload.
-MAX_REQUEST_CHARS = 2000
 _PENDING_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 
 

@@ -94,6 +94,8 @@ class IllegalTransitionError(VoiceOpsError, RuntimeError):
         self.event = event
 
 
+#: Seconds a destructive command waits for confirmation (``--confirm-ttl``).
+DEFAULT_CONFIRM_TTL = 120.0
 # How many expired ids are remembered so that a late CONFIRM can say "expired".
 _EXPIRED_MEMORY = 64
 
@@ -104,7 +106,7 @@ class ActionMachine:
     ``confirm_ttl`` is how long (in the caller's clock units, seconds) a pending command waits.
     """
 
-    def __init__(self, confirm_ttl: float = 120.0) -> None:
+    def __init__(self, confirm_ttl: float = DEFAULT_CONFIRM_TTL) -> None:
         self.confirm_ttl = confirm_ttl
         self._state = State.IDLE
         self._requests = 0

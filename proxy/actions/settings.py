@@ -6,6 +6,8 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from proxy.actions.machine import DEFAULT_CONFIRM_TTL
+
 _DEFAULT_REFUSAL = (
     "running commands is switched off: the proxy listens beyond loopback and was not started "
     "with --insecure-exec"
@@ -21,7 +23,7 @@ class FlowSettings:
     exec_allowed: bool = False
     exec_refusal: str = _DEFAULT_REFUSAL
     #: Seconds a destructive command waits for a person's confirmation.
-    confirm_ttl: float = 120.0
+    confirm_ttl: float = DEFAULT_CONFIRM_TTL
     #: Seconds between background sweeps of expired confirmations.
     sweep_interval: float = 5.0
     #: How many past interactions memory recalls as extraction context.

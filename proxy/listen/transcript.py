@@ -18,15 +18,11 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
-from extraction.model import Speaker, Turn
+from extraction.model import MAX_TURN_CHARS, MAX_TURNS, Speaker, Turn
 from voiceops.records.api import SessionTranscript, TranscriptTurn
 
-#: Default number of turns kept per session (oldest dropped first).
-DEFAULT_MAX_TURNS = 200
 #: Default total characters of turn text kept per session (oldest turns dropped first).
 DEFAULT_MAX_CHARS = 20_000
-#: Default longest text of a single turn (longer text is cut, keeping its end).
-DEFAULT_MAX_TURN_CHARS = 2_000
 
 
 class Transcript:
@@ -34,9 +30,9 @@ class Transcript:
 
     def __init__(
         self,
-        max_turns: int = DEFAULT_MAX_TURNS,
+        max_turns: int = MAX_TURNS,
         max_chars: int = DEFAULT_MAX_CHARS,
-        max_turn_chars: int = DEFAULT_MAX_TURN_CHARS,
+        max_turn_chars: int = MAX_TURN_CHARS,
     ) -> None:
         if max_turns < 1 or max_chars < 1 or max_turn_chars < 1:
             raise ValueError("transcript limits must be positive")

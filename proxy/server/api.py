@@ -49,8 +49,8 @@ import re
 
 from aiohttp import web
 
-from extraction.model import Turn
-from proxy.actions.controls import MAX_REQUEST_CHARS, valid_pending_id
+from extraction.model import MAX_REQUEST_CHARS, Turn
+from proxy.actions.controls import valid_pending_id
 from proxy.actions.registry import FlowRegistry
 from proxy.actions.runner import SessionFlow
 from proxy.relay.principal import request_principal

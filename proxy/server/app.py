@@ -57,7 +57,7 @@ def build_app(config: Config, services: Services | None = None) -> web.Applicati
     """
     security = config.security
     security.check(config.listen)
-    app = web.Application(client_max_size=64 * 1024, middlewares=[front_door])
+    app = web.Application(client_max_size=api.MAX_BODY_BYTES, middlewares=[front_door])
     token = security.auth_token if security.auth_enabled(config.listen) else None
     app[GATE] = Gate(
         auth=None if token is None else Authenticator(token, security.cookie_ttl),

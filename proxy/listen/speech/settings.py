@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from proxy.listen.transcript import DEFAULT_MAX_CHARS, DEFAULT_MAX_TURN_CHARS, DEFAULT_MAX_TURNS
+from extraction.model import MAX_TURN_CHARS, MAX_TURNS
+from proxy.listen.transcript import DEFAULT_MAX_CHARS
 from proxy.listen.triggers import DEFAULT_COOLDOWN_S, DEFAULT_PHRASES, TriggerPhrase
 
 
@@ -77,9 +78,9 @@ class TapSettings:
     phrases: tuple[TriggerPhrase, ...] = DEFAULT_PHRASES
     cooldown_s: float = DEFAULT_COOLDOWN_S
     assistant_gap_s: float = 1.2
-    max_turns: int = DEFAULT_MAX_TURNS
+    max_turns: int = MAX_TURNS
     max_chars: int = DEFAULT_MAX_CHARS
-    max_turn_chars: int = DEFAULT_MAX_TURN_CHARS
+    max_turn_chars: int = MAX_TURN_CHARS
     echo_tail_s: float = 0.6
 
 

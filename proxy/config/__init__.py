@@ -1,30 +1,36 @@
 """The proxy's settings: one frozen :class:`Config` from CLI flags and environment variables.
 
-Every flag has an environment variable (``VOICEOPS_`` + the flag name in capitals) so a container
-can be configured without a command line; a flag given on the command line wins.
+Every flag has an environment variable (``VOICEOPS_`` + the flag name in capitals, see
+:mod:`proxy.config.flags`) so a container can be configured without a command line; a flag given
+on the command line wins.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 from extraction.anthropic_backend import DEFAULT_MODEL
+from extraction.memory import DEFAULT_DATA_DIR
 from guard import DEFAULT_TRUSTED_PATH
 from proxy.actions.executors.flags import add_executor_flags
 from proxy.actions.executors.openclaw import DEFAULT_GATEWAY_URL
+from proxy.actions.machine import DEFAULT_CONFIRM_TTL
+from proxy.config.flags import (
+    add_flag,
+    env_list,
+    flag_true,
+    host_port,
+    positive,
+    upstream_url,
+)
 from proxy.relay.codec import DEFAULT_MAX_MESSAGE_BYTES
 from proxy.relay.query import DEFAULT_TEXT_PROMPT, DEFAULT_VOICE, DEFAULT_VOICES, QueryPolicy
 from proxy.security import SecurityError, SecuritySettings, add_flags, from_args
-
-ENV_PREFIX = "VOICEOPS_"
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +61,7 @@ class Config:
     access_log: bool = False
     metrics_listen: tuple[str, int] | None = None  # None: /metrics on the main port
     # The pipeline behind the relay.
-    data_dir: Path = Path("data")
+    data_dir: Path = DEFAULT_DATA_DIR
     policy: Path | None = None
     trusted_path: str = DEFAULT_TRUSTED_PATH
     rules: Path | None = None
@@ -66,7 +72,7 @@ class Config:
     memory_url: str | None = None
     memory_retention_days: float = 30.0
     insecure_exec: bool = False
-    confirm_ttl: float = 120.0
+    confirm_ttl: float = DEFAULT_CONFIRM_TTL
     exec_timeout: float = 30.0
     run_as: str | None = None
     executor: str = "local"
@@ -85,46 +91,6 @@ UI_FETCH_CONNECTIONS = 32
 EVENT_LOOPS = ("uvloop", "asyncio")
 
 
-def upstream_url(value: str) -> str:
-    """Normalise an upstream given as ``ws://host:port`` (adds ``/api/chat``) and check it."""
-    parts = urlsplit(value)
-    if parts.scheme not in {"ws", "wss"} or not parts.hostname:
-        raise argparse.ArgumentTypeError(
-            f"upstream {value!r} must look like ws://HOST:PORT or wss://HOST:PORT/api/chat"
-        )
-    if parts.query or parts.fragment:
-        raise argparse.ArgumentTypeError(f"upstream {value!r} must not carry a query")
-    path = parts.path if parts.path not in {"", "/"} else "/api/chat"
-    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
-
-
-def _positive(kind: Callable[[str], T]) -> Callable[[str], T]:
-    def check(text: str) -> T:
-        value = kind(text)
-        if not value > 0:  # type: ignore[operator]
-            raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
-        return value
-
-    check.__name__ = kind.__name__
-    return check
-
-
-def _env_name(flag: str) -> str:
-    return ENV_PREFIX + flag.lstrip("-").replace("-", "_").upper()
-
-
-def _add(parser: argparse._ActionsContainer, flag: str, help_text: str, **kwargs: object) -> None:
-    """Add a flag whose default comes from its environment variable, and say so in --help."""
-    env = _env_name(flag)
-    default = kwargs.pop("default", None)
-    # A repeatable flag's environment variable is read in parse_config: argparse would append
-    # command-line values to it instead of replacing it.
-    if env in os.environ and kwargs.get("action") != "append":
-        default = os.environ[env]
-    shown = "" if default in (None, [], False) else f" (default: {default})"
-    parser.add_argument(flag, help=f"{help_text}{shown} [env {env}]", default=default, **kwargs)  # type: ignore[arg-type]
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m proxy`` command line."""
     d = Config()
@@ -141,9 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
             "endpoint ANTHROPIC_BASE_URL),\notherwise the offline rules."
         ),
     )
-    _add(p, "--listen", "address to listen on; '::' is dual-stack (IPv4 too)", default=d.listen)
-    _add(p, "--port", "TCP port", type=int, default=d.port)
-    _add(
+    add_flag(p, "--listen", "address to listen on; '::' is dual-stack (IPv4 too)", default=d.listen)
+    add_flag(p, "--port", "TCP port", type=int, default=d.port)
+    add_flag(
         p,
         "--upstream",
         "PersonaPlex/moshi server, ws://HOST:PORT[/api/chat]; repeat for a pool, each serves "
@@ -152,9 +118,17 @@ def build_parser() -> argparse.ArgumentParser:
         type=upstream_url,
         default=None,
     )
-    _add(p, "--ui-dir", "serve the web UI from this directory instead of the upstream", type=Path)
-    _add(p, "--max-waiting", "clients allowed to wait for a free upstream", type=int, default=8)
-    _add(
+    add_flag(
+        p, "--ui-dir", "serve the web UI from this directory instead of the upstream", type=Path
+    )
+    add_flag(
+        p,
+        "--max-waiting",
+        "clients allowed to wait for a free upstream",
+        type=int,
+        default=d.max_waiting,
+    )
+    add_flag(
         p,
         "--upstream-connections",
         "most open connections to the upstreams, conversations and UI fetches together; at "
@@ -162,69 +136,79 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=d.upstream_connections,
     )
-    _add(
+    add_flag(
         p,
         "--listen-backlog",
         "connections the kernel queues before the proxy accepts them",
-        type=_positive(int),
+        type=positive(int),
         default=d.listen_backlog,
     )
-    _add(p, "--event-loop", "uvloop (faster) or asyncio", choices=EVENT_LOOPS, default=d.event_loop)
-    _add(
+    add_flag(
+        p, "--event-loop", "uvloop (faster) or asyncio", choices=EVENT_LOOPS, default=d.event_loop
+    )
+    add_flag(
         p,
         "--max-message-bytes",
         "largest WebSocket message accepted either way",
-        type=_positive(int),
+        type=positive(int),
         default=d.max_message_bytes,
     )
-    _add(
+    add_flag(
         p,
         "--ping-interval",
         "WebSocket ping interval, seconds",
-        type=_positive(float),
-        default=20.0,
+        type=positive(float),
+        default=d.ping_interval,
     )
-    _add(
+    add_flag(
         p,
         "--keepalive-after",
         "send the browser a 0x06 keepalive after the upstream is silent this many seconds",
-        type=_positive(float),
+        type=positive(float),
         default=d.keepalive_after,
     )
-    _add(p, "--connect-timeout", "upstream connect timeout, s", type=_positive(float), default=10.0)
-    _add(
+    add_flag(
+        p,
+        "--connect-timeout",
+        "upstream connect timeout, s",
+        type=positive(float),
+        default=d.connect_timeout,
+    )
+    add_flag(
         p,
         "--handshake-timeout",
         "give up when the upstream has not sent its handshake after this many seconds",
-        type=_positive(float),
+        type=positive(float),
         default=d.handshake_timeout,
     )
-    _add(
+    add_flag(
         p,
         "--drain-timeout",
         "on SIGTERM, seconds to let conversations finish before closing them",
         type=float,
         default=d.drain_timeout,
     )
-    _add(
+    add_flag(
         p,
         "--voices",
         "comma-separated voice_prompt names allowed",
         default=",".join(DEFAULT_VOICES),
     )
-    _add(
+    add_flag(
         p, "--default-voice", "voice_prompt used when the client sends none", default=DEFAULT_VOICE
     )
-    _add(
+    add_flag(
         p,
         "--default-text-prompt",
         "text_prompt used when the client sends none or an empty one",
         default=DEFAULT_TEXT_PROMPT,
     )
-    _add(p, "--log-level", "DEBUG, INFO, WARNING or ERROR", default=d.log_level)
-    _add(p, "--log-format", "text or json", default=d.log_format, choices=["text", "json"])
-    _add(p, "--access-log", "log every HTTP request (method, path, status)", action="store_true")
-    _add(
+    add_flag(p, "--log-level", "DEBUG, INFO, WARNING or ERROR", default=d.log_level)
+    add_flag(p, "--log-format", "text or json", default=d.log_format, choices=["text", "json"])
+    add_flag(
+        p, "--access-log", "log every HTTP request (method, path, status)", action="store_true"
+    )
+    add_flag(
         p,
         "--metrics-listen",
         "HOST:PORT serving /metrics without authentication (keep it private); "
@@ -232,12 +216,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=host_port,
     )
     _pipeline_flags(p.add_argument_group("voice ops pipeline"), d)
-    add_flags(p, _add)
+    add_flags(p, add_flag)
     return p
 
 
 def _pipeline_flags(g: argparse._ArgumentGroup, d: Config) -> None:
-    add = partial(_add, g)
+    add = partial(add_flag, g)
     add(
         "--data-dir",
         "audit log, memory and tiny-model cache live here",
@@ -252,7 +236,7 @@ def _pipeline_flags(g: argparse._ArgumentGroup, d: Config) -> None:
     add(
         "--memory-retention-days",
         "forget remembered requests (commands, output digests, words) older than this",
-        type=_positive(float),
+        type=positive(float),
         default=d.memory_retention_days,
     )
     add(
@@ -264,13 +248,13 @@ def _pipeline_flags(g: argparse._ArgumentGroup, d: Config) -> None:
     add(
         "--confirm-ttl",
         "seconds a destructive command waits for confirm",
-        type=_positive(float),
+        type=positive(float),
         default=d.confirm_ttl,
     )
     add(
         "--exec-timeout",
         "seconds before a command's process group is killed",
-        type=_positive(float),
+        type=positive(float),
         default=d.exec_timeout,
     )
     add("--run-as", "run commands as this user (when the proxy runs as root)")
@@ -300,7 +284,7 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
     """Parse the command line (and environment) into a :class:`Config`; exits 2 on bad input."""
     parser = build_parser()
     ns = parser.parse_args(argv)
-    from_env = _env_list("--upstream")
+    from_env = env_list("--upstream")
     try:
         upstreams = tuple(upstream_url(u) for u in (ns.upstream or from_env or Config().upstreams))
     except argparse.ArgumentTypeError as exc:
@@ -324,7 +308,7 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         parser.error(f"--log-level {ns.log_level!r} is not one of DEBUG, INFO, WARNING, ERROR")
     try:
-        security = from_args(ns, _env_list)
+        security = from_args(ns, env_list)
         security.check(str(ns.listen))
     except SecurityError as exc:
         parser.error(str(exc))
@@ -353,7 +337,7 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
         ),
         log_level=level,
         log_format=str(ns.log_format),
-        access_log=_flag_true(ns.access_log),
+        access_log=flag_true(ns.access_log),
         metrics_listen=ns.metrics_listen or None,
         data_dir=Path(ns.data_dir),
         policy=Path(ns.policy) if ns.policy else None,
@@ -362,39 +346,19 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
         anthropic_api_key=os.environ.get("ANTHROPIC_API_KEY") or None,
         anthropic_model=os.environ.get("ANTHROPIC_MODEL") or DEFAULT_MODEL,
         anthropic_base_url=os.environ.get("ANTHROPIC_BASE_URL") or None,
-        memory=not _flag_true(ns.no_memory),
+        memory=not flag_true(ns.no_memory),
         memory_url=ns.memory_url or None,
         memory_retention_days=float(ns.memory_retention_days),
-        insecure_exec=_flag_true(ns.insecure_exec),
+        insecure_exec=flag_true(ns.insecure_exec),
         confirm_ttl=float(ns.confirm_ttl),
         exec_timeout=float(ns.exec_timeout),
         run_as=ns.run_as or None,
         executor=str(ns.executor),
         exec_node=str(ns.exec_node),
         exec_gateway=str(ns.exec_gateway),
-        tap=not _flag_true(ns.no_tap),
+        tap=not flag_true(ns.no_tap),
         speech_workers=int(ns.speech_workers),
         whisper_model=ns.whisper_model or None,
-        speak_results=not _flag_true(ns.no_speak_results),
+        speak_results=not flag_true(ns.no_speak_results),
         security=security,
     )
-
-
-def host_port(value: str) -> tuple[str, int]:
-    """``HOST:PORT`` or ``[V6]:PORT`` as a pair (an argparse ``type``)."""
-    host, _, port = value.strip().rpartition(":")
-    if not host.strip("[]") or not port.isdigit() or not 0 < int(port) < 65536:
-        raise argparse.ArgumentTypeError(f"{value!r} must look like 127.0.0.1:9100 or [::1]:9100")
-    return host.strip("[]"), int(port)
-
-
-def _env_list(flag: str) -> list[str]:
-    """A repeatable flag's environment variable: comma-separated values."""
-    return [v.strip() for v in os.environ.get(_env_name(flag), "").split(",") if v.strip()]
-
-
-def _flag_true(value: object) -> bool:
-    """A store_true flag, or its environment variable spelled 1/true/yes."""
-    if isinstance(value, str):
-        return value.strip().lower() in {"1", "true", "yes", "on"}
-    return bool(value)
