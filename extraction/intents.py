@@ -41,6 +41,12 @@ class Intent:
     describe: str
     examples: tuple[str, ...]
     defaults: Mapping[str, str]
+    requires: frozenset[str] = frozenset()
+
+    def applies(self, clause: str) -> bool:
+        """False when the intent names words one of which the clause must say and it says none
+        (a bare "restart" is close to "reboot" in meaning, but names no machine)."""
+        return not self.requires or not self.requires.isdisjoint(clause.split())
 
     @property
     def needs(self) -> frozenset[str]:
@@ -91,7 +97,9 @@ def load_intents(path: Path | None = None) -> tuple[Intent, ...]:
         if not isinstance(defaults, dict) or not all(isinstance(v, str) for v in defaults.values()):
             raise RulesError(f"{name}: defaults must be a table of strings")
         examples = _strings(spec.get("examples"), f"{name}.examples")
-        intents.append(Intent(str(name), str(command), str(describe), examples, defaults))
+        needed = spec.get("requires")
+        requires = frozenset(_strings(needed, f"{name}.requires")) if needed else frozenset()
+        intents.append(Intent(str(name), str(command), str(describe), examples, defaults, requires))
     if sum(len(i.examples) for i in intents) > MAX_EXAMPLES:
         raise RulesError(f"more than {MAX_EXAMPLES} examples")
     return tuple(intents)

@@ -28,6 +28,7 @@ class Clause:
 
     words: str
     slots: Slots
+    by_sound: Slots | None  # with a service heard as other words ("radish"), if one was
     corrects: bool
     negated: bool
     later: bool

@@ -11,8 +11,9 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from extraction.soundalike import find_names
 from extraction.spoken import phrase_regex, spoken_to_literal
 
 # Words that sit where a container's name would and are not names.
@@ -46,6 +47,8 @@ _LINES = re.compile(r"(?<![^ ])(?:last )?(?P<n>[0-9]{1,4}|hundred) (?:log )?line
 _NUMBER = re.compile(r"(?<![^ ])(?:[0-9] ){0,6}[0-9]{1,7}(?![^ ])")
 _PRONOUN = re.compile(r"(?<![^ ])(?:it|its|them|ones|one|the same one)(?![^ ])")
 _SUFFIX = r"(?: (?:service|server|daemon|unit))?"
+# Words the sound matcher may read (no paths, flags or dotted names: their word breaks differ).
+_PLAIN_WORDS = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +123,24 @@ class SlotFinder:
             pronoun=_PRONOUN.search(clause) is not None,
             says_container=_CONTAINER_WORD.search(clause) is not None,
         )
+
+    def by_sound(self, clause: str) -> Slots | None:
+        """The clause's slots with a service it names in words that only sound like it
+        ("restart radish" → redis, "is the kron service running" → cron), or None.
+
+        The caller takes these only when the clause's meaning asks for a service: read alone,
+        ordinary words come too close to names ("being used" → memcached).  A clause that
+        spells a service, or is about a container, is never read this way.
+        """
+        slots = self.find(clause)
+        if slots.service or slots.says_container or not _PLAIN_WORDS.fullmatch(clause):
+            return None
+        found = [m for m in find_names(clause, self.services) if not m.spelt]
+        if len(found) != 1:
+            return None
+        words = clause.split()
+        words[found[0].start : found[0].end] = ["the service"]
+        return replace(self.find(" ".join(words)), service=found[0].name)
 
     def sounds_like(self, clause: str) -> str | None:
         """The service whose name is closest in spelling to a word of the clause, if any is close.

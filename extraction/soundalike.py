@@ -72,6 +72,8 @@ _STOP_WORDS = frozenset(
         "was", "for", "at", "by", "me", "my", "we", "us", "you", "i", "that", "this", "please",
         "can", "could", "would", "check", "restart", "start", "stop", "status", "service",
         "server", "container", "logs", "log", "running", "show", "what", "how", "with",
+        "next", "last", "week", "day", "time", "today", "now", "one", "all", "about", "has",
+        "have", "been", "do", "does", "did", "not", "no", "yes", "up", "down", "again",
     }
 )  # fmt: skip
 
@@ -108,6 +110,25 @@ def sound_key(text: str) -> str:
     spoken = _spoken_words(text)
     joined = "".join(_word_key(w, i == 0) for i, w in enumerate(spoken))
     return _DOUBLES.sub(r"\1", joined)
+
+
+_SILENT_E = re.compile(r"(?<=[^aeiouy])e$")
+_VOWEL_GROUP = re.compile(r"[aeiou]+|(?<=.)y")
+
+
+def syllables(text: str) -> int:
+    """Roughly how many syllables ``text`` is said with (vowel groups; a final silent "e" does
+    not count; a word without vowels, "sql", is spelt out letter by letter)."""
+    count = 0
+    for word in _spoken_words(text):
+        vowels = len(_VOWEL_GROUP.findall(_SILENT_E.sub("", word) if len(word) > 2 else word))
+        count += vowels or len(word)
+    return count
+
+
+#: Most syllables a heard window may differ by from a name: the consonant key drops vowels, so
+#: without this "next" (one syllable) would be "memcached" (three).
+MAX_SYLLABLE_GAP = 1
 
 
 def _distance(a: str, b: str) -> int:
@@ -156,6 +177,7 @@ class _Form:
     spoken: str
     name: str
     key: str
+    syllables: int
 
 
 def _forms(vocabulary: Mapping[str, str]) -> tuple[_Form, ...]:
@@ -163,7 +185,7 @@ def _forms(vocabulary: Mapping[str, str]) -> tuple[_Form, ...]:
     for spoken, name in vocabulary.items():
         said = " ".join(words(spoken))
         if said:
-            forms.append(_Form(said, name, sound_key(said)))
+            forms.append(_Form(said, name, sound_key(said), syllables(said)))
     return tuple(forms)
 
 
@@ -175,13 +197,14 @@ def match_name(heard: str, vocabulary: Mapping[str, str]) -> NameMatch | None:
         return None
     count = len(said.split())
     best: tuple[tuple[int, int, int], NameMatch] | None = None
-    key = sound_key(said)
+    key, said_syllables = sound_key(said), syllables(said)
     for form in _forms(vocabulary):
         if form.spoken == said:
             return NameMatch(form.name, heard, form.spoken, 0, True, 0, count)
         limit = min(allowed_distance(form.key), allowed_distance(key))
         distance = _distance(key, form.key)
-        if len(form.key) < MIN_SOUND_KEY or distance > limit:
+        gap = abs(form.syllables - said_syllables)
+        if len(form.key) < MIN_SOUND_KEY or distance > limit or gap > MAX_SYLLABLE_GAP:
             continue
         rank = (distance, -len(form.key), len(form.spoken))
         if best is None or rank < best[0]:

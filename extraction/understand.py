@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from extraction import clauses
-from extraction.intents import IntentIndex, Vectors, load_intents
+from extraction.intents import Intent, IntentIndex, Vectors, load_intents
 from extraction.model import (
     MAX_TURN_CHARS,
     MAX_TURNS,
@@ -43,7 +43,7 @@ from extraction.reading import Clause, Reading, bare, propose, remember
 from extraction.rules import RuleSet, RulesExtractor
 from extraction.rules import accepts as says_yes
 from extraction.rules import clause_commands as rule_commands
-from extraction.slots import SlotFinder
+from extraction.slots import SlotFinder, Slots
 from extraction.spoken import normalise, remove_phrases
 from extraction.targeting import Targeting, server_names
 from extraction.targets import either
@@ -161,6 +161,7 @@ class UnderstandingExtractor:
         return Clause(
             words=rest,
             slots=slots,
+            by_sound=self.slots.by_sound(rest) if rest and not ruled else None,
             corrects=corrects,
             negated=negation is not None and negation.search(words) is not None,
             later=clauses.not_now(rest),
@@ -172,7 +173,9 @@ class UnderstandingExtractor:
         )
 
     def _vectors(self, said: list[Clause]) -> dict[str, Vectors]:
-        texts = sorted({c.slots.plain for c in said if c.words and not c.ruled})
+        texts = sorted(
+            {s.plain for c in said if c.words and not c.ruled for s in (c.slots, c.by_sound) if s}
+        )
         if not texts or not self.prepare():
             return {}
         return dict(zip(texts, self.index.vectors(texts), strict=True))
@@ -267,12 +270,19 @@ class UnderstandingExtractor:
         if clause.slots.plain not in vectors:
             self._ask(state, clause, vectors, "the offline meaning model is not available")
             return []
-        ranked = self.index.rank(vectors[clause.slots.plain])
-        score, intent = ranked[0]
-        if score < THRESHOLD:
+        slots = clause.slots
+        ranked = self._ranked(slots, vectors)
+        heard = clause.by_sound
+        if heard is not None and heard.plain in vectors:
+            # A name heard as other words counts only where the meaning wants a service.
+            again = self._ranked(heard, vectors)
+            if again and again[0][0] >= THRESHOLD and "service" in again[0][1].needs:
+                slots, ranked = heard, again
+        if not ranked or ranked[0][0] < THRESHOLD:
             self._ask(state, clause, vectors, None)
             return []
-        values = clause.slots.values()
+        intent = ranked[0][1]
+        values = slots.values()
         if "service" in intent.needs and clause.slots.says_container:
             self._ask(state, clause, vectors, "it names a container, not a service")
             return []
@@ -285,8 +295,13 @@ class UnderstandingExtractor:
             kinds = " or ".join(sorted(intent.needs - values.keys()))
             self._ask(state, clause, vectors, f"which {kinds} do you mean?")
             return []
-        remember(state, command, clause.slots)
+        state.service = slots.service or state.service
+        remember(state, command, slots)
         return [command]
+
+    def _ranked(self, slots: Slots, vectors: dict[str, Vectors]) -> list[tuple[float, Intent]]:
+        """Intents by closeness to the clause, leaving out those whose required words it lacks."""
+        return [r for r in self.index.rank(vectors[slots.plain]) if r[1].applies(slots.plain)]
 
     def _ask(
         self, state: Reading, clause: Clause, vectors: dict[str, Vectors], why: str | None
@@ -302,7 +317,9 @@ class UnderstandingExtractor:
         suggestions: list[str] = []
         if vector is not None:
             guess = clause.slots.values()
-            near = clause.slots.service or self.slots.sounds_like(clause.words) or state.service
+            sound = clause.by_sound.service if clause.by_sound else None
+            near = clause.slots.service or sound or self.slots.sounds_like(clause.words)
+            near = near or state.service
             if near:
                 guess.setdefault("service", near)
             for score, intent in self.index.rank(vector)[:MAX_SUGGESTIONS]:

@@ -37,7 +37,21 @@ def test_a_name_heard_as_other_words_is_found(heard: str, name: str) -> None:
 
 @pytest.mark.parametrize(
     "heard",
-    ["wrong", "the", "doctor", "candy", "ready", "crowd", "pasta", "engineers", "rabbit", "yes"],
+    [
+        "wrong",
+        "the",
+        "doctor",
+        "candy",
+        "ready",
+        "crowd",
+        "pasta",
+        "engineers",
+        "rabbit",
+        "yes",
+        "next",
+        "about",
+        "memory on",
+    ],
 )
 def test_an_ordinary_word_is_no_name(heard: str) -> None:
     assert match_name(heard, NAMES) is None

@@ -76,6 +76,42 @@ def test_refused_programs_are_proposed_so_the_guard_says_why(
     assert commands(understand, user("reboot the server")) == ["reboot"]
 
 
+@pytest.mark.parametrize("said", ["restart", "restart please", "can you restart"])
+def test_a_bare_restart_asks_which_service_instead_of_rebooting(
+    understand: UnderstandingExtractor, said: str
+) -> None:
+    asked = understand.extract_sync([user(said)])
+    assert asked.commands == ()
+    assert asked.reason is not None and "which service do you mean?" in asked.reason
+    assert commands(understand, user("restart the machine")) == ["reboot"]
+    assert commands(understand, user("reboot")) == ["reboot"]
+
+
+@pytest.mark.parametrize(
+    ("said", "command"),
+    [
+        ("restart radish", "systemctl restart redis"),
+        ("is the kron service running", "systemctl status cron"),
+        ("check the status of post grass", "systemctl status postgresql"),
+        ("stop graph fauna", "systemctl stop grafana-server"),
+        ("how much memory is being used", "free -h"),
+    ],
+)
+def test_a_service_heard_as_other_words_fills_the_slot_by_sound(
+    understand: UnderstandingExtractor, said: str, command: str
+) -> None:
+    assert commands(understand, user(said)) == [command]
+
+
+def test_ordinary_words_are_not_guessed_into_a_service(
+    understand: UnderstandingExtractor,
+) -> None:
+    asked = understand.extract_sync([user("reload the next service")])
+    assert asked.commands == ()
+    assert asked.reason is not None and "which service do you mean?" in asked.reason
+    assert commands(understand, user("restart the container radish")) == ["docker restart radish"]
+
+
 def test_nothing_matched_names_the_words_and_the_closest_things(
     understand: UnderstandingExtractor,
 ) -> None:
