@@ -30,6 +30,7 @@ from devtools import openclaw
 from devtools.tinymoshi import TinyMoshiServer, build_tiny_model, free_port
 from extraction.memory import DEFAULT_DATA_DIR
 from proxy.__main__ import serve
+from proxy.actions.executors.flags import Placement
 from proxy.config import Config
 from proxy.server.logs import configure_logging
 from proxy.startup import build_services
@@ -69,9 +70,7 @@ async def _executor(args: argparse.Namespace) -> AsyncIterator[Callable[[Config]
     hosts = await asyncio.to_thread(openclaw.start, args.data_dir, port=free_port())
     print(f"      OpenClaw gateway {hosts.url}, node {hosts.node!r} ready", flush=True)
     try:
-        yield lambda config: replace(
-            config, executor="openclaw", exec_gateway=hosts.url, exec_node=hosts.node
-        )
+        yield lambda config: replace(config, placement=Placement("openclaw", hosts.node, hosts.url))
     finally:
         await asyncio.to_thread(openclaw.stop, args.data_dir)
         print("      OpenClaw gateway and node host stopped", flush=True)

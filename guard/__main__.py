@@ -4,8 +4,12 @@
     python -m guard policy [--policy FILE] [--trusted-path DIRS]
     python -m guard openclaw-approvals [--policy FILE] [--trusted-path DIRS] [--agent ID]
 
+Every action takes ``--fleet FILE --node NAME``: the node's ``[targets]`` sections apply.
+
 ``openclaw-approvals`` prints the OpenClaw exec-approvals document (JSON) that allows exactly the
 binaries this policy can approve; ``openclaw approvals set --node NODE --file F`` installs it.
+With ``--node`` the node's own ``[targets]`` sections (and its groups' from ``--fleet``) narrow
+it; with ``--fleet`` and no ``--node`` it prints ``{node: document}`` for every node of the fleet.
 
 ``check`` exits 0 when the command is allowed, 3 when it needs confirmation, 4 when it is
 refused; 2 means the call itself (or the policy file) is wrong.
@@ -18,7 +22,8 @@ import json
 import sys
 from pathlib import Path
 
-from guard.decision import Allowed, Decision, NeedsConfirmation
+from fleet import FleetError, load_fleet
+from guard.decision import Allowed, Decision, NeedsConfirmation, Refused
 from guard.engine import DEFAULT_TRUSTED_PATH, Guard
 from guard.loader import load_policy
 from guard.openclaw import AGENT_ID, exec_approvals
@@ -44,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_TRUSTED_PATH,
         help="colon-separated directories binaries are looked up in (default: %(default)s)",
     )
+    common.add_argument("--fleet", type=Path, help="fleet TOML (its groups) for [targets]")
+    common.add_argument("--node", help="check for this fleet node (its [targets] sections apply)")
     check = sub.add_parser(
         "check",
         parents=[common],
@@ -78,7 +85,8 @@ def _as_json(decision: Decision) -> str:
         }
     else:
         body = {"decision": "refuse", "argv": [], "reason": decision.reason, "rule": decision.rule}
-    return json.dumps(body)
+    node = decision.node if isinstance(decision, Refused) else decision.approval.node
+    return json.dumps(body if node is None else {**body, "node": node})
 
 
 def _as_text(decision: Decision) -> str:
@@ -107,17 +115,23 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse exits on --help (0) and on usage errors (2)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
-        guard = Guard(load_policy(args.policy), trusted_path=args.trusted_path)
-    except PolicyError as exc:
-        print(f"voiceops-guard: bad policy: {exc}", file=sys.stderr)
+        fleet = load_fleet(args.fleet) if args.fleet is not None else None
+        groups = fleet.groups if fleet is not None else {}
+        guard = Guard(load_policy(args.policy), trusted_path=args.trusted_path, groups=groups)
+    except (PolicyError, FleetError) as exc:
+        print(f"voiceops-guard: bad policy or fleet: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.action == "policy":
         print(guard.describe())
         return 0
     if args.action == "openclaw-approvals":
-        print(json.dumps(exec_approvals(guard.binaries, args.agent), indent=2))
+        if fleet is not None and args.node is None:
+            every = {n: exec_approvals(guard.binaries_for(n), args.agent) for n in fleet.nodes}
+            print(json.dumps(every, indent=2))
+        else:
+            print(json.dumps(exec_approvals(guard.binaries_for(args.node), args.agent), indent=2))
         return 0
-    decision = guard.check(" ".join(args.command))
+    decision = guard.check(" ".join(args.command), args.node)
     print(_as_json(decision) if args.json else _as_text(decision))
     return _exit_code(decision)
 

@@ -25,7 +25,7 @@ class _Seal:
     """
 
     key: object
-    content: tuple[tuple[str, ...], str, str, bool]
+    content: tuple[tuple[str, ...], str, str, bool, str | None]
 
     def __copy__(self) -> _Seal:
         return self
@@ -45,7 +45,10 @@ class Approval:
 
     ``argv[0]`` is an absolute path resolved from the trusted PATH fixed when the guard started;
     ``argv`` includes every flag the guard added (for example ``--no-pager``).  ``command`` is the
-    text that was checked and ``rule`` names the policy entry that allowed it.
+    text that was checked and ``rule`` names the policy entry that allowed it.  ``node`` is the
+    fleet node it was checked for (its own policy applied) and the only node it may run on;
+    ``None`` means the one executor configured without a fleet.  The seal covers it, so an
+    approval checked for web-1 cannot be pointed at db-1.
     """
 
     argv: tuple[str, ...]
@@ -53,13 +56,14 @@ class Approval:
     rule: str
     destructive: bool
     _token: object = field(repr=False, compare=False)
+    node: str | None = None
 
     def __post_init__(self) -> None:
         seal = self._token
         if (
             not isinstance(seal, _Seal)
             or seal.key is not _GUARD_TOKEN
-            or seal.content != (self.argv, self.command, self.rule, self.destructive)
+            or seal.content != (self.argv, self.command, self.rule, self.destructive, self.node)
         ):
             raise ApprovalForgeryError("only the guard can construct an Approval")
         if not isinstance(self.argv, tuple) or not all(isinstance(a, str) for a in self.argv):
@@ -73,10 +77,12 @@ class Approval:
         return " ".join((self.argv[0].rsplit("/", 1)[-1], *self.argv[1:]))
 
 
-def _approve(argv: tuple[str, ...], command: str, rule: str, *, destructive: bool) -> Approval:
+def _approve(
+    argv: tuple[str, ...], command: str, rule: str, *, destructive: bool, node: str | None = None
+) -> Approval:
     """Make an approval.  Guard-internal: nothing outside ``guard/`` may call this."""
-    seal = _Seal(_GUARD_TOKEN, (argv, command, rule, destructive))
-    return Approval(argv, command, rule, destructive, seal)
+    seal = _Seal(_GUARD_TOKEN, (argv, command, rule, destructive, node))
+    return Approval(argv, command, rule, destructive, seal, node)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,11 +102,13 @@ class NeedsConfirmation:
 
 @dataclass(frozen=True, slots=True)
 class Refused:
-    """The command must not run; ``reason`` is for a person, ``rule`` names the rule that fired."""
+    """The command must not run; ``reason`` is for a person, ``rule`` names the rule that fired
+    and ``node`` the fleet node it was checked for (``None`` without a fleet)."""
 
     command: str
     reason: str
     rule: str
+    node: str | None = None
 
 
 Decision = Allowed | NeedsConfirmation | Refused

@@ -25,6 +25,7 @@ from guard.policy import (
     Switch,
 )
 from guard.screen import ALLOWED
+from guard.targets import read_targets
 
 DEFAULT_POLICY = "default_policy.toml"
 
@@ -155,7 +156,7 @@ class _Reader:
                 self.fail((*at, key), f"unknown key {key!r} in {where} (known: {_list(allowed)})")
 
     def policy(self, data: dict[str, object]) -> Policy:
-        self.only_keys(data, frozenset({"limits", "types", "commands"}), ())
+        self.only_keys(data, frozenset({"limits", "types", "commands", "targets"}), ())
         limits = self.limits(self.table(data.get("limits", {}), ("limits",)))
         for name, spec in self.table(data.get("types", {}), ("types",)).items():
             if not _TYPE_NAME.fullmatch(name):
@@ -168,7 +169,10 @@ class _Reader:
             name: self.command(name, spec, ("commands", name), parent=None)
             for name, spec in commands_data.items()
         }
-        return Policy(self.source, limits, dict(self.types), commands)
+        targets = read_targets(
+            self.table(data.get("targets", {}), ("targets",)), tuple(commands), self.fail
+        )
+        return Policy(self.source, limits, dict(self.types), commands, targets)
 
     def limits(self, data: dict[str, object]) -> Limits:
         self.only_keys(data, frozenset({"max_input_chars", "max_args"}), ("limits",))

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from guard.argtypes import ArgType
+
+if TYPE_CHECKING:
+    from guard.targets import TargetRule
 from voiceops.errors import VoiceOpsError
 
 
@@ -116,9 +120,11 @@ class CommandRule:
 
 @dataclass(frozen=True)
 class Policy:
-    """A whole policy: input limits, named types and the commands, from ``source``."""
+    """A whole policy: input limits, named types and the commands, from ``source``; ``targets``
+    narrow it per fleet node or group (:mod:`guard.targets`)."""
 
     source: str
     limits: Limits
     types: Mapping[str, ArgType]
     commands: Mapping[str, CommandRule]
+    targets: Mapping[str, TargetRule] = field(default_factory=dict)

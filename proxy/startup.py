@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, TypeVar
 
 from extraction import make_extractor
 from extraction.understand import UnderstandingExtractor
-from guard import Guard, load_policy
+from fleet import Fleet, load_fleet
+from guard import Guard, PolicyError, load_policy
 from proxy.actions.audit import AuditLog
 from proxy.actions.executors.base import Executor
+from proxy.actions.executors.fleet import FleetExecutor, NodeDirectory
 from proxy.actions.executors.local import LocalExecutor
 from proxy.actions.executors.openclaw import open_executor
 from proxy.actions.limits import ExecLimiter
@@ -83,24 +85,52 @@ def exec_settings(config: Config) -> FlowSettings:
     return FlowSettings(exec_allowed=allowed, exec_refusal=refusal, confirm_ttl=config.confirm_ttl)
 
 
-def make_executor(config: Config) -> Executor:
-    """The executor ``--executor`` names; raises ``ValueError`` when it cannot be set up."""
-    if config.executor == "openclaw":
+def make_executor(config: Config, fleet: Fleet | None = None) -> Executor:
+    """The executor ``--executor`` names, running each approval on its node when there is a
+    ``fleet``; raises ``ValueError`` when it cannot be set up."""
+    where = config.placement
+    if where.executor == "openclaw":
         if config.run_as is not None:
             raise ValueError(
                 "--run-as applies to the local executor; OpenClaw runs as its node host"
             )
-        log.info("executor: OpenClaw node %r via %s", config.exec_node, config.exec_gateway)
-        return open_executor(
-            config.data_dir, config.exec_gateway, config.exec_node, timeout=config.exec_timeout
+        log.info("executor: OpenClaw node %r via %s", where.node, where.gateway)
+        executor = open_executor(
+            config.data_dir, where.gateway, where.node, timeout=config.exec_timeout
         )
+        if fleet is None:
+            return executor
+        log.info("fleet: %s, groups %s", ", ".join(fleet.nodes), ", ".join(fleet.groups))
+        directory = NodeDirectory(executor.client, fleet)
+        return FleetExecutor(
+            directory, executor, timeout=executor.timeout, output_cap=executor.output_cap
+        )
+    if fleet is not None:
+        raise ValueError("--fleet runs commands on OpenClaw nodes: add --executor openclaw")
     return LocalExecutor(timeout=config.exec_timeout, run_as=config.run_as)
+
+
+def load_guard(config: Config) -> tuple[Guard, Fleet | None]:
+    """The guard, with the fleet's groups for its ``[targets]`` sections; raises
+    :class:`~guard.policy.PolicyError` or :class:`~fleet.FleetError` with file and line."""
+    policy = load_policy(config.policy)
+    fleet = load_fleet(config.placement.fleet) if config.placement.fleet is not None else None
+    unknown = [name for name in policy.targets if fleet is None or not fleet.knows(name)]
+    if unknown:
+        raise PolicyError(
+            policy.source,
+            None,
+            f"[targets.{unknown[0]}] names no node or group of the fleet "
+            f"({'--fleet ' + str(config.placement.fleet) if fleet else 'no --fleet given'})",
+        )
+    groups = fleet.groups if fleet is not None else {}
+    return Guard(policy, trusted_path=config.trusted_path, groups=groups), fleet
 
 
 async def build_services(config: Config) -> Services:
     """Load every part of the pipeline (in worker threads where it is slow)."""
     private_dir(config.data_dir)
-    guard = Guard(load_policy(config.policy), trusted_path=config.trusted_path)
+    guard, fleet = load_guard(config)
     missing = sorted(name for name, path in guard.binaries.items() if path is None)
     if missing:
         log.info("guard: not installed here, will be refused: %s", ", ".join(missing))
@@ -150,12 +180,13 @@ async def build_services(config: Config) -> Services:
         )
     limits = config.security.limits
     metrics = Metrics()
+    executor = make_executor(config, fleet)
     flows = FlowRegistry(
         extractor=metrics.extractor(
             extractor, "anthropic" if config.anthropic_api_key else "rules"
         ),
         guard=metrics.guard(guard),
-        executor=metrics.executor(make_executor(config), config.executor),
+        executor=metrics.executor(executor, config.placement.executor),
         settings=exec_settings(config),
         audit=AuditLog(config.data_dir / AUDIT_FILE),
         memory=memory,
@@ -173,6 +204,7 @@ async def build_services(config: Config) -> Services:
         synthesiser=synthesiser(config),
         metrics=metrics,
         policy=guard.policy,
+        nodes=executor.directory if isinstance(executor, FleetExecutor) else None,
     )
 
 

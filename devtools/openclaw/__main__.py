@@ -37,6 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="gateway port")
     parser.add_argument("--node", default=DEFAULT_NODE, help="node host display name")
     parser.add_argument("--policy", type=Path, help="guard policy the approvals come from")
+    parser.add_argument("--fleet", type=Path, help="fleet file: the node's [targets] apply")
     parser.add_argument("--trusted-path", default=DEFAULT_TRUSTED_PATH)
     args = parser.parse_args(argv)
     if args.action == "stop":
@@ -53,6 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             node=args.node,
             policy=args.policy,
             trusted_path=args.trusted_path,
+            fleet=args.fleet,
         )
     except OpenClawStartError as exc:
         print(f"openclaw: {exc}", file=sys.stderr)

@@ -28,6 +28,7 @@ from devtools.openclaw.host import (
     write_node_config,
     write_state,
 )
+from fleet import load_fleet
 from guard import DEFAULT_TRUSTED_PATH, Guard, load_policy
 from guard.openclaw import exec_approvals
 from proxy.actions.executors.gateway import (
@@ -66,9 +67,14 @@ def _client(data_dir: Path, url: str) -> GatewayClient:
     return GatewayClient(url, gateway_token(data_dir), key)
 
 
-def approvals_for(policy: Path | None, trusted_path: str) -> dict[str, Any]:
-    """The exec-approvals document for this guard policy, as ``python -m guard`` makes it."""
-    return exec_approvals(Guard(load_policy(policy), trusted_path=trusted_path).binaries)
+def approvals_for(
+    policy: Path | None, trusted_path: str, node: str | None = None, fleet: Path | None = None
+) -> dict[str, Any]:
+    """The exec-approvals document for this guard policy, as ``python -m guard`` makes it: for
+    ``node``, narrowed by its own and its groups' (from ``fleet``) ``[targets]`` sections."""
+    groups = load_fleet(fleet).groups if fleet is not None else {}
+    guard = Guard(load_policy(policy), trusted_path=trusted_path, groups=groups)
+    return exec_approvals(guard.binaries_for(node))
 
 
 def start(
@@ -79,8 +85,12 @@ def start(
     policy: Path | None = None,
     trusted_path: str = DEFAULT_TRUSTED_PATH,
     timeout: float = START_TIMEOUT,
+    fleet: Path | None = None,
 ) -> Hosts:
-    """Start (or reuse) the gateway and node host of ``data_dir`` and wait until both are ready."""
+    """Start (or reuse) the gateway and node host of ``data_dir`` and wait until both are ready.
+
+    Called again with another ``node`` it adds a node host to the same gateway (loopback, its
+    own device key and state); with ``fleet`` its approvals follow its own ``[targets]``."""
     runtime = find_runtime()
     if runtime is None:
         raise OpenClawStartError("OpenClaw is not installed: run ./run.sh install-openclaw")
@@ -111,7 +121,7 @@ def start(
             {"OPENCLAW_GATEWAY_TOKEN": gateway_token(data_dir)},
         )
         write_state(data_dir, state)
-    document = approvals_for(policy, trusted_path)
+    document = approvals_for(policy, trusted_path, node, fleet)
     node_id = asyncio.run(_enroll(data_dir, url, node, document, time.monotonic() + timeout))
     return Hosts(data_dir.resolve(), url, port, node, node_id)
 

@@ -37,7 +37,8 @@ log = logging.getLogger("proxy.actions.audit")
 #: Record fields repeated in the log (never the words heard or any command output).
 _LOGGED = (
     "type", "request_id", "id", "decision", "rule", "argv", "reason", "outcome", "via",
-    "action", "exit_code", "timed_out", "error", "duration", "confirmed", "principal", "peer",
+    "action", "node", "exit_code", "timed_out", "error", "duration", "confirmed", "principal",
+    "peer",
 )  # fmt: skip
 
 
@@ -99,28 +100,36 @@ def decision_record(
     command: str,
     decision: Decision,
 ) -> DecisionRecord:
-    """The record of what the guard said about one extracted command."""
+    """The record of what the guard said about one extracted command (for its fleet node)."""
     match decision:
         case Allowed(approval):
             return DecisionRecord(
                 session_id, request_id, step_id, words, command, "allowed", approval.rule,
-                approval.argv,
+                approval.argv, node=approval.node,
             )  # fmt: skip
         case NeedsConfirmation(approval, why):
             return DecisionRecord(
                 session_id, request_id, step_id, words, command, "needs_confirmation",
-                approval.rule, approval.argv, why,
+                approval.rule, approval.argv, why, node=approval.node,
             )  # fmt: skip
-        case Refused(_, reason, rule):
+        case Refused(_, reason, rule, node):
             return DecisionRecord(
-                session_id, request_id, step_id, words, command, "refused", rule, reason=reason
-            )
+                session_id, request_id, step_id, words, command, "refused", rule, reason=reason,
+                node=node,
+            )  # fmt: skip
 
 
 def run_record(
-    *, session_id: str, request_id: str, step_id: str, result: RunResult, confirmed: bool
+    *,
+    session_id: str,
+    request_id: str,
+    step_id: str,
+    result: RunResult,
+    confirmed: bool,
+    node: str | None = None,
 ) -> RunRecord:
-    """The record of one command run (``confirmed`` when a person approved it first)."""
+    """The record of one command run (``confirmed`` when a person approved it first) on fleet
+    node ``node``."""
     return RunRecord(
         session_id=session_id,
         request_id=request_id,
@@ -134,6 +143,7 @@ def run_record(
         stdout_bytes=result.stdout_bytes,
         stderr_bytes=result.stderr_bytes,
         output_sha256=output_digest(result),
+        node=node,
     )
 
 

@@ -13,6 +13,7 @@ is read by :mod:`proxy.actions.digest_rules`; anything no rule knows gets "done,
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from proxy.actions.digest_rules import gist, spoken
@@ -48,48 +49,57 @@ def executed(display: str, run: RunResult, timeout: float | None = None) -> Dige
     said = spoken_command(display)
     if run.error is not None:
         why = _quote(run.error)
-        return Digest(_line(f"{head}: could not run: {why}"), f"{said} could not run.")
+        return Digest(line(f"{head}: could not run: {why}"), f"{said} could not run.")
     if run.timed_out:
         limit = f" after {timeout:g} s" if timeout else ""
         return Digest(
-            _line(f"{head}: timed out{limit} and was stopped."),
+            line(f"{head}: timed out{limit} and was stopped."),
             spoken(f"{said} timed out{limit.replace(' s', ' seconds')} and was stopped."),
         )
     code = run.exit_code
     if code is None or code < 0:
         signal = f"signal {-code}" if code is not None else "a signal"
-        return Digest(_line(f"{head}: killed by {signal}."), f"{said} was killed.")
+        return Digest(line(f"{head}: killed by {signal}."), f"{said} was killed.")
     found = gist(run.argv, run.output)
     if found is not None:
         prefix = "" if code == 0 else f"exit {code}; "
-        return Digest(_line(f"{head}: {prefix}{found.text}"), found.speech)
-    lines = [line for line in run.output.strip("\n").splitlines() if line.strip()]
+        return Digest(line(f"{head}: {prefix}{found.text}"), found.speech)
+    lines = [out for out in run.output.strip("\n").splitlines() if out.strip()]
     if code != 0:
         detail = f": {_quote(lines[-1])}" if lines else "."
         return Digest(
-            _line(f"{head}: failed, exit {code}{detail}"), f"{said} failed with exit code {code}."
+            line(f"{head}: failed, exit {code}{detail}"), f"{said} failed with exit code {code}."
         )
     if len(lines) == 1 and len(lines[0].strip()) <= MAX_QUOTE:
-        return Digest(_line(f"{head}: {lines[0].strip()}"), f"{said} done.")
+        return Digest(line(f"{head}: {lines[0].strip()}"), f"{said} done.")
     count = f"{len(lines)} line" + ("" if len(lines) == 1 else "s")
-    return Digest(_line(f"{head}: done, exit 0, {count}."), f"{said} done, {count}.")
+    return Digest(line(f"{head}: done, exit 0, {count}."), f"{said} done, {count}.")
 
 
-def needs_confirmation(display: str, why: str, ttl: float, step_id: str | None = None) -> Digest:
-    """A command that waits for a person: what it is, why, and the exact words to say."""
+def needs_confirmation(
+    display: str, why: str, ttl: float, step_id: str | None = None, nodes: Sequence[str] = ()
+) -> Digest:
+    """A command that waits for a person: what it is, where (every node in ``nodes`` this one
+    confirmation covers), why, and the exact words to say."""
+    where = f" on {_and(nodes)}" if nodes else ""
     text = (
-        f"{_command(display)} {asking(step_id)}: {_plain(why)}. "
+        f"{_command(display)}{where} {asking(step_id)}: {_plain(why)}. "
         f"Say “{CONFIRM}” or “{CANCEL}” within {ttl:g} s."
     )
-    speech = f"{spoken_command(display)}? Say {CONFIRM}, or {CANCEL}."
+    speech = f"{spoken_command(display)}{where}? Say {CONFIRM}, or {CANCEL}."
     return Digest(text, speech)
+
+
+def _and(names: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def refused(command: str, reason: str) -> Digest:
     """A command the guard refused, and why in plain words."""
     why = _plain(reason)
     return Digest(
-        _line(f"Refused {_command(command)}: {why}."), f"Refused {spoken_command(command)}."
+        line(f"Refused {_command(command)}: {why}."), f"Refused {spoken_command(command)}."
     )
 
 
@@ -115,7 +125,7 @@ def _quote(line: str) -> str:
     return line if len(line) <= MAX_QUOTE else line[: MAX_QUOTE - 1].rstrip() + "…"
 
 
-def _line(text: str) -> str:
+def line(text: str) -> str:
     """One line of at most :data:`MAX_TEXT` characters."""
     text = " ".join(text.split())
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1].rstrip() + "…"

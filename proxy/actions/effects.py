@@ -86,14 +86,14 @@ class Effects:
             log.exception("extractor failed")
             return None
 
-    def check(self, command: str) -> Decision:
-        """The guard's decision; a guard that raises refuses."""
+    def check(self, command: str, node: str | None = None) -> Decision:
+        """The guard's decision (for fleet node ``node``); a guard that raises refuses."""
         try:
-            return self._guard.check(command)
+            return self._guard.check(command, node)
         except Exception:
             # Guard.check is documented never to raise; if it does, nothing runs.
             log.exception("guard failed")
-            return Refused(command, "the guard could not check this command", "guard-error")
+            return Refused(command, "the guard could not check this command", "guard-error", node)
 
     async def run(self, step_id: str, approval: Approval) -> RunResult:
         """Run ``approval`` within the limits; an executor that raises gives a failed run naming

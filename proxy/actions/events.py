@@ -49,6 +49,28 @@ class Step:
             case Refused():
                 return None
 
+    @property
+    def node(self) -> str | None:
+        """The fleet node this step is for (``None`` without a fleet): each node a command
+        names is a step of its own, checked against that node's policy."""
+        match self.decision:
+            case Allowed(approval) | NeedsConfirmation(approval, _):
+                return approval.node
+            case Refused(_, _, _, node):
+                return node
+
+    def covers(self, other: Step) -> bool:
+        """Whether confirming this step also confirms ``other``: the same command of the same
+        request on another node whose policy did not refuse it ("restart nginx on web-1 and
+        web-2" is asked once)."""
+        return (
+            other.approval is not None
+            and other.request_id == self.request_id
+            and other.proposed == self.proposed
+            and len(self.proposed.targets) > 1
+            and other.node != self.node
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Pending:
@@ -98,6 +120,8 @@ class Asks(Fate):
     approval: Approval
     why: str
     ttl: float
+    #: Every fleet node this one confirmation covers (its own first; empty without a fleet).
+    nodes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -27,16 +27,23 @@ def cut(
     steps: tuple[Step, ...], confirmed: Step | None = None
 ) -> tuple[tuple[Step, ...], tuple[Step, ...]]:
     """``steps`` (none refused) split before the first one that needs confirmation: those
-    before it run now, the rest wait.  ``confirmed`` needs none: a person has just given it."""
+    before it run now, the rest wait.  ``confirmed`` needs none: a person has just given it,
+    and with it the same command on the other nodes it names."""
     at = next(
         (
             n
             for n, step in enumerate(steps)
-            if step is not confirmed and isinstance(step.decision, NeedsConfirmation)
+            if not agreed(step, confirmed) and isinstance(step.decision, NeedsConfirmation)
         ),
         len(steps),
     )
     return steps[:at], steps[at:]
+
+
+def agreed(step: Step, confirmed: Step | None) -> bool:
+    """Whether a person's confirmation of ``confirmed`` covers ``step``: it is that step, or
+    the same command on another node it names (:meth:`Step.covers`)."""
+    return confirmed is not None and (step is confirmed or confirmed.covers(step))
 
 
 def scheduled(
@@ -45,19 +52,25 @@ def scheduled(
     """The fates of steps :func:`cut` apart: ``run`` run now; the first ``waiting`` step asks
     (for ``ttl`` seconds once it is pending) and the rest are held behind it, each saying
     whether it will ask in turn."""
-    runs = tuple(Runs(step=s, approval=_approval(s), confirmed=s is confirmed) for s in run)
+    runs = tuple(Runs(step=s, approval=_approval(s), confirmed=agreed(s, confirmed)) for s in run)
     if not waiting:
         return runs
     first, *rest = waiting
     decision = first.decision
     assert isinstance(decision, NeedsConfirmation)  # cut() splits before such a step
-    asks = Asks(step=first, approval=decision.approval, why=decision.why, ttl=ttl)
+    # One confirmation covers the same command on the other nodes it names: asked once.
+    nodes = tuple(s.node for s in waiting if s.node is not None and agreed(s, first))
+    asks = Asks(step=first, approval=decision.approval, why=decision.why, ttl=ttl, nodes=nodes)
     held = (
         Held(
             step=step,
             approval=_approval(step),
             behind=first.id,
-            asks=step.decision.why if isinstance(step.decision, NeedsConfirmation) else None,
+            asks=(
+                step.decision.why
+                if isinstance(step.decision, NeedsConfirmation) and not first.covers(step)
+                else None
+            ),
         )
         for step in rest
     )

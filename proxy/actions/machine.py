@@ -39,7 +39,9 @@ the same way: the pending step and the allowed held steps after it run, and the 
 that needs confirmation asks next.  Cancelling the pending step, or letting it expire, drops its
 held steps too (:class:`Dropped`).  Refused steps (:class:`Blocked`) are final: they are reported
 at once and never hold anything up.  Held steps keep the guard's decision; nothing is extracted
-or checked again.
+or checked again.  A command for several fleet nodes is one step per node, in order; its first
+node's step asks for all of them (:attr:`Asks.nodes`), and confirming it also confirms the same
+command on the nodes right after it (:meth:`Step.covers`).
 
 User inputs (Execute, Confirm, Cancel, Sweep) are legal in every state: while a request is in
 flight they answer :class:`Busy` instead of raising, because pressing EXECUTE twice is something a

@@ -33,9 +33,18 @@ _TALLY_WORDS = {
 
 
 def display(step: Step) -> str:
-    """How a step is named to the user: the approved command line, else the proposed text."""
+    """How a step is named to the user: the approved command line, else the proposed text,
+    and the fleet node it is for."""
     approval = step.approval
-    return approval.display if approval is not None else step.proposed.command
+    shown = approval.display if approval is not None else step.proposed.command
+    return shown if step.node is None else f"{shown} on {step.node}"
+
+
+def on_node(node: str | None, said: Digest) -> Digest:
+    """A digest labelled with the fleet node it is about ("web-1: df -h: 42 % used …")."""
+    if node is None:
+        return said
+    return Digest(digest.line(f"{node}: {said.text}"), f"On {node}: {said.speech}")
 
 
 def executor_timeout(executor: Executor) -> float | None:
@@ -45,8 +54,10 @@ def executor_timeout(executor: Executor) -> float | None:
 
 
 def executed(approval: Approval, run: RunResult, executor: Executor) -> Digest:
-    """A command that ran (or tried to), as one line and a sentence (see :mod:`digest`)."""
-    return digest.executed(approval.display, run, executor_timeout(executor))
+    """A command that ran (or tried to), as one line and a sentence (see :mod:`digest`),
+    labelled with its node."""
+    said = digest.executed(approval.display, run, executor_timeout(executor))
+    return on_node(approval.node, said)
 
 
 def failure_reason(run: RunResult, executor: Executor) -> str | None:
@@ -97,14 +108,14 @@ def parked(fate: Asks | Held | Blocked) -> str | Digest:
     step = fate.step
     match fate:
         case Blocked(reason=reason):
-            return digest.refused(step.proposed.command, reason)
-        case Asks(approval=approval, why=why, ttl=ttl):
-            return digest.needs_confirmation(approval.display, why, ttl, step.id)
-        case Held(approval=approval, behind=behind, asks=None):
-            return f"{approval.display} ({step.id}) will run after you confirm {behind}."
-        case Held(approval=approval, behind=behind, asks=why):
+            return on_node(step.node, digest.refused(step.proposed.command, reason))
+        case Asks(approval=approval, why=why, ttl=ttl, nodes=nodes):
+            return digest.needs_confirmation(approval.display, why, ttl, step.id, nodes)
+        case Held(behind=behind, asks=None):
+            return f"{display(step)} ({step.id}) will run after you confirm {behind}."
+        case Held(behind=behind, asks=why):
             return (
-                f"{approval.display} ({step.id}) is held until you confirm {behind}; "
+                f"{display(step)} ({step.id}) is held until you confirm {behind}; "
                 f"then it will ask for its own confirmation ({why})."
             )
 

@@ -81,7 +81,12 @@ class Performer:
             return await self._finish(request_id, words, (), "failed", messages.EXTRACTION_FAILED)
         if from_conversation and used:
             self._consumed_until = max(t.end for t in used)
-        checked = tuple((p, self.effects.check(p.command)) for p in extraction.commands)
+        # One step per node a command names, each checked against that node's policy.
+        checked = tuple(
+            (p, self.effects.check(p.command, node))
+            for p in extraction.commands
+            for node in p.targets or (None,)
+        )
         plan = self.machine.handle(Planned(checked, self._clock()))
         assert isinstance(plan, Plan)
         if not plan.fates:
@@ -163,6 +168,7 @@ class Performer:
                 step_id=step.id,
                 result=run,
                 confirmed=fate.confirmed,
+                node=step.node,
             )
         )
         result = CommandResult(
@@ -177,6 +183,7 @@ class Performer:
             duration=run.duration,
             timed_out=run.timed_out,
             truncated=run.truncated,
+            node=step.node,
         )
         self.machine.handle(StepDone(step.id, self._clock()))
         message = messages.executed(approval, run, self.effects.executor)

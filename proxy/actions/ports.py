@@ -53,8 +53,8 @@ class NullNotifier:
 class CommandChecker(Protocol):
     """The guard's interface as the runner uses it (``guard.Guard`` implements it)."""
 
-    def check(self, text: str) -> Decision:
-        """Decide about one command text; never raises."""
+    def check(self, text: str, node: str | None = None) -> Decision:
+        """Decide about one command text (for fleet node ``node``, when given); never raises."""
         ...
 
 

@@ -25,7 +25,9 @@ def parked(fate: Asks | Held | Blocked) -> CommandResult:
     command = step.proposed.command
     match fate:
         case Blocked(reason=reason, rule=rule):
-            return CommandResult(step.id, command, "blocked", reason=reason, rule=rule)
+            return CommandResult(
+                step.id, command, "blocked", reason=reason, rule=rule, node=step.node
+            )
         case Asks(approval=approval, why=why):
             return CommandResult(
                 step.id,
@@ -34,13 +36,20 @@ def parked(fate: Asks | Held | Blocked) -> CommandResult:
                 approval.argv,
                 reason=why,
                 rule=approval.rule,
+                node=step.node,
             )
         case Held(approval=approval, behind=behind, asks=asks):
             reason = f"held: runs after {behind} is confirmed"
             if asks is not None:
                 reason += f", then needs its own confirmation ({asks})"
             return CommandResult(
-                step.id, command, "held", approval.argv, reason=reason, rule=approval.rule
+                step.id,
+                command,
+                "held",
+                approval.argv,
+                reason=reason,
+                rule=approval.rule,
+                node=step.node,
             )
 
 
@@ -58,7 +67,9 @@ def dropped(fate: Dropped, via: str | None = None) -> CommandResult:
         reason = f"cancelled ({via})" if via else "cancelled"
     else:
         reason = "confirmation timed out"
-    return CommandResult(step.id, step.proposed.command, fate.how, step_argv(step), reason=reason)
+    return CommandResult(
+        step.id, step.proposed.command, fate.how, step_argv(step), reason=reason, node=step.node
+    )
 
 
 def pending_command(entry: Pending, now: float) -> PendingCommand:
@@ -72,4 +83,5 @@ def pending_command(entry: Pending, now: float) -> PendingCommand:
         argv=step_argv(step) or (),
         expires_in=max(0.0, round(entry.expires_at - now, 1)),
         held=tuple(HeldCommand(s.id, s.proposed.command) for s in entry.held),
+        node=step.node,
     )

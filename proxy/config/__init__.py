@@ -17,8 +17,7 @@ from pathlib import Path
 from extraction.anthropic_backend import DEFAULT_MODEL
 from extraction.memory import DEFAULT_DATA_DIR
 from guard import DEFAULT_TRUSTED_PATH
-from proxy.actions.executors.flags import add_executor_flags
-from proxy.actions.executors.openclaw import DEFAULT_GATEWAY_URL
+from proxy.actions.executors.flags import Placement, add_executor_flags, placement
 from proxy.actions.machine import DEFAULT_CONFIRM_TTL
 from proxy.config.flags import (
     add_flag,
@@ -75,9 +74,7 @@ class Config:
     confirm_ttl: float = DEFAULT_CONFIRM_TTL
     exec_timeout: float = 30.0
     run_as: str | None = None
-    executor: str = "local"
-    exec_node: str = "local"
-    exec_gateway: str = DEFAULT_GATEWAY_URL
+    placement: Placement = field(default_factory=Placement)
     tap: bool = True
     #: Speech worker processes; 0 means one per core.
     speech_workers: int = 0
@@ -258,7 +255,7 @@ def _pipeline_flags(g: argparse._ArgumentGroup, d: Config) -> None:
         default=d.exec_timeout,
     )
     add("--run-as", "run commands as this user (when the proxy runs as root)")
-    add_executor_flags(add, d.executor, d.exec_node, d.exec_gateway)
+    add_executor_flags(add, d.placement)
     add(
         "--no-tap",
         "do not recognise speech (control frames and the API still work)",
@@ -353,9 +350,7 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
         confirm_ttl=float(ns.confirm_ttl),
         exec_timeout=float(ns.exec_timeout),
         run_as=ns.run_as or None,
-        executor=str(ns.executor),
-        exec_node=str(ns.exec_node),
-        exec_gateway=str(ns.exec_gateway),
+        placement=placement(ns),
         tap=not flag_true(ns.no_tap),
         speech_workers=int(ns.speech_workers),
         whisper_model=ns.whisper_model or None,

@@ -25,7 +25,7 @@ from proxy.relay.admission import Admission
 from proxy.relay.chat import CLOSE_GOING_AWAY, HooksFactory, RelayState
 from proxy.relay.codec import Kind
 from proxy.relay.frames import FrameScanner
-from proxy.server import api, login, sessions, status
+from proxy.server import api, login, nodes, sessions, status
 from proxy.server.auth import Authenticator
 from proxy.server.guards import GATE, Gate, front_door
 from proxy.server.metrics import METRICS, Metrics, serve_metrics
@@ -79,6 +79,8 @@ def build_app(config: Config, services: Services | None = None) -> web.Applicati
     if services is not None:
         api.add_routes(app, services.flows, services.owners)
         sessions.add_routes(app, services.archive)
+        if services.nodes is not None:
+            nodes.add_routes(app, services.nodes)
     status.add_routes(app, STATE, services)
     # Last: everything else is the web UI.
     app.router.add_route("GET", "/{tail:.*}", _ui)

@@ -174,8 +174,8 @@ class _CountingGuard:
     inner: CommandChecker
     metrics: Metrics
 
-    def check(self, text: str) -> Decision:
-        decision = self.inner.check(text)
+    def check(self, text: str, node: str | None = None) -> Decision:
+        decision = self.inner.check(text, node)
         match decision:
             case Allowed(approval):
                 labels = ("allowed", approval.rule)

@@ -23,6 +23,7 @@ from proxy.actions.controls import (
     UserAction,
     action_from_control,
 )
+from proxy.actions.executors.fleet import NodeDirectory
 from proxy.actions.ports import NullNotifier
 from proxy.actions.registry import FlowRegistry
 from proxy.actions.runner import SessionFlow
@@ -88,6 +89,8 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     #: The guard policy in force, summarised on the status page.
     policy: Policy | None = None
+    #: The fleet's nodes and their state (``/api/nodes``); ``None`` without ``--fleet``.
+    nodes: NodeDirectory | None = None
 
     def hooks(self, conv: Conversation, browser: Browser) -> ConversationHooks:
         """The hooks for one new conversation (the relay's ``hooks_factory``)."""

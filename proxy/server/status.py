@@ -19,8 +19,10 @@ from pathlib import Path
 from aiohttp import web
 
 from guard.policy import Policy
+from proxy.actions.executors.fleet import NodeListing
 from proxy.relay.chat import RelayState
 from proxy.relay.principal import request_principal
+from proxy.server import nodes as servers
 from proxy.server.pipeline import Services
 from voiceops.records.commands import HistoryEntry, PendingCommand
 
@@ -42,8 +44,13 @@ def add_routes(
 ) -> None:
     """Mount ``/status``, its fragment (for refreshes), script and style."""
 
+    async def body_for(request: web.Request) -> str:
+        directory = services.nodes if services is not None else None
+        listing = await directory.listing() if directory is not None else None
+        return render(request.app[state_key], services, request_principal(request), listing)
+
     async def page(request: web.Request) -> web.Response:
-        body = render(request.app[state_key], services, request_principal(request))
+        body = await body_for(request)
         html = (
             '<!doctype html><html lang="en"><head><meta charset="utf-8">'
             "<title>voiceops status</title>"
@@ -53,7 +60,7 @@ def add_routes(
         return web.Response(text=html, content_type="text/html", headers=_SECURITY_HEADERS)
 
     async def fragment(request: web.Request) -> web.Response:
-        body = render(request.app[state_key], services, request_principal(request))
+        body = await body_for(request)
         return web.Response(text=body, content_type="text/html", headers=_SECURITY_HEADERS)
 
     async def script(request: web.Request) -> web.Response:
@@ -70,12 +77,19 @@ def add_routes(
     app.router.add_get("/status.css", style)
 
 
-def render(state: RelayState, services: Services | None, principal: str) -> str:
-    """The page's body for ``principal`` (HTML; every value escaped)."""
+def render(
+    state: RelayState,
+    services: Services | None,
+    principal: str,
+    nodes: NodeListing | None = None,
+) -> str:
+    """The page's body for ``principal`` (HTML; every value escaped), with the fleet's
+    ``nodes`` when there is a fleet."""
     now = time.monotonic()
     parts = [
         f"<h1>voiceops status</h1><p class=when>as of {escape(time.strftime('%H:%M:%S'))}</p>",
         _upstreams(state),
+        *([] if nodes is None else [servers.render(nodes)]),
         _conversations(state, now),
     ]
     if services is not None:
@@ -146,7 +160,7 @@ def _pending(session_id: str, pending: list[PendingCommand]) -> str:
     for entry in pending:
         data = f'data-session="{escape(session_id)}" data-id="{escape(entry.id)}"'
         rows.append(
-            f"<li><code>{escape(entry.command)}</code> (expires in "
+            f"<li><code>{escape(entry.command)}</code>{_on(entry.node)} (expires in "
             f"{entry.expires_in} s) <button class=confirm {data}>Confirm</button> "
             f"<button class=cancel {data}>Cancel</button></li>"
         )
@@ -159,7 +173,7 @@ def _results(history: list[HistoryEntry]) -> str:
     items = []
     for entry in reversed(history):
         result = entry.result
-        head = f"<code>{escape(result.command)}</code> — {escape(result.status)}"
+        head = f"<code>{escape(result.command)}</code>{_on(result.node)} — {escape(result.status)}"
         if result.exit_code is not None:
             head += f", exit {result.exit_code}"
         if result.reason:
@@ -185,6 +199,11 @@ def _policy(policy: Policy) -> str:
         "<th>what</th><th>subcommands</th><th>needs confirmation</th></tr>"
         f"{''.join(rows)}</table></section>"
     )
+
+
+def _on(node: str | None) -> str:
+    """The words " on web-1" for a result or pending command that names its fleet node."""
+    return f" on {escape(node)}" if node else ""
 
 
 def _duration(seconds: float) -> str:

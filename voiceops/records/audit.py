@@ -43,6 +43,8 @@ class DecisionRecord(AuditRecord):
     rule: str
     argv: tuple[str, ...] | None = optional()
     reason: str | None = optional()
+    #: The fleet node it was checked for (its own policy applied); left out without a fleet.
+    node: str | None = optional()
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,8 @@ class RunRecord(AuditRecord):
     stdout_bytes: int
     stderr_bytes: int
     output_sha256: str
+    #: The fleet node it ran on; left out without a fleet.
+    node: str | None = optional()
 
 
 @dataclass(frozen=True, slots=True)

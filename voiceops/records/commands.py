@@ -44,6 +44,8 @@ class CommandResult(Record):
     duration: float | None = optional(digits=4)
     timed_out: bool = flag()
     truncated: bool = flag()
+    #: The fleet node it ran (or was to run) on; left out without a fleet.
+    node: str | None = optional()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,8 @@ class PendingCommand(Record):
     #: Seconds left to confirm, when the record was made.
     expires_in: float
     held: tuple[HeldCommand, ...] = ()
+    #: The fleet node it is to run on; left out without a fleet.
+    node: str | None = optional()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,50 @@
+"""``GET /api/nodes`` and the status page's "Servers" section: the fleet and its state.
+
+Every node of the fleet file and every node the OpenClaw gateway has reported, each marked
+connected or disconnected (a node that went away stays listed), with its groups.  Behind the
+front door like every other API route: node names and groups are internal.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from aiohttp import web
+
+from proxy.actions.executors.fleet import NodeDirectory, NodeListing
+
+
+def add_routes(app: web.Application, directory: NodeDirectory) -> None:
+    """Mount ``GET /api/nodes``."""
+
+    async def nodes(request: web.Request) -> web.Response:
+        listing = await directory.listing()
+        fleet = directory.configured
+        return web.json_response(
+            {
+                "nodes": [node.to_dict() for node in listing.nodes],
+                "groups": {name: list(members) for name, members in fleet.groups.items()},
+                "default": fleet.default,
+                "error": listing.error,
+            }
+        )
+
+    app.router.add_get("/api/nodes", nodes)
+
+
+def render(listing: NodeListing) -> str:
+    """The status page's section (HTML, every value escaped)."""
+    rows = []
+    for node in listing.nodes:
+        state = "connected" if node.connected else "disconnected"
+        health = "up" if node.connected else "down"
+        rows.append(
+            f"<tr><td>{escape(node.name)}</td><td class={health}>{state}</td>"
+            f"<td>{escape(', '.join(node.groups))}</td>"
+            f"<td>{'yes' if node.configured else 'no'}</td></tr>"
+        )
+    error = f"<p class=notice>{escape(listing.error)}</p>" if listing.error else ""
+    return (
+        f"<section><h2>Servers</h2>{error}<table><tr><th>node</th><th>state</th>"
+        f"<th>groups</th><th>in the fleet file</th></tr>{''.join(rows)}</table></section>"
+    )
