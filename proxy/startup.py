@@ -134,11 +134,15 @@ async def build_services(config: Config) -> Services:
     missing = sorted(name for name, path in guard.binaries.items() if path is None)
     if missing:
         log.info("guard: not installed here, will be refused: %s", ", ".join(missing))
+    executor = make_executor(config, fleet)
+    # The extractor reads the live fleet (the file's nodes plus those connected) per request.
+    nodes = executor.directory if isinstance(executor, FleetExecutor) else None
     extractor = make_extractor(
         config.anthropic_api_key,
         config.anthropic_model,
         config.anthropic_base_url,
         config.rules,
+        fleet=None if nodes is None else nodes.fleet,
     )
     if isinstance(extractor, UnderstandingExtractor):
         # The offline extractor embeds its example phrasings once, now rather than in a call.
@@ -180,7 +184,6 @@ async def build_services(config: Config) -> Services:
         )
     limits = config.security.limits
     metrics = Metrics()
-    executor = make_executor(config, fleet)
     flows = FlowRegistry(
         extractor=metrics.extractor(
             extractor, "anthropic" if config.anthropic_api_key else "rules"
@@ -204,7 +207,7 @@ async def build_services(config: Config) -> Services:
         synthesiser=synthesiser(config),
         metrics=metrics,
         policy=guard.policy,
-        nodes=executor.directory if isinstance(executor, FleetExecutor) else None,
+        nodes=nodes,
     )
 
 

@@ -7,6 +7,9 @@ front door like every other API route: node names and groups are internal.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from html import escape
 
 from aiohttp import web
@@ -15,7 +18,7 @@ from proxy.actions.executors.fleet import NodeDirectory, NodeListing
 
 
 def add_routes(app: web.Application, directory: NodeDirectory) -> None:
-    """Mount ``GET /api/nodes``."""
+    """Mount ``GET /api/nodes``, and keep the directory current while the app runs."""
 
     async def nodes(request: web.Request) -> web.Response:
         listing = await directory.listing()
@@ -29,7 +32,15 @@ def add_routes(app: web.Application, directory: NodeDirectory) -> None:
             }
         )
 
+    async def watching(_app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(directory.watch(), name="node-directory")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
     app.router.add_get("/api/nodes", nodes)
+    app.cleanup_ctx.append(watching)
 
 
 def render(listing: NodeListing) -> str:

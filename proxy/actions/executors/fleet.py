@@ -24,6 +24,8 @@ from proxy.actions.executors.openclaw import MARGIN, OpenClawExecutor
 
 #: Seconds a node listing is reused before the gateway is asked again.
 LISTING_AGE = 2.0
+#: Seconds between the background listings that keep the extractor's fleet current.
+WATCH_INTERVAL = 5.0
 #: Most nodes remembered (configured ones always are); a gateway cannot grow this without bound.
 MAX_NODES = 256
 
@@ -84,10 +86,19 @@ class NodeDirectory:
         self._asked_at = float("-inf")
         self._error: str | None = None
         self._lock = asyncio.Lock()
+        self._fleet = fleet
 
     def fleet(self) -> Fleet:
-        """The live fleet: configured nodes first, then the others the gateway has reported."""
-        return self.configured.with_nodes(n for n in self._seen if n not in self.configured.nodes)
+        """The live fleet (an extractor's ``FleetSource``): configured nodes first, then the
+        others the gateway has reported.  The same object while the names stay the same."""
+        return self._fleet
+
+    async def watch(self, interval: float = WATCH_INTERVAL) -> None:
+        """Ask the gateway every ``interval`` seconds until cancelled, so that a node that
+        connects can be named before anything else asked about it."""
+        while True:
+            await self.listing()
+            await asyncio.sleep(interval)
 
     async def listing(self, *, fresh: bool = False) -> NodeListing:
         """Every known node; asks the gateway when the last answer is older than ``max_age``
@@ -117,6 +128,9 @@ class NodeDirectory:
         keep = [n for n in reported if n in self.configured.nodes or reported[n].connected]
         keep += [n for n in reported if n not in keep]
         self._seen = {n: reported[n] for n in keep[:MAX_NODES]}
+        extra = [n for n in self._seen if n not in self.configured.nodes]
+        if extra != list(self._fleet.nodes[len(self.configured.nodes) :]):
+            self._fleet = self.configured.with_nodes(extra)
 
     def _read(self, entry: Any) -> NodeState | None:
         if not isinstance(entry, dict):
