@@ -171,7 +171,7 @@ def test_an_audit_line_puts_time_first_and_who_acted_last() -> None:
 
 
 def test_unknown_fields_are_ignored_for_newer_writers() -> None:
-    data = {**RESULT.to_json(), "node": "web-1"}
+    data = {**RESULT.to_json(), "written_by": "a newer proxy"}
     assert commands.CommandResult.from_json(data) == RESULT
 
 
