@@ -31,6 +31,15 @@ TURN = api.TranscriptTurn(0, "user", "check the disk", 0.125, 1.5)
 EXAMPLES: list[Record] = [
     RESULT,
     BLOCKED,
+    # A fleet labels each command with its node.
+    commands.CommandResult(
+        "r3.1", "df -h", "executed", ("/usr/bin/df",), exit_code=0, node="web-1"
+    ),
+    commands.PendingCommand("r3.2", "r3", "reboot", ("/usr/sbin/reboot",), 30.0, node="db-1"),
+    events.SessionEvent(
+        "ws-1",
+        events.CommandEvent("r3", commands.CommandResult("r3.1", "w", "held", node="web-2")),
+    ),
     commands.ActionReport("ws-1", "execute", "done", "Done: 1 ran.", "r1", (RESULT, BLOCKED)),
     commands.ActionReport("ws-1", "confirm", "not_pending", "Nothing to confirm."),
     commands.HeldCommand("r2.2", "status nginx"),
@@ -168,6 +177,12 @@ def test_an_audit_line_puts_time_first_and_who_acted_last() -> None:
     assert list(line.to_json()) == [
         "time", "type", "session_id", "id", "outcome", "via", "principal", "peer"
     ]  # fmt: skip
+
+
+def test_a_node_is_written_only_with_a_fleet() -> None:
+    assert "node" not in RESULT.to_json()
+    labelled = commands.CommandResult("r3.1", "df -h", "executed", node="web-1")
+    assert labelled.to_json()["node"] == "web-1"
 
 
 def test_unknown_fields_are_ignored_for_newer_writers() -> None:
