@@ -6,6 +6,10 @@ policy, local executor; with ``--executor openclaw`` a real OpenClaw gateway + n
 the approved argv with ``system.run``), then holds a short spoken conversation through it with
 the headless client: "please check the disk space … execute plan".  The result of ``df -h``
 comes back into the conversation.  Then it keeps serving until Ctrl-C.
+
+``--fleet`` starts two node hosts, web-1 and web-2 (loopback, each its own state and device key)
+on one gateway, gives the proxy a fleet file naming them (group ``web``) and asks for "the disk
+space on both web servers": ``df -h`` runs on each, one result line per server.
 """
 
 from __future__ import annotations
@@ -37,14 +41,17 @@ from proxy.startup import build_services
 from voiceops.phrases import EXECUTE_PLAN
 
 REQUEST = "please check the disk space"
+FLEET_REQUEST = "please check the disk space on both web servers"
 TRIGGER = EXECUTE_PLAN
+FLEET_NODES = ("web-1", "web-2")
+FLEET_FILE = 'nodes = ["web-1", "web-2"]\n[groups]\nweb = ["web-1", "web-2"]\n'
 
 
 def _step(n: int, text: str) -> None:
     print(f"\n\033[1m[{n}/5] {text}\033[0m", flush=True)
 
 
-def _speech() -> Pcm | None:
+def _speech(request: str) -> Pcm | None:
     """The operator's words, spoken by espeak-ng (None when it is not installed)."""
     espeak = shutil.which("espeak-ng")
     if espeak is None:
@@ -53,7 +60,7 @@ def _speech() -> Pcm | None:
 
     parts = []
     with tempfile.TemporaryDirectory() as tmp:
-        for text in (REQUEST, TRIGGER):
+        for text in (request, TRIGGER):
             wav = Path(tmp) / "say.wav"
             subprocess.run([espeak, "-s", "150", "-w", str(wav), text], check=True)
             parts += [np.zeros(SAMPLE_RATE // 2, np.float32), read_wav(wav)]
@@ -62,15 +69,29 @@ def _speech() -> Pcm | None:
 
 @contextlib.asynccontextmanager
 async def _executor(args: argparse.Namespace) -> AsyncIterator[Callable[[Config], Config]]:
-    """How the config picks the chosen executor; for OpenClaw, a gateway + node host meanwhile."""
-    if args.executor != "openclaw":
+    """How the config picks the chosen executor; for OpenClaw, a gateway + node host meanwhile
+    (two, web-1 and web-2, with ``--fleet``)."""
+    if args.executor != "openclaw" and not args.fleet:
         yield lambda config: config
         return
-    print("      starting an OpenClaw gateway + node host (≈1.5 GB, 15–40 s here)", flush=True)
-    hosts = await asyncio.to_thread(openclaw.start, args.data_dir, port=free_port())
-    print(f"      OpenClaw gateway {hosts.url}, node {hosts.node!r} ready", flush=True)
+    names = FLEET_NODES if args.fleet else ("local",)
+    print(
+        f"      starting an OpenClaw gateway + node host {', '.join(names)} (≈1.5 GB, 15–40 s "
+        "here, more per node)",
+        flush=True,
+    )
+    port = free_port()
+    for name in names:
+        hosts = await asyncio.to_thread(openclaw.start, args.data_dir, port=port, node=name)
+        print(f"      OpenClaw gateway {hosts.url}, node {hosts.node!r} ready", flush=True)
+    fleet = None
+    if args.fleet:
+        fleet = args.data_dir / "fleet.toml"
+        fleet.write_text(FLEET_FILE)
     try:
-        yield lambda config: replace(config, placement=Placement("openclaw", hosts.node, hosts.url))
+        yield lambda config: replace(
+            config, placement=Placement("openclaw", names[0], hosts.url, fleet)
+        )
     finally:
         await asyncio.to_thread(openclaw.stop, args.data_dir)
         print("      OpenClaw gateway and node host stopped", flush=True)
@@ -100,22 +121,26 @@ async def _converse(args: argparse.Namespace, executor: Callable[[Config], Confi
         url = f"ws://127.0.0.1:{port}/api/chat"
         _step(4, f"proxy listening on http://localhost:{port} (health: /health, ready: /ready)")
 
-        pcm = _speech()
+        request = FLEET_REQUEST if args.fleet else REQUEST
+        pcm = _speech(request)
         if pcm is None:
             _step(5, "espeak-ng is missing: sending the request as an EXECUTE control frame")
             options = SessionOptions(
-                url=url, pcm=None, steps=(execute_step(REQUEST),), tail=5.0, events=False
+                url=url, pcm=None, steps=(execute_step(request),), tail=5.0, events=False
             )
         else:
-            _step(5, f'a spoken conversation: "{REQUEST} … {TRIGGER}"')
-            options = SessionOptions(url=url, pcm=pcm, speed=2.0, tail=8.0)
+            _step(5, f'a spoken conversation: "{request} … {TRIGGER}"')
+            # Two runs, and their two digests spoken one after the other, need a longer tail.
+            options = SessionOptions(url=url, pcm=pcm, speed=2.0, tail=20.0 if args.fleet else 8.0)
         summary = await run_session(options, on_output=lambda s: print(s, end="", flush=True))
         print(flush=True)
-        ok = "df -h: Root filesystem" in summary.text
+        where = [f"{node}: df -h: Root filesystem" for node in FLEET_NODES] if args.fleet else []
+        ok = all(line in summary.text for line in where or ["df -h: Root filesystem"])
+        ran = "df -h ran on web-1 and on web-2" if args.fleet else "df -h ran"
         print(
             "\n\033[1mdemo result:\033[0m "
             + (
-                "df -h ran; its digest came back into the conversation, as text and spoken"
+                f"{ran}; its digest came back into the conversation, as text and spoken"
                 if ok
                 else "no result"
             )
@@ -150,6 +175,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         choices=("local", "openclaw"),
         default="local",
         help="run the command here, or through an OpenClaw gateway + node host (./run.sh openclaw)",
+    )
+    parser.add_argument(
+        "--fleet",
+        action="store_true",
+        help="two OpenClaw node hosts (web-1, web-2) and one request for both web servers",
     )
     args = parser.parse_args(argv)
     configure_logging("WARNING")

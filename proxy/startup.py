@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from extraction import make_extractor
 from extraction.understand import UnderstandingExtractor
+from extraction.vocabulary import fleet_words
 from fleet import Fleet, load_fleet
 from guard import Guard, PolicyError, load_policy
 from proxy.actions.audit import AuditLog
@@ -168,7 +169,8 @@ async def build_services(config: Config) -> Services:
         else:
             log.warning("memory unavailable, requests go on without it: %s", memory.error)
     recognisers: SpeechPool | None = None
-    tap_settings = TapSettings(whisper_model=config.whisper_model)
+    # The fleet file's names are Whisper hotwords: "web two" is otherwise heard as "webmaster".
+    tap_settings = TapSettings(whisper_model=config.whisper_model, fleet_names=fleet_words(fleet))
     if config.tap:
         # Worker processes (one per core by default) load the models in parallel, once per
         # process and settings.
