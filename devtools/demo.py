@@ -131,7 +131,7 @@ async def _converse(args: argparse.Namespace, executor: Callable[[Config], Confi
         else:
             _step(5, f'a spoken conversation: "{request} … {TRIGGER}"')
             # Two runs, and their two digests spoken one after the other, need a longer tail.
-            options = SessionOptions(url=url, pcm=pcm, speed=2.0, tail=20.0 if args.fleet else 8.0)
+            options = SessionOptions(url=url, pcm=pcm, speed=2.0, tail=60.0 if args.fleet else 8.0)
         summary = await run_session(options, on_output=lambda s: print(s, end="", flush=True))
         print(flush=True)
         where = [f"{node}: df -h: Root filesystem" for node in FLEET_NODES] if args.fleet else []
