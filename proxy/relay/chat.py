@@ -138,7 +138,7 @@ async def chat(request: web.Request, state: RelayState) -> web.StreamResponse:
         compress=False,
     )
     # Before the 101: the splice must see the browser's frames from the first byte.
-    from_browser = splice.browser_side(request, state.config.max_message_bytes, Kind.AUDIO)
+    from_browser = splice.browser_side(request, ws, state.config.max_message_bytes, Kind.AUDIO)
     await ws.prepare(request)
     peer, principal = str(request.remote), request_principal(request)
     conv = Conversation(id=uuid.uuid4().hex, peer=peer, query=query, principal=principal)

@@ -105,10 +105,15 @@ class FrameSplice(asyncio.Protocol):
             self.transport.resume_reading()
 
 
-def browser_side(request: web.Request, max_payload: int, kind: int) -> FrameSplice | None:
-    """Install the browser side of the splice; call before ``WebSocketResponse.prepare``."""
+def browser_side(
+    request: web.Request, ws: web.WebSocketResponse, max_payload: int, kind: int
+) -> FrameSplice | None:
+    """Install the browser side of the splice; call just before ``ws.prepare(request)``.
+
+    Only for a valid upgrade: after a refused one the connection may carry more HTTP requests,
+    which are no frames."""
     transport = request.transport
-    if transport is None:
+    if transport is None or not ws.can_prepare(request).ok:
         return None
     splice = FrameSplice(
         transport,
