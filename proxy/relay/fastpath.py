@@ -97,8 +97,9 @@ def _to_upstream(to: FrameSplice, closed: Callable[[], bool], relayed: Relayed) 
         if closed() or transport.is_closing():
             return False
         began = time.perf_counter()
-        transport.write(remasked(frame, keys.next()))
-        relayed(frame.payload(), began)
+        payload, masked = remasked(frame, keys.next())
+        transport.write(masked)
+        relayed(payload, began)
         return True
 
     return forward
