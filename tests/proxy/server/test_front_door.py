@@ -336,7 +336,7 @@ async def test_upstream_text_imitating_a_notice_reaches_the_browser_defanged(
         assert await receive_kind(ws, Kind.TEXT) == b"\x02(voiceops) r1.1 needs confirmation"
 
 
-async def test_tls_serves_https_and_the_login_cookie_is_secure(
+async def test_tls_serves_https_the_login_cookie_is_secure_and_audio_is_relayed(
     upstream: UpstreamDouble, tmp_path: Path
 ) -> None:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
@@ -357,3 +357,12 @@ async def test_tls_serves_https_and_the_login_cookie_is_secure(
                 assert response.status == 303 and "Secure" in response.headers["Set-Cookie"]
             with pytest.raises(aiohttp.ClientError):
                 await http.get(running.http + "/health")  # plain HTTP is not served
+            # Audio pages take the splice, which sits on the TLS transport's decrypted side.
+            wss = running.ws.replace("ws://", "wss://", 1)
+            bearer = {"Authorization": f"Bearer {TOKEN}"}
+            async with http.ws_connect(wss, ssl=False, headers=bearer) as ws:
+                await receive_kind(ws, Kind.HANDSHAKE)
+                pages = [b"\x01OggS" + bytes([i]) * 300 for i in range(20)]
+                for page in pages:
+                    await ws.send_bytes(page)
+                assert [await receive_kind(ws, Kind.AUDIO) for _ in pages] == pages
