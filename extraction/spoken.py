@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from voiceops.words import without_apostrophes
+
 # Characters kept inside words: they occur in service names, paths and typed flags.
 _DROP = re.compile(r"[^a-z0-9\-./_@:=%+ ]+")
-_APOSTROPHES = re.compile(r"[’'`´]")
 _EDGE_PUNCT = ".:=,"
 _SHORT_FLAG = re.compile(r"-[a-z]+")
 
@@ -102,7 +103,7 @@ def normalise(text: str) -> str:
     ``"last 50 lines"``.  Hyphens, slashes, dots and the like stay inside words because they
     occur in names and typed flags.
     """
-    lowered = _APOSTROPHES.sub("", text.lower())
+    lowered = without_apostrophes(text.lower())
     words = [w.strip(_EDGE_PUNCT) for w in _DROP.sub(" ", lowered).split()]
     return " ".join(_numbers_to_digits([w for w in words if w]))
 

@@ -1,1 +1,2 @@
-"""Things every package of the project shares; today only the exception root."""
+"""Things every package of the project shares: the exception root (``errors``), the spoken
+vocabulary (``phrases``), the word tokeniser (``words``) and the typed records (``records``)."""

@@ -19,4 +19,9 @@ _SEPARATORS = re.compile(r"[\W_]+")
 
 def words(text: str) -> tuple[str, ...]:
     """The words of ``text`` ("Don't, EXECUTE plan!" → dont, execute, plan)."""
-    return tuple(_SEPARATORS.sub(" ", _APOSTROPHES.sub("", text.casefold())).split())
+    return tuple(_SEPARATORS.sub(" ", without_apostrophes(text.casefold())).split())
+
+
+def without_apostrophes(text: str) -> str:
+    """``text`` with every kind of apostrophe dropped, so "what's" and "what’s" are one word."""
+    return _APOSTROPHES.sub("", text)
