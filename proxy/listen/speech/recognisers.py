@@ -19,7 +19,12 @@ from typing import Any
 from proxy.listen.speech.settings import DEFAULT_SETTINGS, TapSettings
 from proxy.listen.speech.silero import SileroModel, SileroVad, silero_model_path
 from proxy.listen.speech.spotter import KeyphraseSpotter
-from proxy.listen.speech.transcriber import SphinxTranscriber, Transcriber, WhisperTranscriber
+from proxy.listen.speech.transcriber import (
+    EncoderWindow,
+    SphinxTranscriber,
+    Transcriber,
+    WhisperTranscriber,
+)
 from proxy.listen.speech.vad import EnergyVad, Segmenter
 from proxy.listen.speech.vocabulary import Vocabulary, known_names
 from proxy.listen.speech.vocabulary import hotwords as whisper_hotwords
@@ -143,9 +148,9 @@ def _load_transcriber(settings: TapSettings) -> Transcriber:
         hotwords = whisper_hotwords(names, phrases, settings.fleet_names)
     if model_ref is not None:
         try:
-            from faster_whisper import WhisperModel  # noqa: PLC0415
+            from proxy.listen.speech.whisper import LeanWhisper  # noqa: PLC0415
 
-            model = WhisperModel(
+            model = LeanWhisper(
                 str(model_ref),
                 device="cpu",
                 compute_type=settings.whisper_compute_type,
@@ -159,7 +164,13 @@ def _load_transcriber(settings: TapSettings) -> Transcriber:
         else:
             log.info("user speech: faster-whisper model %s", model_ref)
             return WhisperTranscriber(
-                model, f"whisper:{model_ref}", settings.whisper_beam_size, hotwords
+                model,
+                f"whisper:{model_ref}",
+                settings.whisper_beam_size,
+                hotwords,
+                None
+                if settings.whisper_window_s is None
+                else EncoderWindow(settings.whisper_window_s, settings.whisper_full_window_below_s),
             )
     elif not settings.allow_sphinx_fallback:
         raise RecogniserError(

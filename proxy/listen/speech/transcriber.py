@@ -10,13 +10,45 @@ rather than finish sooner.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
-from proxy.listen.speech.audio import Pcm
+from proxy.listen.speech.audio import ASR_RATE, Pcm
+
+#: Mel frames per second of audio (10 ms hop), and Whisper's full window in frames.
+FRAMES_PER_S = 100
+FULL_WINDOW = 3000
+#: Frames of padding always kept after the utterance: Whisper must hear that it ended.
+TAIL_FRAMES = 100
+#: Longest word sequence whose immediate repetition is folded.
+_MAX_REPEAT = 4
+_NORMAL = re.compile(r"[^a-z0-9']+")
+
+
+@dataclass(frozen=True, slots=True)
+class EncoderWindow:
+    """How much audio Whisper's encoder sees per utterance (see :mod:`proxy.listen.speech.whisper`).
+
+    Utterances shorter than ``full_below_s`` — replies, "execute plan" said alone, every
+    decision pass — keep Whisper's full 30 s window and are heard exactly as before (a short
+    window made tiny.en loop and hear "cancel" as "Console" there).  Longer ones are encoded
+    in ``min_s`` seconds, or the utterance and :data:`TAIL_FRAMES` when that is longer.
+    """
+
+    min_s: float
+    full_below_s: float
+
+    def frames(self, samples: int, rate: int) -> int | None:
+        """Encoder frames for an utterance of ``samples`` (``None``: the full window)."""
+        if samples < self.full_below_s * rate:
+            return None
+        frames = max(round(self.min_s * FRAMES_PER_S), samples * FRAMES_PER_S // rate + TAIL_FRAMES)
+        frames += frames % 2  # the encoder's convolution halves the frames
+        return frames if frames < FULL_WINDOW else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,15 +78,27 @@ class Transcriber(Protocol):
 
 
 class WhisperTranscriber:
-    """faster-whisper ``WhisperModel`` wrapper: utterance PCM in, text out."""
+    """faster-whisper ``WhisperModel`` wrapper: utterance PCM in, text out.
+
+    With a ``window`` the model must be a :class:`~proxy.listen.speech.whisper.LeanWhisper`:
+    longer utterances are encoded in a shorter window than 30 s (:class:`EncoderWindow`).
+    """
 
     reliable = True
 
-    def __init__(self, model: Any, name: str, beam_size: int = 1, hotwords: str | None = None):
+    def __init__(
+        self,
+        model: Any,
+        name: str,
+        beam_size: int = 1,
+        hotwords: str | None = None,
+        window: EncoderWindow | None = None,
+    ):
         self.name = name
         self._model = model
         self._beam_size = beam_size
         self._hotwords = hotwords
+        self._window = window
         self._lock = threading.Lock()
 
     def transcribe(self, pcm: Pcm) -> str:
@@ -65,6 +109,9 @@ class WhisperTranscriber:
         """Decode one utterance; ``logprob`` is the lowest segment's mean token log-probability."""
         audio = np.ascontiguousarray(pcm, dtype=np.float32)
         with self._lock:
+            frames = None if self._window is None else self._window.frames(audio.size, ASR_RATE)
+            if self._window is not None:
+                self._model.frames = frames
             segments, _info = self._model.transcribe(
                 audio,
                 language="en",
@@ -77,6 +124,8 @@ class WhisperTranscriber:
             # The segments are a lazy generator: decoding happens here, inside the lock.
             done = list(segments)
         text = " ".join(s.text.strip() for s in done).strip()
+        if frames is not None:
+            text = collapse_repeats(text)
         return Heard(text, min((float(s.avg_logprob) for s in done), default=0.0))
 
 
@@ -103,3 +152,21 @@ class SphinxTranscriber:
             self._decoder.end_utt()
             hyp = self._decoder.hyp()
         return Heard("" if hyp is None else str(hyp.hypstr).strip())
+
+
+def collapse_repeats(text: str) -> str:
+    """``text`` with immediately repeated word sequences said once ("confirm confirm" →
+    "confirm"): in a short window Whisper may loop on its last words (measured: "confirm" →
+    "confirm confirm confirm confirm"), since it was trained on 30 s windows."""
+    tokens = text.split()
+    keys = [_NORMAL.sub("", t.lower()) for t in tokens]
+    out: list[int] = []
+    for i in range(len(tokens)):
+        out.append(i)
+        for n in range(1, _MAX_REPEAT + 1):
+            if len(out) >= 2 * n and [keys[j] for j in out[-n:]] == [
+                keys[j] for j in out[-2 * n : -n]
+            ]:
+                del out[-n:]
+                break
+    return " ".join(tokens[i] for i in out)

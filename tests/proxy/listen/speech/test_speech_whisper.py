@@ -1,0 +1,66 @@
+"""Whisper's encoder window and the reuse of an utterance's encoding by the decision pass."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import soxr
+
+from proxy.listen.speech.audio import ASR_RATE, WIRE_RATE, Pcm
+from proxy.listen.speech.recognisers import Recognisers
+from proxy.listen.speech.settings import DEFAULT_SETTINGS
+from proxy.listen.speech.transcriber import EncoderWindow, collapse_repeats
+from proxy.listen.triggers import words
+from tests.proxy.listen.speech.speechkit import recognisers
+from tests.voices import concat, needs_espeak, say, silence
+
+
+@pytest.mark.parametrize(
+    ("heard", "meant"),
+    [
+        ("confirm confirm confirm confirm", "confirm"),
+        ("execute plan execute plan", "execute plan"),
+        ("Console, console.", "Console,"),
+        ("yes, confirm yes confirm", "yes, confirm"),
+        ("please check the disk space on web two", "please check the disk space on web two"),
+    ],
+)
+def test_a_looping_transcript_is_said_once(heard: str, meant: str) -> None:
+    assert collapse_repeats(heard) == meant
+
+
+def test_short_utterances_keep_the_full_window_longer_ones_hold_a_pause_after_them() -> None:
+    window = EncoderWindow(min_s=10.0, full_below_s=3.0)
+    assert window.frames(2 * ASR_RATE, ASR_RATE) is None  # a reply: 30 s, as always
+    assert window.frames(4 * ASR_RATE, ASR_RATE) == 1000  # a sentence: the 10 s minimum
+    assert window.frames(12 * ASR_RATE, ASR_RATE) == 1300  # longer: the utterance + 1 s
+    assert window.frames(29 * ASR_RATE, ASR_RATE) is None  # as long as the full window
+
+
+def _utterance(text: str) -> Pcm:
+    """One utterance as the VAD hands it over: 16 kHz, a little silence either side."""
+    pcm = concat(silence(0.3), say(text), silence(0.7))
+    return np.asarray(soxr.resample(pcm, WIRE_RATE, ASR_RATE), dtype=np.float32)
+
+
+@pytest.mark.speech
+@needs_espeak
+def test_a_decision_pass_hears_the_same_utterance_again() -> None:
+    pcm = _utterance("yes, confirm")
+    transcriber = recognisers().transcriber
+    first = transcriber.hear(pcm)
+    again = transcriber.hear(pcm, "confirm conform concern")
+    assert "confirm" in words(first.text)
+    assert "confirm" in words(again.text)
+
+
+@pytest.mark.speech
+@needs_espeak
+def test_a_short_window_still_hears_the_words() -> None:
+    windowed = Recognisers.load(
+        replace(DEFAULT_SETTINGS, whisper_window_s=10.0, whisper_full_window_below_s=0.0)
+    ).transcriber
+    heard = windowed.hear(_utterance("please check the disk space on the web servers"))
+    assert {"check", "disk", "space"} <= set(words(heard.text))
