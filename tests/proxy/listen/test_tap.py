@@ -159,6 +159,11 @@ async def test_a_crashed_worker_degrades_the_tap_and_is_replaced(
             for message in speech:
                 tap.offer_client(message)  # never raises: dropped and counted
             await tap.close()  # returns although the worker never finished the session
+            # The reader thread logs once the dead process is reaped, after its pid went.
+            for _ in range(500):
+                if "DIED" in caplog.text:
+                    break
+                await asyncio.sleep(0.01)
         assert "DIED" in caplog.text
         assert tap.dropped == len(speech)
         assert events == []
