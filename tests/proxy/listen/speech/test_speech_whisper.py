@@ -12,9 +12,9 @@ from proxy.listen.speech.audio import ASR_RATE, WIRE_RATE, Pcm
 from proxy.listen.speech.recognisers import Recognisers
 from proxy.listen.speech.settings import DEFAULT_SETTINGS
 from proxy.listen.speech.transcriber import EncoderWindow, collapse_repeats
-from proxy.listen.triggers import words
 from tests.proxy.listen.speech.speechkit import recognisers
 from tests.voices import concat, needs_espeak, say, silence
+from voiceops.words import words
 
 
 @pytest.mark.parametrize(
