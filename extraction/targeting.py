@@ -32,9 +32,13 @@ def server_names(source: FleetSource | None) -> ServerNames | None:
     fleet = source() if source is not None else None
     if fleet is None or not fleet.nodes:
         return None
-    if not _cache or _cache[0].fleet is not fleet:
-        _cache[:] = [ServerNames(fleet)]
-    return _cache[0]
+    # Extractions run in worker threads: read the cache once, so a reader never belongs to
+    # another thread's fleet.
+    cached = _cache[0] if _cache else None
+    if cached is None or cached.fleet is not fleet:
+        cached = ServerNames(fleet)
+        _cache[:] = [cached]
+    return cached
 
 
 @dataclass(slots=True)

@@ -11,15 +11,21 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from extraction import make_extractor
 from extraction.anthropic_backend import AnthropicExtractor
 from extraction.model import Extraction, Turn
 from extraction.rules import RulesExtractor
+from extraction.spoken import normalise
+from extraction.targets import ServerNames
 from extraction.understand import UnderstandingExtractor
 from fleet import Fleet
 from tests.extraction.fake_anthropic import Reply, message, running
 from tests.extraction.fleet_set import FLEET, as_pairs, expected, turns
+
+SERVER_NAMES = ServerNames(FLEET)
 
 #: (conversation, expected) — the format of fleet_set.txt: "command @ nodes ; ? question".
 TABLE = [
@@ -145,3 +151,12 @@ async def test_the_anthropic_backend_quotes_server_words_and_the_proxy_resolves_
     assert "<servers>\nnodes: web-1, web-2, db-1" in sent["messages"][0]["content"]
     item = sent["tools"][0]["input_schema"]["properties"]["commands"]["items"]
     assert "servers" in item["properties"]
+
+
+@given(st.text(max_size=200))
+@settings(max_examples=300, deadline=None)
+def test_any_words_are_read_without_error(text: str) -> None:
+    said = SERVER_NAMES.read(normalise(text))
+    assert set(said.rest.split()) <= set(normalise(text).split())
+    assert all(FLEET.knows(name) for name in said.names)
+    assert not (said.names and said.question)
