@@ -9,8 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from extraction.model import Extraction, Turn
+from extraction.model import Extraction
 from fleet import Fleet
+from tests.extraction.understanding_set import rows, turns
+
+__all__ = ["FLEET", "as_pairs", "correct", "expected", "load", "turns"]
 
 SET_PATH = Path(__file__).with_name("fleet_set.txt")
 FLEET = Fleet(("web-1", "web-2", "db-1"), {"web": ("web-1", "web-2")}, {"database box": "db-1"})
@@ -26,17 +29,6 @@ class Case:
     category: str
     said: str
     want: str
-
-
-def turns(text: str) -> list[Turn]:
-    """``"u: ... // a: ..."`` → turns; a turn without a prefix is the operator's."""
-    out = []
-    for n, raw in enumerate(text.split(" // ")):
-        speaker, _, said = raw.strip().partition(": ")
-        if speaker not in ("u", "a") or not said:
-            speaker, said = "u", raw.strip()
-        out.append(Turn("user" if speaker == "u" else "assistant", said, n, n + 0.9))
-    return out
 
 
 def expected(text: str) -> tuple[Pairs, list[str]]:
@@ -67,16 +59,4 @@ def correct(result: Extraction, want: str) -> bool:
 
 def load(split: str) -> list[Case]:
     """Every case of ``split`` in file order."""
-    cases: list[Case] = []
-    current = ""
-    for raw in SET_PATH.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            current = line[1:-1]
-            continue
-        category, said, want = (part.strip() for part in line.split(" | "))
-        if current == split:
-            cases.append(Case(current, category, said, want))
-    return cases
+    return [Case(section, *parts) for section, parts in rows(SET_PATH) if section == split]

@@ -7,7 +7,7 @@ Shared by the test suite (the tuning part, with an accuracy floor) and
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,16 +34,17 @@ class Case:
         return " // ".join(f"{t.speaker[0]}: {t.text}" for t in self.turns)
 
 
-def _turns(text: str) -> tuple[Turn, ...]:
+def turns(text: str) -> tuple[Turn, ...]:
+    """``"u: ... // a: ..."`` → turns; a turn without a prefix is the operator's."""
     if text.strip() == "-":
         return ()
-    turns = []
+    found = []
     for n, raw in enumerate(text.split(" // ")):
         speaker, _, said = raw.strip().partition(": ")
         if speaker not in ("u", "a") or not said:
             speaker, said = "u", raw.strip()
-        turns.append(Turn("user" if speaker == "u" else "assistant", said, n, n + 0.9))
-    return tuple(turns)
+        found.append(Turn("user" if speaker == "u" else "assistant", said, n, n + 0.9))
+    return tuple(found)
 
 
 def _commands(text: str) -> tuple[tuple[str, ...], ...]:
@@ -52,25 +53,31 @@ def _commands(text: str) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(a.strip() for a in item.split("||")) for item in text.split(" ; "))
 
 
-def load(split: str | None = None) -> list[Case]:
-    """Every case of ``split`` (``"tune"``, ``"held-out"``, or both when None), in file order."""
-    cases: list[Case] = []
+def rows(path: Path) -> Iterator[tuple[str, list[str]]]:
+    """(section, the line's ``" | "``-separated parts) for each case line of a set file."""
     current = ""
-    for raw in SET_PATH.read_text(encoding="utf-8").splitlines():
+    for raw in path.read_text(encoding="utf-8").splitlines():
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         if line.startswith("[") and line.endswith("]"):
             current = line[1:-1]
             continue
-        category, said, expected, *rest = (part.strip() for part in line.split(" | "))
+        yield current, [part.strip() for part in line.split(" | ")]
+
+
+def load(split: str | None = None) -> list[Case]:
+    """Every case of ``split`` (``"tune"``, ``"held-out"``, or both when None), in file order."""
+    cases: list[Case] = []
+    for current, parts in rows(SET_PATH):
+        category, said, expected, *rest = parts
         recalled: tuple[Recollection, ...] = ()
         if rest:
             commands = tuple(c.strip() for c in rest[0].split(" ; "))
             recalled = (
                 Recollection("r0", "earlier request", commands, "", "earlier", time.time(), 0.5),
             )
-        case = Case(current, category, _turns(said), _commands(expected), recalled)
+        case = Case(current, category, turns(said), _commands(expected), recalled)
         if split is None or split == current:
             cases.append(case)
     return cases
