@@ -223,15 +223,14 @@ class UnderstandingExtractor:
         state.correcting = False
         state.service = clause.slots.service or state.service
         state.container = clause.slots.container or state.container
+        state.targeting.heard(clause.place)
         if clause.negated or (clause.later and not clause.again):
-            state.targeting.heard(clause.place)
             state.requesting = False
             why = "that says not to" if clause.negated else "that is for later, so nothing runs now"
             state.chatter.append(Unmatched(clause.words, f"I heard '{clause.words}': {why}."))
             return
         commands, taken_from = self._commands(clause, state, vectors, corrects)
         if not commands:
-            state.targeting.heard(clause.place)
             return
         proposed = state.aimed(clause, [propose(c, clause, origin, taken_from) for c in commands])
         if proposed is None:
@@ -271,11 +270,11 @@ class UnderstandingExtractor:
             self._ask(state, clause, vectors, "the offline meaning model is not available")
             return []
         slots = clause.slots
-        ranked = self._ranked(slots, vectors)
+        ranked = _ranked(self.index, slots, vectors)
         heard = clause.by_sound
         if heard is not None and heard.plain in vectors:
             # A name heard as other words counts only where the meaning wants a service.
-            again = self._ranked(heard, vectors)
+            again = _ranked(self.index, heard, vectors)
             if again and again[0][0] >= THRESHOLD and "service" in again[0][1].needs:
                 slots, ranked = heard, again
         if not ranked or ranked[0][0] < THRESHOLD:
@@ -299,10 +298,6 @@ class UnderstandingExtractor:
         remember(state, command, slots)
         return [command]
 
-    def _ranked(self, slots: Slots, vectors: dict[str, Vectors]) -> list[tuple[float, Intent]]:
-        """Intents by closeness to the clause, leaving out those whose required words it lacks."""
-        return [r for r in self.index.rank(vectors[slots.plain]) if r[1].applies(slots.plain)]
-
     def _ask(
         self, state: Reading, clause: Clause, vectors: dict[str, Vectors], why: str | None
     ) -> None:
@@ -314,23 +309,40 @@ class UnderstandingExtractor:
     ) -> Unmatched:
         """Words that were not turned into a command, with what they may have meant."""
         vector = vectors.get(clause.slots.plain)
-        suggestions: list[str] = []
-        if vector is not None:
-            guess = clause.slots.values()
-            sound = clause.by_sound.service if clause.by_sound else None
-            near = clause.slots.service or sound or self.slots.sounds_like(clause.words)
-            near = near or state.service
-            if near:
-                guess.setdefault("service", near)
-            for score, intent in self.index.rank(vector)[:MAX_SUGGESTIONS]:
-                if score >= SUGGEST_FROM:
-                    suggestions.append(intent.described(guess))
-        said = f"I heard '{clause.words}'"
-        text = f"{said}: {why}" if why else said + "."
-        text = text if text.endswith(("?", ".")) else text + "."
-        if suggestions:
-            text += f" Did you mean: {either(suggestions)}?"
-        return Unmatched(clause.words, text, tuple(suggestions))
+        if vector is None:
+            return _said_back(clause.words, why, [])
+        sound = clause.by_sound.service if clause.by_sound else None
+        near = clause.slots.service or sound or self.slots.sounds_like(clause.words)
+        found = _suggestions(self.index.rank(vector), clause.slots, near or state.service)
+        return _said_back(clause.words, why, found)
+
+
+def _ranked(
+    index: IntentIndex, slots: Slots, vectors: dict[str, Vectors]
+) -> list[tuple[float, Intent]]:
+    """Intents by closeness to the clause, leaving out those whose required words it lacks."""
+    return [r for r in index.rank(vectors[slots.plain]) if r[1].applies(slots.plain)]
+
+
+def _suggestions(
+    ranked: list[tuple[float, Intent]], slots: Slots, service: str | None
+) -> list[str]:
+    """The closest intents, described with the clause's names (and the service it may mean)."""
+    guess = slots.values()
+    if service:
+        guess.setdefault("service", service)
+    top = ranked[:MAX_SUGGESTIONS]
+    return [intent.described(guess) for score, intent in top if score >= SUGGEST_FROM]
+
+
+def _said_back(words: str, why: str | None, suggestions: list[str]) -> Unmatched:
+    """What to say back about words that ran nothing: why, and what they may have meant."""
+    said = f"I heard '{words}'"
+    text = f"{said}: {why}" if why else said + "."
+    text = text if text.endswith(("?", ".")) else text + "."
+    if suggestions:
+        text += f" Did you mean: {either(suggestions)}?"
+    return Unmatched(words, text, tuple(suggestions))
 
 
 def _embed(texts: list[str]) -> Sequence[Any]:
