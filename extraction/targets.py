@@ -54,6 +54,7 @@ _PLACE_ONLY = _MOVES | _PREPOSITIONS | _DETERMINERS | frozenset((
     "rather", *_NOUNS, *_NOUNS.values(),
 ))  # fmt: skip
 _PARTS = re.compile(r"[a-z]+|[0-9]+")
+_NODE_LIKE = re.compile(r"[a-z]{1,12}-?[0-9]{1,3}")
 _KIND = re.compile(r"^1 of (?:the )?| (?:" + "|".join((*_NOUNS, *_NOUNS.values())) + ")$")
 
 
@@ -185,6 +186,10 @@ class ServerNames:
                 continue
             stem = "".join(stem_parts)
             heard = stem if stem in self._stems else self._sounds_like(stem_parts, placed)
+            if heard is None and size == 1 and placed and _NODE_LIKE.fullmatch(last):
+                # "on the V-1", "on BB1": a server was named, badly heard; never the default.
+                every = either(self.fleet.nodes, "and")
+                return _Hit(i, i + 1, (), f"There is no {last}: I know {every}.")
             if heard is None:
                 continue
             number = tail[-1]

@@ -82,6 +82,8 @@ def test_a_default_or_a_single_node_is_used_when_nothing_is_named() -> None:
     with_default = replace(FLEET, default="web")
     rules = RulesExtractor(fleet=lambda: with_default)
     outcome(rules.extract_sync(turns("check the disk space")), "df -h @ web-1,web-2")
+    # A server named but badly heard ("d b one" as "BB1") is asked about, never the default.
+    outcome(rules.extract_sync(turns("check the disk space on BB1")), "? there is no bb1")
     alone = RulesExtractor(fleet=lambda: Fleet(("db-1",)))
     outcome(alone.extract_sync(turns("check the disk space")), "df -h @ db-1")
 

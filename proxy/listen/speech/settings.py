@@ -41,8 +41,9 @@ class TapSettings:
       default: seen once, tiny.en wrote a prompted name into a short reply ("Say cancel." →
       "caddy, cancel,"), and its effect on the trigger figures is not measured yet.
       ``fleet_names``: the servers the operator may name (``extraction.vocabulary.fleet_words``),
-      always added to the hotwords when there are any: with them tiny.en kept the server in 27
-      of 28 espeak-ng requests, without them in 20 (``bench/bench_fleet_words.py``).
+      always added to the hotwords when there are any: with them tiny.en kept the server in 26
+      and 27 of 28 espeak-ng requests (two runs), without them in 20
+      (``bench/bench_fleet_words.py``).
       ``allow_sphinx_fallback``: without Whisper, transcribe with pocketsphinx's general model
       (poor words; logged as a warning) instead of failing at start-up.
 
