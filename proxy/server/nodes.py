@@ -15,6 +15,7 @@ from html import escape
 from aiohttp import web
 
 from proxy.actions.executors.fleet import NodeDirectory, NodeListing
+from voiceops.records.api import NodeGroup, NodeList
 
 
 def add_routes(app: web.Application, directory: NodeDirectory) -> None:
@@ -23,14 +24,9 @@ def add_routes(app: web.Application, directory: NodeDirectory) -> None:
     async def nodes(request: web.Request) -> web.Response:
         listing = await directory.listing()
         fleet = directory.configured
-        return web.json_response(
-            {
-                "nodes": [node.to_dict() for node in listing.nodes],
-                "groups": {name: list(members) for name, members in fleet.groups.items()},
-                "default": fleet.default,
-                "error": listing.error,
-            }
-        )
+        groups = tuple(NodeGroup(name, members) for name, members in fleet.groups.items())
+        reply = NodeList(listing.nodes, groups, fleet.default, listing.error)
+        return web.json_response(reply.to_json())
 
     async def watching(_app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(directory.watch(), name="node-directory")

@@ -90,3 +90,37 @@ class SessionActions(Record):
     state: str
     pending: tuple[PendingCommand, ...]
     actions: tuple[HistoryEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeState(Record):
+    """One fleet node as the proxy knows it: from the fleet file, the gateway, or both."""
+
+    name: str
+    connected: bool
+    #: Named in the fleet file (else only reported by the gateway).
+    configured: bool
+    groups: tuple[str, ...] = ()
+    #: ``system.run`` approved on the node (OpenClaw pairing); a node without it cannot run.
+    can_run: bool = False
+    #: Wall-clock seconds the gateway last saw it (``None``: never).
+    last_seen: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NodeGroup(Record):
+    """A group of the fleet file and its nodes."""
+
+    name: str
+    nodes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeList(Record):
+    """``GET /api/nodes``: every node of the fleet file and every node the gateway reported,
+    connected or not; ``error`` says why the gateway could not be asked."""
+
+    nodes: tuple[NodeState, ...]
+    groups: tuple[NodeGroup, ...] = ()
+    default: str | None = optional()
+    error: str | None = optional()

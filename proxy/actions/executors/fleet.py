@@ -21,6 +21,7 @@ from guard.decision import Approval
 from proxy.actions.executors.base import Executor, RunResult
 from proxy.actions.executors.gateway import GatewayClient, GatewayError, GatewayUnavailableError
 from proxy.actions.executors.openclaw import MARGIN, OpenClawExecutor
+from voiceops.records.api import NodeState
 
 #: Seconds a node listing is reused before the gateway is asked again.
 LISTING_AGE = 2.0
@@ -28,31 +29,6 @@ LISTING_AGE = 2.0
 WATCH_INTERVAL = 5.0
 #: Most nodes remembered (configured ones always are); a gateway cannot grow this without bound.
 MAX_NODES = 256
-
-
-@dataclass(frozen=True, slots=True)
-class NodeState:
-    """One node as the proxy knows it: from the fleet file, the gateway, or both."""
-
-    name: str
-    connected: bool
-    configured: bool
-    groups: tuple[str, ...]
-    #: ``system.run`` approved on the node (OpenClaw pairing); a node without it cannot run.
-    can_run: bool = False
-    #: Wall-clock seconds the gateway last saw it (``None``: never).
-    last_seen: float | None = None
-
-    def to_dict(self) -> dict[str, object]:
-        """The JSON form ``/api/nodes`` serves."""
-        return {
-            "name": self.name,
-            "connected": self.connected,
-            "configured": self.configured,
-            "groups": list(self.groups),
-            "can_run": self.can_run,
-            "last_seen": self.last_seen,
-        }
 
 
 @dataclass(frozen=True, slots=True)

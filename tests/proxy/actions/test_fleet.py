@@ -36,6 +36,7 @@ from proxy.server.pipeline import Services
 from tests.proxy.actions.test_executor_local import TEST_POLICY, approve, ran_log
 from tests.proxy.actions.test_flow import RecordingNotifier
 from tests.proxy.conftest import fast_config, running_proxy
+from voiceops.records.api import NodeGroup, NodeList
 from voiceops.records.audit import RunRecord
 
 FLEET_FILE = """
@@ -253,9 +254,10 @@ async def test_api_nodes_needs_credentials_and_lists_every_node(rig: Rig) -> Non
             body = await reply.json()
         async with http.get(running.http + "/status", headers=bearer) as page:
             html = await page.text()
-    states = {node["name"]: node["connected"] for node in body["nodes"]}
+    nodes = NodeList.from_json(body)
+    states = {node.name: node.connected for node in nodes.nodes}
     assert states["web-1"] is states["web-2"] is True and states["db-1"] is False
-    assert body["groups"] == {"web": ["web-1", "web-2"]}
+    assert nodes.groups == (NodeGroup("web", ("web-1", "web-2")),)
     assert "<h2>Servers</h2>" in html and "<td>db-1</td><td class=down>disconnected</td>" in html
 
 

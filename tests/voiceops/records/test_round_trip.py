@@ -36,6 +36,17 @@ EXAMPLES: list[Record] = [
         "r3.1", "df -h", "executed", ("/usr/bin/df",), exit_code=0, node="web-1"
     ),
     commands.PendingCommand("r3.2", "r3", "reboot", ("/usr/sbin/reboot",), 30.0, node="db-1"),
+    api.NodeState("web-2", False, False, last_seen=None),
+    api.NodeGroup("web", ("web-1",)),
+    api.NodeList(
+        (
+            api.NodeState("web-1", True, True, ("web",), True, 1764460000.5),
+            api.NodeState("db-1", False, True),
+        ),
+        (api.NodeGroup("web", ("web-1", "web-2")),),
+        "web-1",
+        error=None,
+    ),
     events.SessionEvent(
         "ws-1",
         events.CommandEvent("r3", commands.CommandResult("r3.1", "w", "held", node="web-2")),
