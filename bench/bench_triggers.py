@@ -12,9 +12,11 @@ then compared on the same recordings:
 * ``keyphrase``  — the pocketsphinx spotter alone;
 * ``both``       — spotter hit confirmed by the text;
 * ``previous``   — the default before issue 15: text, plus spotter alone for short replies;
-* ``chosen``     — the shipped default: as ``previous``, but "confirm" must be heard twice
+* ``round1``     — issue 15's first rule: as ``previous``, but "confirm" must be heard twice
   (text pass sure of itself, and a decision pass among its rivals agrees; never the spotter
-  alone).
+  alone); the decision pass's hotword list had no full stop;
+* ``chosen``     — the shipped default: as ``round1``, the list ends with a full stop, and
+  "cancel" needs a sure text pass too (same floor; no decision pass, never the spotter alone).
 
 A held-out set (voices and sentences never used to tune anything) says "execute plan" and
 "confirm" fast (185 wpm) in steady room noise (pink noise at 15 dB SNR).
@@ -114,6 +116,10 @@ class Heard:
     def recheck(self, hotwords: str) -> str:
         return (self.rechecked or {}).get(hotwords, "")
 
+    def recheck_unstopped(self, hotwords: str) -> str:
+        """The decision pass as ``round1`` ran it: the hotword list without its full stop."""
+        return self.recheck(hotwords.removesuffix("."))
+
 
 #: Held-out: voices, phrasings and noise never used to choose a threshold or a rule.
 HELD_OUT_VOICES = ("en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-us+f4", "en+m4")
@@ -167,6 +173,9 @@ def listen(recs: Recognisers, audio: Pcm, costs: Costs) -> list[Heard]:
                     pcm, p.decision_hotwords
                 ).text
                 costs.recheck_s += time.perf_counter() - t
+                if p.action is Action.CONFIRM:  # round1's decision pass, for the comparison
+                    unstopped = p.decision_hotwords.removesuffix(".")
+                    rechecked[unstopped] = recs.transcriber.hear(pcm, unstopped).text
         heard.append(Heard(got.text, near, end, got.logprob, rechecked))
 
     for page in pages:
@@ -192,7 +201,11 @@ def policies() -> dict[str, tuple[TriggerPhrase, ...]]:
         for p in DEFAULT_PHRASES
     )
     text_only = tuple(replace(p, keyphrase_alone=False) for p in previous)
-    return {"text": text_only, "previous": previous, "chosen": DEFAULT_PHRASES}
+    round1 = tuple(
+        replace(p, keyphrase_alone=True, min_logprob=None) if p.action is Action.CANCEL else p
+        for p in DEFAULT_PHRASES
+    )
+    return {"text": text_only, "previous": previous, "round1": round1, "chosen": DEFAULT_PHRASES}
 
 
 def fired(policy: str, heard: list[Heard]) -> list[Action]:
@@ -201,10 +214,11 @@ def fired(policy: str, heard: list[Heard]) -> list[Action]:
     for h in heard:
         if policy in policies():
             phrases = policies()[policy]
+            recheck = h.recheck_unstopped if policy == "round1" else h.recheck
             actions += [
                 m.action
                 for m in match_utterance(
-                    h.text, h.spotted, phrases, h.end, logprob=h.logprob, recheck=h.recheck
+                    h.text, h.spotted, phrases, h.end, logprob=h.logprob, recheck=recheck
                 )
             ]
             continue
@@ -565,6 +579,9 @@ def long_stream(spec: StreamSpec) -> dict[str, Any]:
     }
 
 
+REPLAY_POLICIES = ("previous", "round1", "chosen")
+
+
 def short_stream(spec: StreamSpec) -> dict[str, Any]:
     """The short utterances of one long-run stream, recorded once, judged by every policy."""
     assert _RECS is not None, "call _worker_init first"
@@ -572,11 +589,13 @@ def short_stream(spec: StreamSpec) -> dict[str, Any]:
     costs = Costs()
     heard = listen(_RECS, audio, costs)
     false: dict[str, list[str]] = {}
-    for policy in ("previous", "chosen"):
+    for policy in REPLAY_POLICIES:
         for h in heard:
             for action in fired(policy, [h]):
+                # The scripted utterance that ended nearest to the recognised one.
+                nearest = min(said, key=lambda s: abs(s.end - h.end)).text if said else "?"
                 false.setdefault(f"{policy}:{action.name}", []).append(
-                    f"{h.text!r} [{spec.voice}/{spec.speed}/noise={spec.noise_rms}]"
+                    f"{nearest!r} → {h.text!r} [{spec.voice}/{spec.speed}/noise={spec.noise_rms}]"
                 )
     return {
         "speech_s": speech_s,
@@ -593,7 +612,7 @@ def short_stream(spec: StreamSpec) -> dict[str, Any]:
 def short_replay(minutes: float, workers: int, vad: str) -> dict[str, Any]:
     """Replies ("confirm", "cancel") fire only in utterances of at most four words, and the
     full long run found all its false replies there.  This replays every short utterance of
-    the long run's script (same seed) and judges the previous and the chosen rule on the same
+    the long run's script (same seed) and judges the previous, round1 and chosen rules on the same
     recordings; rates are per hour of the *whole* script's speech."""
     specs = long_specs(minutes)
     began = time.perf_counter()
@@ -613,7 +632,7 @@ def short_replay(minutes: float, workers: int, vad: str) -> dict[str, Any]:
         for key, items in r["false"].items():
             counts[key] = counts.get(key, 0) + len(items)
             examples.setdefault(key, []).extend(items)
-    keys = [f"{p}:{a}" for p in ("previous", "chosen") for a in ("CONFIRM", "CANCEL")]
+    keys = [f"{p}:{a}" for p in REPLAY_POLICIES for a in ("CONFIRM", "CANCEL")]
     audio_s = sum(r["audio_s"] for r in results)
     return {
         "what": short_replay.__doc__.replace("\n   ", "") if short_replay.__doc__ else "",
@@ -727,7 +746,7 @@ def quick(began: float, vad: str) -> dict[str, Any]:
     recs = Recognisers.load(replace(DEFAULT_SETTINGS, vad=vad))
     print(f"recognisers loaded in {recs.load_seconds:.2f}s ({recs.transcriber.name})")
     costs = Costs()
-    names = ("text", "keyphrase", "both", "previous", "chosen")
+    names = ("text", "keyphrase", "both", "previous", "round1", "chosen")
     pos: dict[str, dict[str, list[int]]] = {n: {"execute": [], "reply": []} for n in names}
     wrong_on_pos = dict.fromkeys(names, 0)
     neg_false = dict.fromkeys(names, 0)

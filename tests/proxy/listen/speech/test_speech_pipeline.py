@@ -89,6 +89,14 @@ def test_a_sound_alike_said_alone_does_not_confirm(word: str, voice: str, speed:
     assert Action.CONFIRM not in triggers(events)
 
 
+@pytest.mark.parametrize("voice", ["en-gb-x-gbclan", "en+m4"])
+def test_a_polite_confirm_is_kept(voice: str) -> None:
+    # Held-out set, 185 wpm: the text pass heard "confirm, please", and the decision pass
+    # heard only "please" until its list of hotwords ended with a full stop.
+    events, _ = listen(concat(silence(0.5), say("confirm please", voice, 185), silence(1.0)))
+    assert triggers(events) == [Action.CONFIRM]
+
+
 @pytest.mark.parametrize(
     ("request_", "name"),
     # Without names as hotwords (the default) tiny.en heard "restart engine x" at 185 wpm as
