@@ -20,35 +20,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
-import numpy as np
 from aiohttp import web
 
-from client.audio import FRAME_SAMPLES, SAMPLE_RATE, encode_pages
+from bench.realtime import FRAME_SECONDS, echo, noise_pages
 from devtools.tinymoshi import free_port
 from proxy.__main__ import serve
 from proxy.config import Config
 from proxy.startup import build_services
 
-FRAME_SECONDS = FRAME_SAMPLES / SAMPLE_RATE
 RESULTS = Path(__file__).parent / "results" / "relay.json"
-
-
-def _pages(count: int) -> list[bytes]:
-    # Quiet noise with a louder burst every few seconds, so the tap's VAD and Whisper have work.
-    rng = np.random.default_rng(0)
-    pcm = (rng.standard_normal(count * FRAME_SAMPLES) * 0.003).astype(np.float32)
-    for start in range(0, len(pcm), 5 * SAMPLE_RATE):
-        pcm[start : start + SAMPLE_RATE] *= 60
-    return [b"\x01" + page for page in encode_pages(pcm)]
-
-
-async def _echo(request: web.Request) -> web.WebSocketResponse:
-    ws = web.WebSocketResponse()
-    await ws.prepare(request)
-    await ws.send_bytes(b"\x00")
-    async for msg in ws:
-        await ws.send_bytes(msg.data)
-    return ws
 
 
 async def _round_trips(url: str, pages: list[bytes], *, paced: bool = False) -> list[float]:
@@ -81,14 +61,14 @@ def _summary(times: list[float]) -> dict[str, float]:
 async def main(count: int, paced_count: int) -> dict[str, object]:
     """Run both measurements and return the figures."""
     app = web.Application()
-    app.router.add_get("/api/chat", _echo)
+    app.router.add_get("/api/chat", echo)
     runner = web.AppRunner(app)
     await runner.setup()
     echo_port = free_port()
     await web.TCPSite(runner, "127.0.0.1", echo_port).start()
     echo_url = f"ws://127.0.0.1:{echo_port}/api/chat"
 
-    pages = _pages(count)
+    pages = noise_pages(count)
     real_time = pages[:paced_count]
     try:
         await _round_trips(echo_url, pages[:50])  # warm-up

@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -29,21 +28,13 @@ from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from bench.bench_memory import percentiles
 from extraction.rules import RulesExtractor
 from extraction.understand import UnderstandingExtractor
 from tests.extraction.understanding_set import HELD_OUT, TUNE, Case, load, matches
 
 RESULTS = Path(__file__).resolve().parent / "results" / "understanding.json"
 BUDGET_P95_MS = 100.0
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "p50_ms": round(1000 * statistics.median(ordered), 2),
-        "p95_ms": round(1000 * ordered[int(0.95 * (len(ordered) - 1))], 2),
-        "max_ms": round(1000 * ordered[-1], 2),
-    }
 
 
 def evaluate(

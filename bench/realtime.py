@@ -47,7 +47,8 @@ def noise_pages(count: int) -> list[bytes]:
     return [b"\x01" + page for page in encode_pages(pcm)]
 
 
-async def _echo(request: web.Request) -> web.WebSocketResponse:
+async def echo(request: web.Request) -> web.WebSocketResponse:
+    """The echo upstream's ``/api/chat``: a handshake, then every message straight back."""
     ws = web.WebSocketResponse(max_msg_size=1 << 20)
     await ws.prepare(request)
     await ws.send_bytes(b"\x00")
@@ -61,7 +62,7 @@ def serve_echo(port: int) -> None:
     import uvloop  # noqa: PLC0415 - only the echo process needs it
 
     app = web.Application()
-    app.router.add_get("/api/chat", _echo)
+    app.router.add_get("/api/chat", echo)
     web.run_app(app, host="127.0.0.1", port=port, print=None, loop=uvloop.new_event_loop())
 
 
