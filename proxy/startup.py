@@ -170,7 +170,11 @@ async def build_services(config: Config) -> Services:
             log.warning("memory unavailable, requests go on without it: %s", memory.error)
     recognisers: SpeechPool | None = None
     # The fleet file's names are Whisper hotwords: "web two" is otherwise heard as "webmaster".
-    tap_settings = TapSettings(whisper_model=config.whisper_model, fleet_names=fleet_words(fleet))
+    tap_settings = TapSettings(
+        whisper_model=config.whisper_model,
+        whisper_window_s=config.whisper_window or None,
+        fleet_names=fleet_words(fleet),
+    )
     if config.tap:
         # Worker processes (one per core by default) load the models in parallel, once per
         # process and settings.

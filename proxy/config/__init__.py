@@ -27,6 +27,7 @@ from proxy.config.flags import (
     positive,
     upstream_url,
 )
+from proxy.listen.speech.settings import DEFAULT_SETTINGS
 from proxy.relay.codec import DEFAULT_MAX_MESSAGE_BYTES
 from proxy.relay.query import DEFAULT_TEXT_PROMPT, DEFAULT_VOICE, DEFAULT_VOICES, QueryPolicy
 from proxy.security import SecurityError, SecuritySettings, add_flags, from_args
@@ -79,6 +80,8 @@ class Config:
     #: Speech worker processes; 0 means one per core.
     speech_workers: int = 0
     whisper_model: str | None = None
+    #: Whisper's encoder window for long utterances; 0 keeps its full 30 s.
+    whisper_window: float = DEFAULT_SETTINGS.whisper_window_s or 0.0
     speak_results: bool = True
     security: SecuritySettings = field(default_factory=SecuritySettings)
 
@@ -271,6 +274,13 @@ def _pipeline_flags(g: argparse._ArgumentGroup, d: Config) -> None:
         "--whisper-model", "CTranslate2 Whisper model directory or name (default: packaged tiny.en)"
     )
     add(
+        "--whisper-window",
+        "seconds of audio Whisper encodes for an utterance of 3 s or more (0: Whisper's full 30 s;"
+        " shorter costs less CPU per talking session; see the README's capacity section)",
+        type=float,
+        default=d.whisper_window,
+    )
+    add(
         "--no-speak-results",
         "do not speak results into the reply audio (they are still shown as text)",
         action="store_true",
@@ -294,6 +304,8 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
     connections = int(ns.upstream_connections)
     if int(ns.speech_workers) < 0:
         parser.error("--speech-workers must be 0 (one per core) or more")
+    if not 0 <= float(ns.whisper_window) <= 30:
+        parser.error("--whisper-window must be 0 (Whisper's 30 s) or a number of seconds up to 30")
     if connections < 0:
         parser.error("--upstream-connections must be 0 (automatic) or more")
     if connections and connections < len(upstreams) + int(ns.max_waiting):
@@ -354,6 +366,7 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
         tap=not flag_true(ns.no_tap),
         speech_workers=int(ns.speech_workers),
         whisper_model=ns.whisper_model or None,
+        whisper_window=float(ns.whisper_window),
         speak_results=not flag_true(ns.no_speak_results),
         security=security,
     )
