@@ -26,7 +26,7 @@ from bench.bench_speech_capacity import talk
 from bench.realtime import FRAME_SECONDS
 from proxy.listen.speech.pipeline import SpeechPipeline
 from proxy.listen.speech.recognisers import Recognisers
-from proxy.listen.speech.settings import DEFAULT_SETTINGS, TapSettings
+from proxy.listen.speech.settings import DEFAULT_SETTINGS, VAD_KINDS, TapSettings
 from proxy.listen.transcript import Transcript
 
 RESULTS = Path(__file__).parent / "results" / "speech_profile.json"
@@ -109,7 +109,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--seconds", type=float, default=40.0, help="talk per clip")
     parser.add_argument("--clips", type=int, default=3, help="clips (different script offsets)")
-    parser.add_argument("--vad", choices=("energy", "silero"), default=DEFAULT_SETTINGS.vad)
+    parser.add_argument("--vad", choices=VAD_KINDS, default=DEFAULT_SETTINGS.vad)
     parser.add_argument(
         "--whisper-window",
         type=float,

@@ -47,12 +47,11 @@ from bench_triggers import (  # type: ignore[import-not-found]  # run as a scrip
 
 from client.audio import Pcm
 from proxy.listen.speech.recognisers import Recognisers
-from proxy.listen.speech.settings import DEFAULT_SETTINGS
+from proxy.listen.speech.settings import DEFAULT_SETTINGS, VAD_KINDS
 from proxy.listen.speech.vad import Segmenter, Utterance
 from tests.voices import concat, say, silence
 
 ROOT = Path(__file__).resolve().parents[1]
-KINDS = ("energy", "silero")
 
 
 def segment(vad: Segmenter, audio24: Pcm, cost: dict[str, float]) -> list[Utterance]:
@@ -126,12 +125,12 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=8, help="long-run streams to segment")
     args = parser.parse_args()
     began = time.perf_counter()
-    recs = {k: Recognisers.load(replace(DEFAULT_SETTINGS, vad=k)) for k in KINDS}
-    costs = {k: {"cpu_s": 0.0, "audio_s": 0.0} for k in KINDS}
-    result: dict[str, Any] = {k: {} for k in KINDS}
+    recs = {k: Recognisers.load(replace(DEFAULT_SETTINGS, vad=k)) for k in VAD_KINDS}
+    costs = {k: {"cpu_s": 0.0, "audio_s": 0.0} for k in VAD_KINDS}
+    result: dict[str, Any] = {k: {} for k in VAD_KINDS}
 
     items = trigger_items()
-    for k in KINDS:
+    for k in VAD_KINDS:
         whole: dict[str, list[int]] = {}
         for audio, start, end, label in items:
             best, _any = covered(start, end, segment(recs[k].vad(), audio, costs[k]))
@@ -142,7 +141,7 @@ def main() -> None:
 
     specs = long_specs(60.0)[: args.streams]
     scripts = [long_script(s) for s in specs]
-    for k in KINDS:
+    for k in VAD_KINDS:
         said = missed = split = spurious = utterances = 0
         for audio, script, _speech in scripts:
             utts = segment(recs[k].vad(), audio, costs[k])
@@ -163,7 +162,7 @@ def main() -> None:
             "spurious": spurious,
         }
 
-    for k in KINDS:
+    for k in VAD_KINDS:
         false_in_noise = {}
         for dbfs in (-45, -35, -30):
             # Pink noise whose level is dbfs: "speech" level dbfs at 0 dB SNR over silence.

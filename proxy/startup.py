@@ -173,6 +173,7 @@ async def build_services(config: Config) -> Services:
     tap_settings = TapSettings(
         whisper_model=config.whisper_model,
         whisper_window_s=config.whisper_window or None,
+        vad=config.vad,
         fleet_names=fleet_words(fleet),
     )
     if config.tap:

@@ -27,7 +27,7 @@ from proxy.config.flags import (
     positive,
     upstream_url,
 )
-from proxy.listen.speech.settings import DEFAULT_SETTINGS
+from proxy.listen.speech.settings import DEFAULT_SETTINGS, VAD_KINDS
 from proxy.relay.codec import DEFAULT_MAX_MESSAGE_BYTES
 from proxy.relay.query import DEFAULT_TEXT_PROMPT, DEFAULT_VOICE, DEFAULT_VOICES, QueryPolicy
 from proxy.security import SecurityError, SecuritySettings, add_flags, from_args
@@ -82,6 +82,7 @@ class Config:
     whisper_model: str | None = None
     #: Whisper's encoder window for long utterances; 0 keeps its full 30 s.
     whisper_window: float = DEFAULT_SETTINGS.whisper_window_s or 0.0
+    vad: str = DEFAULT_SETTINGS.vad
     speak_results: bool = True
     security: SecuritySettings = field(default_factory=SecuritySettings)
 
@@ -281,6 +282,13 @@ def _pipeline_flags(g: argparse._ArgumentGroup, d: Config) -> None:
         default=d.whisper_window,
     )
     add(
+        "--vad",
+        "voice-activity detector that cuts the operator's speech into utterances: 'energy' "
+        "(level above the noise floor) or 'silero' (the neural VAD shipped with faster-whisper)",
+        choices=VAD_KINDS,
+        default=d.vad,
+    )
+    add(
         "--no-speak-results",
         "do not speak results into the reply audio (they are still shown as text)",
         action="store_true",
@@ -306,6 +314,8 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
         parser.error("--speech-workers must be 0 (one per core) or more")
     if not 0 <= float(ns.whisper_window) <= 30:
         parser.error("--whisper-window must be 0 (Whisper's 30 s) or a number of seconds up to 30")
+    if ns.vad not in VAD_KINDS:  # argparse checks choices on the command line, not the env
+        parser.error(f"--vad {ns.vad!r} is not one of {', '.join(VAD_KINDS)}")
     if connections < 0:
         parser.error("--upstream-connections must be 0 (automatic) or more")
     if connections and connections < len(upstreams) + int(ns.max_waiting):
@@ -367,6 +377,7 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
         speech_workers=int(ns.speech_workers),
         whisper_model=ns.whisper_model or None,
         whisper_window=float(ns.whisper_window),
+        vad=str(ns.vad),
         speak_results=not flag_true(ns.no_speak_results),
         security=security,
     )

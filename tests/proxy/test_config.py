@@ -27,3 +27,23 @@ def test_whisper_window_beyond_whisper_is_refused_with_reason(
         parse_config([*LOOPBACK, "--whisper-window", "45"])
     assert stopped.value.code == 2
     assert "--whisper-window must be 0" in capsys.readouterr().err
+
+
+def test_vad_defaults_to_the_measured_choice() -> None:
+    assert parse_config(LOOPBACK).vad == DEFAULT_SETTINGS.vad
+
+
+def test_vad_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOICEOPS_VAD", "silero")
+    assert parse_config(LOOPBACK).vad == "silero"
+    assert parse_config([*LOOPBACK, "--vad", "energy"]).vad == "energy"
+
+
+def test_an_unknown_vad_is_refused_with_the_choices(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("VOICEOPS_VAD", "webrtc")
+    with pytest.raises(SystemExit) as stopped:
+        parse_config(LOOPBACK)
+    assert stopped.value.code == 2
+    assert "--vad 'webrtc' is not one of energy, silero" in capsys.readouterr().err

@@ -9,6 +9,9 @@ from extraction.model import MAX_TURN_CHARS, MAX_TURNS
 from proxy.listen.transcript import DEFAULT_MAX_CHARS
 from proxy.listen.triggers import DEFAULT_COOLDOWN_S, DEFAULT_PHRASES, TriggerPhrase
 
+#: The voice-activity detectors :attr:`TapSettings.vad` may name.
+VAD_KINDS = ("energy", "silero")
+
 
 @dataclass(frozen=True, slots=True)
 class TapSettings:

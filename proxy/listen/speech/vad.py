@@ -60,7 +60,8 @@ class Segmenter:
         self._start_frames = max(1, math.ceil(settings.vad_start_s / frame_s))
         self._hang_frames = max(1, math.ceil(settings.vad_hangover_s / frame_s))
         self._preroll_frames = max(0, math.ceil(settings.vad_preroll_s / frame_s))
-        self._max_frames = max(1, math.ceil(settings.vad_max_utterance_s / frame_s))
+        # Rounded down: no utterance is longer than the limit, whatever the frame length.
+        self._max_frames = max(1, math.floor(settings.vad_max_utterance_s / frame_s + 1e-9))
         self._min_frames = max(1, math.ceil(settings.vad_min_utterance_s / frame_s))
         self._pending = np.zeros(0, dtype=np.float32)
         self._frames_seen = 0
