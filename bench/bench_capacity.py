@@ -6,7 +6,9 @@ process, and drives N = 1, 10, 50, 100, 200 conversations at real-time pace (one
 Ogg/Opus page per conversation every 80 ms) through each, in turn for every N, so all modes
 see the same machine.  "Added" is a mode's round-trip quantile minus the direct one's.
 Run: ``.venv/bin/python bench/bench_capacity.py [--seconds S] [--counts 1,10,...]``; figures go to
-``bench/results/capacity.json`` and ``bench/results/capacity.png``.
+``bench/results/capacity.json`` and ``bench/results/capacity.png``.  ``--baseline REV`` (a git
+revision of this repository, or another checkout's directory) adds ``proxy_before``, that
+version's proxy, measured in the same run; ``--modes`` picks a subset for a quick A/B.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import asyncio
 import json
 import subprocess
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -49,7 +52,7 @@ ROUNDS = 3
 
 
 async def run(
-    counts: list[int], seconds: float, unpaced: int, baseline: Path | None
+    counts: list[int], seconds: float, unpaced: int, baseline: str | None
 ) -> dict[str, Any]:
     """Start every server, measure every (N, mode), stop them; return the figures."""
     pool = max(counts)
@@ -62,10 +65,10 @@ async def run(
             echo_port = int(echo_url.split(":")[2].split("/")[0])
             ports = {"direct": echo_port}
             procs["nginx"], ports["nginx"] = start_nginx(work, echo_port)
-            proxies = dict(PROXIES)
+            proxies = {m: PROXIES[m] for m in MODES if m in PROXIES}
             if baseline is not None:
                 proxies["proxy_before"] = (False, "uvloop")  # like for like with "proxy"
-                MODES.insert(2, "proxy_before")
+                baseline_root = checkout(baseline, work / "baseline")
             for mode, (tap, loop) in proxies.items():
                 (work / f"data-{mode}").mkdir()
                 procs[mode], ports[mode] = start_proxy(
@@ -74,7 +77,7 @@ async def run(
                     pool,
                     tap=tap,
                     event_loop=loop,
-                    root=baseline if mode == "proxy_before" else None,
+                    root=baseline_root if mode == "proxy_before" else None,
                 )
             for port in ports.values():
                 await wait_listening(port)
@@ -87,6 +90,26 @@ async def run(
         finally:
             stop_all(list(procs.values()))
     return {"rss_idle_mb": idle, "seconds_per_run": seconds, "rows": rows}
+
+
+def checkout(baseline: str, into: Path) -> Path:
+    """The baseline's source tree: a directory as it is, or a git revision of this repository
+    exported (``git archive``) into ``into``."""
+    if Path(baseline).is_dir():
+        return Path(baseline).resolve()
+    repo = Path(__file__).resolve().parent.parent
+    archive = subprocess.run(
+        ["git", "-C", str(repo), "archive", "--format=tar", baseline],
+        check=True,
+        capture_output=True,
+    ).stdout
+    into.mkdir()
+    with tempfile.TemporaryFile() as tar_file:
+        tar_file.write(archive)
+        tar_file.seek(0)
+        with tarfile.open(fileobj=tar_file) as tar:
+            tar.extractall(into, filter="data")
+    return into
 
 
 def _owner(mode: str) -> str:
@@ -135,6 +158,8 @@ async def _paced(
             "errors": sorted(set(load.errors))[:3],
             "cpu_percent": round(100 * cpu[mode] / elapsed[mode], 1),
             "cpu_ms_per_conversation_second": round(1000 * cpu[mode] / elapsed[mode] / n, 3),
+            # Includes connecting and closing the N conversations of every slice.
+            "cpu_us_per_page": round(1e6 * cpu[mode] / max(len(load.times_ms), 1), 1),
             "rss_per_conversation_kb": round(1024 * rss[mode] / n, 1),
         }
     _added(row)
@@ -215,10 +240,21 @@ if __name__ == "__main__":
     parser.add_argument("--counts", default="1,10,50,100,200", help="conversation counts")
     parser.add_argument("--unpaced", type=int, default=2000, help="pages in the unpaced N=1 run")
     parser.add_argument(
-        "--baseline", type=Path, help="another checkout whose proxy runs too, as proxy_before"
+        "--baseline",
+        help="a git revision (e.g. 7165f6a) or another checkout's directory: its proxy runs too, "
+        "as proxy_before",
+    )
+    parser.add_argument(
+        "--modes", default=",".join(MODES), help=f"modes to run, among {','.join(MODES)}"
     )
     args = parser.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
+    chosen = args.modes.split(",")
+    if chosen[:2] != ["direct", "nginx"] or not set(chosen) <= set(MODES):
+        parser.error(f"--modes must start with direct,nginx and name only {', '.join(MODES)}")
+    MODES[:] = chosen
+    if args.baseline is not None:
+        MODES.insert(2, "proxy_before")
     priority = raise_priority()
     figures = asyncio.run(run(counts, args.seconds, args.unpaced, args.baseline))
     figures["priority"] = priority

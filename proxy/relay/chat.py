@@ -48,6 +48,11 @@ _DATA = frozenset({aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT})
 class ConversationHooks(Protocol):
     """Observers of one conversation.  Every method returns at once; none may block relaying."""
 
+    @property
+    def hears(self) -> bool:
+        """Whether the messages' content matters (a speech tap listens): if not, the splice
+        hands ``client_message``/``server_message`` no audio pages, and never unmasks them."""
+
     def client_message(self, data: bytes) -> None:
         """A browser message was forwarded upstream (raw bytes, kind byte first)."""
 
@@ -63,6 +68,8 @@ class ConversationHooks(Protocol):
 
 class NoHooks:
     """Hooks that do nothing: the plain relay."""
+
+    hears = False
 
     def client_message(self, data: bytes) -> None:
         """Ignore the message."""

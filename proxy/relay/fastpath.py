@@ -12,7 +12,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from proxy.relay.frames import Spliceable, remasked, server_frame
+from proxy.relay.codec import Kind
+from proxy.relay.frames import mask, rekeyed, server_frame
 from proxy.relay.notices import from_model
 from proxy.relay.splice import Forward, FrameSplice
 from proxy.relay.stats import Flow, LatencyHistogram
@@ -70,36 +71,50 @@ def join(
     upstream = conv.upstream
     assert upstream is not None
     from_browser.partner, from_upstream.partner = from_upstream, from_browser
+    # Without a speech tap nobody reads the audio: the splice then never unmasks a page.
     from_browser.forward = _to_upstream(
         from_upstream,
         lambda: upstream.closed,
-        relayed(conv.to_upstream, hooks.client_message, latency[0]),
+        _counted(conv.to_upstream, latency[0]),
+        hooks.client_message if hooks.hears else None,
     )
     from_upstream.forward = _to_browser(
         from_browser,
         lambda: browser.ws.closed,
-        lambda data: _spoken(conv, data),
-        relayed(conv.to_browser, hooks.server_message, latency[1]),
+        conv,
+        _counted(conv.to_browser, latency[1]),
+        hooks.server_message if hooks.hears else None,
     )
 
 
-def _spoken(conv: Conversation, data: bytes) -> bytes:
-    conv.last_upstream_message = time.monotonic()  # the upstream is alive: no keepalive needed
-    return for_browser(conv, data)
+def _counted(flow: Flow, latency: LatencyHistogram) -> Callable[[int, float], None]:
+    """Count and time a spliced audio page (``payload size, perf_counter when received``)."""
+
+    def done(size: int, began: float) -> None:
+        latency.observe(time.perf_counter() - began)
+        flow.count_kind(Kind.AUDIO, size)
+
+    return done
 
 
-def _to_upstream(to: FrameSplice, closed: Callable[[], bool], relayed: Relayed) -> Forward:
+def _to_upstream(
+    to: FrameSplice,
+    closed: Callable[[], bool],
+    counted: Callable[[int, float], None],
+    tap: Callable[[bytes], None] | None,
+) -> Forward:
     """Browser audio → upstream: re-masked under a key of ours (RFC 6455 wants the client's own
     unpredictable key on every frame), written whole."""
-    transport, keys = to.transport, MaskingKeys()
+    transport, salts = to.transport, MaskingKeys()
 
-    def forward(frame: Spliceable) -> bool:
+    def forward(frame: bytes, start: int) -> bool:
         if closed() or transport.is_closing():
             return False
         began = time.perf_counter()
-        payload, masked = remasked(frame, keys.next())
-        transport.write(masked)
-        relayed(payload, began)
+        transport.write(rekeyed(frame, start, salts.next()))
+        counted(len(frame) - start, began)
+        if tap is not None:
+            tap(mask(frame[start:], frame[start - 4 : start]))
         return True
 
     return forward
@@ -108,21 +123,32 @@ def _to_upstream(to: FrameSplice, closed: Callable[[], bool], relayed: Relayed) 
 def _to_browser(
     to: FrameSplice,
     closed: Callable[[], bool],
-    rewrite: Callable[[bytes], bytes],
-    relayed: Relayed,
+    conv: Conversation,
+    counted: Callable[[int, float], None],
+    tap: Callable[[bytes], None] | None,
 ) -> Forward:
-    """Upstream audio → browser: the frame as it came, or a new one when ``rewrite`` changed it
-    (the reply mixer speaking)."""
+    """Upstream audio → browser: the frame as it came, or a new one when the reply mixer changed
+    the page (speaking a result)."""
     transport = to.transport
 
-    def forward(frame: Spliceable) -> bool:
+    def forward(frame: bytes, start: int) -> bool:
         if closed() or transport.is_closing():
             return False
         began = time.perf_counter()
-        payload = frame.payload()
-        data = rewrite(payload)
-        transport.write(frame.frame if data is payload else server_frame(data))
-        relayed(data, began)
+        conv.last_upstream_message = time.monotonic()  # the upstream is alive: no keepalive
+        rewrite = conv.reply_audio
+        if rewrite is None:
+            transport.write(frame)
+            counted(len(frame) - start, began)
+            payload = frame[start:] if tap is not None else b""
+        else:
+            # Audio is never text: ``for_browser``'s bracket rule has nothing to do here.
+            page = frame[start:]
+            payload = rewrite(page)
+            transport.write(frame if payload is page else server_frame(payload))
+            counted(len(payload), began)
+        if tap is not None:
+            tap(payload)
         return True
 
     return forward

@@ -87,6 +87,34 @@ class FrameScanner:
                 self._pass_frame(held[0], header[0] + header[1] - len(held))
         return messages
 
+    def single(self, data: bytes) -> int:
+        """Where the payload starts if ``data`` is exactly one spliceable frame, else 0.
+
+        The hot path: a page usually arrives alone in one read.  Then this check alone stands in
+        for :meth:`feed` (which would return just that frame and leave the state unchanged), and
+        no event objects are made.  0: call :meth:`feed` as usual."""
+        if self._held or self._passing or self._fragmented or self._closed or self._lost:
+            return 0
+        end = len(data)
+        if end < 3 or data[0] != _FIN_BINARY:
+            return 0
+        second = data[1]
+        if second & _MASKED != self._mask_bit:
+            return 0
+        length = second & 0x7F
+        start = 2
+        if length == 126:
+            length = int.from_bytes(data[2:4], "big")
+            start = 4
+        elif length == 127:
+            return 0  # more than 64 KiB: not an audio page; the general path decides
+        if self._mask_bit:
+            start += _MASK_LEN
+        if start + length != end or not 0 < length <= self._max:
+            return 0
+        kind = data[start] ^ data[start - _MASK_LEN] if self._mask_bit else data[start]
+        return start if kind == self._kind else 0
+
     def feed(self, data: bytes) -> list[Spliceable | Passed]:
         """The next bytes of the stream → what to splice and what to pass, in stream order."""
         buf = self._held + data if self._held else data
@@ -193,11 +221,13 @@ def server_frame(payload: bytes) -> bytes:
     return head + payload
 
 
-def remasked(frame: Spliceable, key: bytes) -> tuple[bytes, bytes]:
-    """A masked frame's payload, unmasked, and the frame masked under a new ``key``."""
-    start = frame.start
-    buf = bytearray(frame.frame[start:])
-    _xor(frame.key, buf)
-    payload = bytes(buf)
-    _xor(key, buf)
-    return payload, frame.frame[: start - _MASK_LEN] + key + buf
+def rekeyed(frame: bytes, start: int, salt: bytes) -> bytes:
+    """A masked frame (payload from ``start``) re-masked under its key XOR ``salt``, in one pass.
+
+    The key sits right before the payload, so XOR-ing both with the repeated 4-byte salt turns
+    the key into ``key ^ salt`` and the payload into ``payload ^ key ^ salt``: the same payload
+    under the new key.  A fresh random salt makes the new key unpredictable whatever key the
+    client chose (RFC 6455, section 5.3), without unmasking the payload."""
+    tail = bytearray(frame[start - _MASK_LEN :])
+    _xor(salt, tail)
+    return frame[: start - _MASK_LEN] + tail

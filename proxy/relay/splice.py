@@ -31,10 +31,11 @@ from typing import cast
 import aiohttp
 from aiohttp import web
 
-from proxy.relay.frames import FrameScanner, Passed, Spliceable
+from proxy.relay.frames import FrameScanner, Passed
 
-#: What a splice does with one spliceable frame; False: it could not (the frame goes the slow way).
-Forward = Callable[[Spliceable], bool]
+#: What a splice does with one spliceable frame (the frame, where its payload starts); False: it
+#: could not (the frame goes the slow way).
+Forward = Callable[[bytes, int], bool]
 
 
 class FrameSplice(asyncio.Protocol):
@@ -63,11 +64,19 @@ class FrameSplice(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         """Splice what may be spliced now; pass everything else on, in order."""
+        forward = self.forward
+        if forward is not None and not self.pending:
+            start = self._scanner.single(data)
+            if start:  # one whole audio frame, alone: no events to make
+                if not forward(data, start):
+                    self.pending += 1
+                    self._inner.data_received(data)
+                return
         for event in self._scanner.feed(data):
             if isinstance(event, Passed):
                 self.pending += event.messages
                 self._inner.data_received(event.data)
-            elif self.pending or self.forward is None or not self.forward(event):
+            elif self.pending or self.forward is None or not self.forward(event.frame, event.start):
                 self.pending += 1
                 self._inner.data_received(event.frame)
 

@@ -28,11 +28,14 @@ class Flow:
     def count(self, data: bytes) -> None:
         """Add one message (its first byte is its kind)."""
         n = len(data)
+        self.count_kind(data[0] if n and data[0] < _KINDS else _KINDS - 1, n)
+
+    def count_kind(self, kind: int, size: int) -> None:
+        """Add one message of a known kind (0 to 7) and ``size`` bytes."""
         self.messages += 1
-        self.size += n
-        kind = data[0] if n and data[0] < _KINDS else _KINDS - 1
+        self.size += size
         self.kind_messages[kind] += 1
-        self.kind_bytes[kind] += n
+        self.kind_bytes[kind] += size
 
     def add(self, other: Flow) -> None:
         """Fold a finished conversation's counts into this total."""

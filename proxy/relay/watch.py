@@ -50,11 +50,14 @@ async def wait_for_upstream(
 
 
 async def watch_upstream(conv: Conversation, browser: Browser, cfg: Config) -> None:
-    """Ping the browser while the upstream is silent; end on no handshake or over the time limit."""
+    """Ping the browser while the upstream is silent; end on no handshake or over the time limit.
+
+    Sleeps until the next moment something can be due, not on a fixed tick: while the upstream
+    talks that is every ``keepalive_after`` seconds per conversation, at a time set by its own
+    last message, so hundreds of conversations do not all wake together."""
     handshake_deadline = time.monotonic() + cfg.handshake_timeout
     longest = cfg.security.limits.conversation_seconds
     while True:
-        await asyncio.sleep(min(cfg.keepalive_after, 1.0))
         now = time.monotonic()
         if conv.handshake_after is None and now >= handshake_deadline:
             conv.end_reason = f"voice server not ready after {cfg.handshake_timeout:g} s"
@@ -63,5 +66,11 @@ async def watch_upstream(conv: Conversation, browser: Browser, cfg: Config) -> N
             conv.end_reason = f"conversation reached the {longest:g} s limit"
             log.warning("conversation %s: %s", conv.id, conv.end_reason)
             return
-        if now - conv.last_upstream_message >= cfg.keepalive_after:
+        quiet_until = conv.last_upstream_message + cfg.keepalive_after
+        if now >= quiet_until:
             await browser.send(encode(Ping()))
+            quiet_until = now + cfg.keepalive_after
+        due = min(quiet_until, conv.started + longest)
+        if conv.handshake_after is None:
+            due = min(due, handshake_deadline)
+        await asyncio.sleep(due - now)

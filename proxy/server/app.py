@@ -175,8 +175,15 @@ async def ready(request: web.Request) -> web.Response:
 
 
 async def _probe_all(state: RelayState) -> list[str]:
-    """Probe every upstream once and remember which answered (for ``/metrics``)."""
-    results = await asyncio.gather(*(_probe(u) for u in state.admission.upstreams))
+    """Probe every upstream once and remember which answered (for ``/metrics``); one result per
+    entry of the pool.
+
+    A URL listed several times (one entry per conversation it may serve) is probed once: a
+    pool of 200 entries for one server would otherwise open 200 connections at once every
+    :data:`UPSTREAM_PROBE_INTERVAL`, a burst both here and at the voice server."""
+    distinct = list(dict.fromkeys(state.admission.upstreams))
+    answers = dict(zip(distinct, await asyncio.gather(*map(_probe, distinct)), strict=True))
+    results = [answers[url] for url in state.admission.upstreams]
     for url, result in zip(state.admission.upstreams, results, strict=True):
         state.totals.upstream_up[url] = result == "ok"
     return results

@@ -162,6 +162,11 @@ class ConversationPipeline:
         stats = None if self._tap is None else self._tap.stats
         return 0.0 if stats is None else stats.busy_seconds
 
+    @property
+    def hears(self) -> bool:
+        """A speech tap listens (else the relay need not hand over audio)."""
+        return self._tap is not None
+
     def client_message(self, data: bytes) -> None:
         """Copy browser audio into the tap."""
         if self._tap is not None:

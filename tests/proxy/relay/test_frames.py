@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import os
 
 import pytest
 
-from proxy.relay.frames import FrameScanner, Passed, Spliceable, mask, remasked, server_frame
+from proxy.relay.frames import FrameScanner, Passed, Spliceable, mask, rekeyed, server_frame
 
 AUDIO = 0x01
 MAX = 1024
@@ -68,7 +69,9 @@ def test_masked_browser_frames_are_unmasked_for_the_tap_and_remasked_under_a_new
     page = b"\x01" + os.urandom(200)
     (event,) = run(client(), frame(page, key=b"\x11\x22\x33\x44"))
     assert isinstance(event, Spliceable) and event.payload() == page
-    assert remasked(event, b"\xaa\xbb\xcc\xdd") == (page, frame(page, key=b"\xaa\xbb\xcc\xdd"))
+    # The new key is the old one XOR a salt: the same page under it.
+    salted = rekeyed(event.frame, event.start, b"\xaa\xbb\xcc\xdd")
+    assert salted == frame(page, key=b"\xbb\x99\xff\x99")
     # An unmasked frame from a browser is not spliced: the library judges it.
     assert spliced(run(client(), frame(page))) == []
 
@@ -162,3 +165,38 @@ def test_server_frame_lengths() -> None:
     for n in (1, 125, 126, 65535, 65536):
         payload = b"\x01" + bytes(n - 1)
         assert server_frame(payload) == frame(payload)
+
+
+def test_a_lone_audio_frame_takes_the_short_way_and_anything_else_the_general_one() -> None:
+    """``single`` vouches for a chunk only when ``feed`` would give that one frame alone."""
+    key = b"\x05\x06\x07\x08"
+    page = b"\x01" + os.urandom(300)
+    chunks = {
+        "page": frame(page, key=key),
+        "short page": frame(b"\x01\x02", key=key),
+        "server page": frame(page),
+        "two pages": frame(page, key=key) * 2,
+        "half a page": frame(page, key=key)[:100],
+        "text": frame(b"\x02hi", key=key),
+        "empty": frame(b"", key=key),
+        "fragment": frame(page, fin=False, key=key),
+        "ping": frame(b"\x01", opcode=9, key=key),
+        "oversize": frame(b"\x01" + bytes(MAX), key=key),
+        "huge": frame(b"\x01" + bytes(1 << 16), key=key),
+        "extension bit": bytes((0xC2,)) + frame(page, key=key)[1:],
+    }
+    states = {"fresh": b"", "in a fragment": chunks["fragment"], "closed": frame(b"", opcode=8)}
+    states |= {"holding half a page": chunks["half a page"], "passing": chunks["oversize"][:50]}
+    vouched = set()
+    for state, before in states.items():
+        for name, chunk in chunks.items():
+            scanner = client()
+            scanner.feed(before)
+            start = scanner.single(chunk)
+            if start:
+                vouched.add((state, name))
+                as_before = copy.deepcopy(scanner)
+                assert scanner.feed(chunk) == [Spliceable(chunk, start, key)], (state, name)
+                assert vars(scanner) == vars(as_before)
+    assert vouched == {("fresh", "page"), ("fresh", "short page")}
+    assert server().single(frame(page)) == 4
