@@ -15,11 +15,16 @@ then compared on the same recordings:
 * ``round1``     — issue 15's first rule: as ``previous``, but "confirm" must be heard twice
   (text pass sure of itself, and a decision pass among its rivals agrees; never the spotter
   alone); the decision pass's hotword list had no full stop;
+* ``no_second_look`` — as ``chosen`` below, without the second look at a missed "execute plan";
 * ``chosen``     — the shipped default: as ``round1``, the list ends with a full stop, and
-  "cancel" needs a sure text pass too (same floor; no decision pass, never the spotter alone).
+  "cancel" needs a sure text pass too (same floor; no decision pass, never the spotter alone);
+  when the text ends on "plan" (or the spotter heard "execute plan") but missed the phrase,
+  Whisper scores the text with its last words replaced by "execute plan" (the second look).
 
 A held-out set (voices and sentences never used to tune anything) says "execute plan" and
-"confirm" fast (185 wpm) in steady room noise (pink noise at 15 dB SNR).
+"confirm" fast (185 wpm) in steady room noise (pink noise at 15 dB SNR).  A dev set of the same
+kind (other voices and sentences, plus sentences that end on "plan" without asking for it) is
+where the second look was tuned.
 
 The quick negatives above are only ≈5 minutes of speech.  ``--negative-minutes M`` adds a long
 negative run (≈10–20 min on 2 cores for M=60): about M minutes of generated, deterministic
@@ -41,6 +46,7 @@ import math
 import multiprocessing
 import random
 import time
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -60,12 +66,15 @@ from proxy.listen.triggers import (
     TriggerPhrase,
     contains_words,
     match_utterance,
+    second_look_texts,
+    wants_second_look,
 )
 from proxy.relay.codec import Action, Kind
-from tests.voices import concat, say, silence
+from tests.voices import concat, room_noise, say, silence
 from voiceops.words import words
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository
+EXECUTE = next(p for p in DEFAULT_PHRASES if p.action is Action.EXECUTE)
 
 VOICES = ("en-us", "en", "en-gb-x-rp", "en-us+f3", "en-us+m3", "en-029")
 SPEEDS = (135, 175)
@@ -112,9 +121,15 @@ class Heard:
     end: float
     logprob: float = 0.0
     rechecked: dict[str, str] | None = None
+    rescored: dict[str, float] | None = None
 
     def recheck(self, hotwords: str) -> str:
         return (self.rechecked or {}).get(hotwords, "")
+
+    def rescore(self, texts: Sequence[str]) -> list[float]:
+        """The second look as recorded (empty when it was not taken)."""
+        got = self.rescored or {}
+        return [got[t] for t in texts] if all(t in got for t in texts) else []
 
     def recheck_unstopped(self, hotwords: str) -> str:
         """The decision pass as ``round1`` ran it: the hotword list without its full stop."""
@@ -136,6 +151,29 @@ HELD_OUT_EXECUTE = (
     ("what is the uptime of this box", "execute plan"),
 )
 HELD_OUT_CONFIRM = ("confirm", "yes, confirm", "okay, confirm", "confirm please")
+#: Dev set of the second look at a missed "execute plan" (tuned here, never on the held-out).
+DEV_VOICES = ("en-us+f2", "en-us+f5", "en+f3", "en-gb-scotland", "en-us+m5", "en-us-nyc")
+DEV_EXECUTE = (
+    ("", "execute plan"),
+    ("", "okay, execute plan"),
+    ("", "right, execute plan"),
+    ("restart nginx on web two", "execute plan"),
+    ("check the disk space on the backup server", "execute plan"),
+    ("is the cron service running", "then execute plan"),
+    ("show me the running processes", "okay so execute plan"),
+    ("how much memory is free on db three", "yes, execute plan"),
+)
+#: Sentences ending on "plan" that ask for nothing (where a second look could put words in).
+DEV_PLAN_NEGATIVES = (
+    "that's a good plan",
+    "explain plan",
+    "the plan",
+    "what is the plan",
+    "then we execute the plan",
+    "the execution plan",
+    "sounds like a good plan",
+    "okay, that is the plan",
+)
 
 
 @dataclass
@@ -146,6 +184,8 @@ class Costs:
     spotter_s: float = 0.0
     whisper_s: float = 0.0
     recheck_s: float = 0.0
+    second_look_cpu_s: float = 0.0
+    second_looks: int = 0
     utterances: int = 0
 
 
@@ -176,7 +216,14 @@ def listen(recs: Recognisers, audio: Pcm, costs: Costs) -> list[Heard]:
                 if p.action is Action.CONFIRM:  # round1's decision pass, for the comparison
                     unstopped = p.decision_hotwords.removesuffix(".")
                     rechecked[unstopped] = recs.transcriber.hear(pcm, unstopped).text
-        heard.append(Heard(got.text, near, end, got.logprob, rechecked))
+        rescored: dict[str, float] = {}
+        if wants_second_look(EXECUTE, words(got.text), [words(n) for n in near]):
+            texts = second_look_texts(EXECUTE, got.text)
+            t = time.process_time()
+            rescored = dict(zip(texts, recs.transcriber.score(pcm, texts), strict=False))
+            costs.second_look_cpu_s += time.process_time() - t
+            costs.second_looks += 1
+        heard.append(Heard(got.text, near, end, got.logprob, rechecked, rescored))
 
     for page in pages:
         pcm = decoder.push(page)
@@ -196,16 +243,23 @@ def listen(recs: Recognisers, audio: Pcm, costs: Costs) -> list[Heard]:
 
 
 def policies() -> dict[str, tuple[TriggerPhrase, ...]]:
+    no_second_look = tuple(replace(p, second_look=0) for p in DEFAULT_PHRASES)
     previous = tuple(
         replace(p, keyphrase_alone=p.action is not Action.EXECUTE, min_logprob=None, rivals=())
-        for p in DEFAULT_PHRASES
+        for p in no_second_look
     )
     text_only = tuple(replace(p, keyphrase_alone=False) for p in previous)
     round1 = tuple(
         replace(p, keyphrase_alone=True, min_logprob=None) if p.action is Action.CANCEL else p
-        for p in DEFAULT_PHRASES
+        for p in no_second_look
     )
-    return {"text": text_only, "previous": previous, "round1": round1, "chosen": DEFAULT_PHRASES}
+    return {
+        "text": text_only,
+        "previous": previous,
+        "round1": round1,
+        "no_second_look": no_second_look,
+        "chosen": DEFAULT_PHRASES,
+    }
 
 
 def fired(policy: str, heard: list[Heard]) -> list[Action]:
@@ -218,7 +272,13 @@ def fired(policy: str, heard: list[Heard]) -> list[Action]:
             actions += [
                 m.action
                 for m in match_utterance(
-                    h.text, h.spotted, phrases, h.end, logprob=h.logprob, recheck=recheck
+                    h.text,
+                    h.spotted,
+                    phrases,
+                    h.end,
+                    logprob=h.logprob,
+                    recheck=recheck,
+                    rescore=h.rescore,
                 )
             ]
             continue
@@ -232,26 +292,19 @@ def fired(policy: str, heard: list[Heard]) -> list[Action]:
     return actions
 
 
-def room_noise(audio: Pcm, speech_rms: float, snr_db: float, seed: int) -> Pcm:
-    """``audio`` with steady pink noise (1/f, like a room's fans and hum) at ``snr_db`` below
-    the speech level."""
-    rng = np.random.default_rng(seed)
-    spectrum = np.fft.rfft(rng.normal(0.0, 1.0, audio.size))
-    spectrum[1:] /= np.sqrt(np.arange(1, spectrum.size))
-    spectrum[0] = 0.0
-    pink = np.fft.irfft(spectrum, audio.size)
-    pink *= speech_rms / (10 ** (snr_db / 20.0)) / max(1e-9, float(np.sqrt(np.mean(pink**2))))
-    return (audio + pink).astype(np.float32)
-
-
-def held_out(recs: Recognisers, costs: Costs) -> dict[str, Any]:
-    """Execute/confirm recall, fast and in room noise, on voices and phrasings never tuned on."""
+def fast_noisy(
+    recs: Recognisers,
+    costs: Costs,
+    voices: Sequence[str],
+    items: Sequence[tuple[str, str, Action | None]],
+    seed: int,
+) -> dict[str, Any]:
+    """Recall (and false EXECUTEs, for items with no action) of every policy on ``items``
+    (context, phrase, action) said by each voice fast and in steady room noise."""
     rows: dict[str, dict[str, list[int]]] = {}
     misses: list[str] = []
-    seed = 7000
-    for voice in HELD_OUT_VOICES:
-        items = [(ctx, ph, Action.EXECUTE) for ctx, ph in HELD_OUT_EXECUTE]
-        items += [("", ph, Action.CONFIRM) for ph in HELD_OUT_CONFIRM]
+    false: dict[str, list[str]] = {}
+    for voice in voices:
         for ctx, phrase, action in items:
             seed += 1
             speech = say(phrase, voice, HELD_OUT_SPEED)
@@ -263,20 +316,49 @@ def held_out(recs: Recognisers, costs: Costs) -> dict[str, Any]:
             heard = listen(recs, room_noise(concat(*parts), rms, HELD_OUT_SNR_DB, seed), costs)
             for n in policies():
                 got = fired(n, heard)
+                if action is None:
+                    rows.setdefault(n, {}).setdefault("false_EXECUTE", []).append(
+                        int(Action.EXECUTE in got)
+                    )
+                    if Action.EXECUTE in got:
+                        false.setdefault(n, []).append(f"{voice}: {phrase!r} → {heard[-1].text!r}")
+                    continue
                 rows.setdefault(n, {}).setdefault(action.name, []).append(int(action in got))
                 if n == "chosen" and action not in got:
                     misses.append(f"{voice}: {phrase!r} → {[h.text for h in heard]}")
     return {
-        "voices": list(HELD_OUT_VOICES),
+        "voices": list(voices),
         "speed_wpm": HELD_OUT_SPEED,
         "snr_db": HELD_OUT_SNR_DB,
         "noise": "pink (1/f), steady",
         "recall_pct": {
-            n: {a: round(100.0 * sum(v) / len(v), 1) for a, v in d.items()} for n, d in rows.items()
+            n: {a: round(100.0 * sum(v) / len(v), 1) for a, v in d.items() if a != "false_EXECUTE"}
+            for n, d in rows.items()
         },
+        "false_execute": {n: sum(d.get("false_EXECUTE", [])) for n, d in rows.items()},
         "counts": {a: len(v) for a, v in rows["chosen"].items()},
         "chosen_misses": misses,
+        "false_examples": false,
     }
+
+
+def held_out(recs: Recognisers, costs: Costs) -> dict[str, Any]:
+    """Execute/confirm recall, fast and in room noise, on voices and phrasings never tuned on."""
+    items: list[tuple[str, str, Action | None]] = [
+        (ctx, ph, Action.EXECUTE) for ctx, ph in HELD_OUT_EXECUTE
+    ]
+    items += [("", ph, Action.CONFIRM) for ph in HELD_OUT_CONFIRM]
+    return fast_noisy(recs, costs, HELD_OUT_VOICES, items, 7000)
+
+
+def dev_set(recs: Recognisers, costs: Costs) -> dict[str, Any]:
+    """The set the second look was tuned on: "execute plan" and sentences that end on "plan"
+    without asking for it, fast and in room noise, on voices the held-out set does not use."""
+    items: list[tuple[str, str, Action | None]] = [
+        (ctx, ph, Action.EXECUTE) for ctx, ph in DEV_EXECUTE
+    ]
+    items += [("", ph, None) for ph in DEV_PLAN_NEGATIVES]
+    return fast_noisy(recs, costs, DEV_VOICES, items, 9000)
 
 
 def noisy(audio: Pcm, rms: float, seed: int) -> Pcm:
@@ -552,7 +634,12 @@ def long_stream(spec: StreamSpec) -> dict[str, Any]:
         false.append(
             {
                 "action": e.action.name,
-                "source": "text" if by_text else "keyphrase",
+                # The spotter alone never fires EXECUTE: a non-text one is the second look's.
+                "source": "text"
+                if by_text
+                else "second look"
+                if e.action is Action.EXECUTE
+                else "keyphrase",
                 "recognised": text,
                 "said": [s.text for s in inside],
                 "categories": sorted({s.category for s in inside}),
@@ -576,6 +663,7 @@ def long_stream(spec: StreamSpec) -> dict[str, Any]:
         "said": len(said),
         "by_category": {k: [len(v), sum(v)] for k, v in by_category.items()},
         "recognised_utterances": pipeline.stats.utterances,
+        "second_looks": pipeline.stats.second_looks,
         "false": false,
     }
 
@@ -720,6 +808,7 @@ def long_negatives(minutes: float, workers: int, vad: str) -> dict[str, Any]:
         "pauses_s": "0.8–3.0 (85%), 0.3–0.55 (15%, run-on)",
         "scripted_utterances": sum(r["said"] for r in results),
         "recognised_utterances": sum(r["recognised_utterances"] for r in results),
+        "second_looks": sum(r["second_looks"] for r in results),
         "by_category": {
             k: {"utterances": int(v["utterances"]), "speech_s": round(v["speech_s"], 1)}
             for k, v in sorted(categories.items())
@@ -748,7 +837,7 @@ def quick(began: float, vad: str) -> dict[str, Any]:
     recs = Recognisers.load(replace(DEFAULT_SETTINGS, vad=vad))
     print(f"recognisers loaded in {recs.load_seconds:.2f}s ({recs.transcriber.name})")
     costs = Costs()
-    names = ("text", "keyphrase", "both", "previous", "round1", "chosen")
+    names = ("text", "keyphrase", "both", "previous", "round1", "no_second_look", "chosen")
     pos: dict[str, dict[str, list[int]]] = {n: {"execute": [], "reply": []} for n in names}
     wrong_on_pos = dict.fromkeys(names, 0)
     neg_false = dict.fromkeys(names, 0)
@@ -836,10 +925,15 @@ def quick(began: float, vad: str) -> dict[str, Any]:
             "rtf_spotter": round(costs.spotter_s / costs.audio_s, 4),
             "whisper_s_per_utterance": round(costs.whisper_s / max(1, costs.utterances), 3),
             "decision_pass_s_total": round(costs.recheck_s, 2),
+            "second_looks": costs.second_looks,
+            "second_look_cpu_s_each": round(
+                costs.second_look_cpu_s / max(1, costs.second_looks), 3
+            ),
         },
         "machine": "2 shared cores with other jobs running: times and RTF are noisy",
         "bench_wall_s": 0.0,
     }
+    result["dev_fast_noisy"] = dev_set(recs, costs)
     result["held_out_fast_noisy"] = held_out(recs, costs)
     result["bench_wall_s"] = round(time.perf_counter() - began, 1)
 
@@ -853,6 +947,7 @@ def quick(began: float, vad: str) -> dict[str, Any]:
         )
     print("\ncost:", json.dumps(result["cost"]))
     print("negatives:", json.dumps(result["negatives"]))
+    print("dev, 185 wpm, 15 dB room noise:", json.dumps(result["dev_fast_noisy"]))
     print("held out, 185 wpm, 15 dB room noise:", json.dumps(result["held_out_fast_noisy"]))
     for m in misses:
         print("  missed (chosen):", m)

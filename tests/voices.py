@@ -43,3 +43,15 @@ def silence(seconds: float) -> Pcm:
 def concat(*parts: Pcm) -> Pcm:
     """Join signals end to end."""
     return np.concatenate(parts).astype(np.float32)
+
+
+def room_noise(audio: Pcm, speech_rms: float, snr_db: float, seed: int) -> Pcm:
+    """``audio`` with steady pink noise (1/f, like a room's fans and hum) at ``snr_db`` below
+    the speech level."""
+    rng = np.random.default_rng(seed)
+    spectrum = np.fft.rfft(rng.normal(0.0, 1.0, audio.size))
+    spectrum[1:] /= np.sqrt(np.arange(1, spectrum.size))
+    spectrum[0] = 0.0
+    pink = np.fft.irfft(spectrum, audio.size)
+    pink *= speech_rms / (10 ** (snr_db / 20.0)) / max(1e-9, float(np.sqrt(np.mean(pink**2))))
+    return (audio + pink).astype(np.float32)

@@ -17,6 +17,13 @@ Decision rule, chosen from ``bench/bench_triggers.py`` (see the tap's report):
 * "execute plan" must end its utterance (``max_words_after=0``: say it, then pause).  Measured:
   tiny.en sometimes drops a small word ("We will execute plan tomorrow"); the phrase in the
   middle of a sentence is talk about a plan, at the end before a pause it is a request.
+* A missed "execute plan" gets a second look.  Said fast in room noise, tiny.en's greedy
+  decoding sometimes writes "Okay, so that's the cute plan"; a decision pass with other hotwords
+  did not help (measured: it wrote the same).  So when the text ends on "plan" (or the spotter
+  heard the phrase) and holds no word starting with "execute", Whisper scores, on the same
+  encoding and prompt, the text with its last 1…4 words replaced by "execute plan"; if one of
+  those is at least as likely as the text it wrote, the phrase fires.  A text that heard
+  "execute" or "execution" gets no second look: "then we execute the plan" must not lose "the".
 * A spotter hit on a one-word phrase does not fire when the text shows a longer word
   starting with it ("confirmation", "cancelation"): the spotter heard the phrase inside that
   word (measured with the bench's ``--negative-minutes`` run).
@@ -68,6 +75,10 @@ class TriggerPhrase:
     limit).  ``rivals``: words that sound like the phrase; when given, a decision pass that
     lists the phrase and its rivals as equal hotwords must also hear the phrase.
     ``company``: the only other words the utterance may hold (``None``: any).
+    ``second_look``: how many final words of the text may be the phrase misheard (0: none);
+    when the text missed the phrase (:func:`wants_second_look`), the recogniser scores the text
+    with its last 1…``second_look`` words replaced by the phrase, and the phrase fires when one
+    of those scores ``second_look_gain`` (log-probability) or more above the text itself.
     """
 
     phrase: str
@@ -80,6 +91,8 @@ class TriggerPhrase:
     min_logprob: float | None = None
     rivals: tuple[str, ...] = ()
     company: frozenset[str] | None = None
+    second_look: int = 0
+    second_look_gain: float = 0.0
 
     def __post_init__(self) -> None:
         if not words(self.phrase):
@@ -108,6 +121,13 @@ CONFIRM_RIVALS = (
     "concern", "conform", "comfort", "conference", "council", "counsel", "console", "control",
     "consent", "can form",
 )  # fmt: skip
+#: Final words a second look may take for a misheard "execute plan" (bench_triggers dev set:
+#: "Okay, so that's the cute plan" → "Okay, so execute plan" replaces four).
+EXECUTE_SECOND_LOOK = 4
+#: How much more likely (log-probability) the words ending in "execute plan" must be than the
+#: text as written: 0, the recogniser prefers them (dev set: misses +1.8…+3.0, sentences ending
+#: on "plan" -2.2 and below).
+EXECUTE_SECOND_LOOK_GAIN = 0.0
 #: Least sure a text pass may be of a "confirm" (mean token log-probability; bench_triggers).
 CONFIRM_MIN_LOGPROB = -1.0
 #: Least sure a text pass may be of a "cancel" (the same floor; bench_triggers short replay).
@@ -115,7 +135,14 @@ CANCEL_MIN_LOGPROB = -1.0
 
 
 DEFAULT_PHRASES: tuple[TriggerPhrase, ...] = (
-    TriggerPhrase(phrases.EXECUTE_PLAN, Action.EXECUTE, max_words_after=0, spotter_threshold=1e-20),
+    TriggerPhrase(
+        phrases.EXECUTE_PLAN,
+        Action.EXECUTE,
+        max_words_after=0,
+        spotter_threshold=1e-20,
+        second_look=EXECUTE_SECOND_LOOK,
+        second_look_gain=EXECUTE_SECOND_LOOK_GAIN,
+    ),
     TriggerPhrase(
         phrases.CONFIRM,
         Action.CONFIRM,
@@ -145,7 +172,7 @@ class TriggerMatch:
     action: Action
     phrase: str
     at: float
-    source: str  # "text" or "keyphrase"
+    source: str  # "text", "keyphrase" or "second look"
 
 
 def contains_words(
@@ -204,6 +231,9 @@ def typed_answer(text: str, phrases: Sequence[TriggerPhrase] = DEFAULT_PHRASES) 
 
 #: A decision pass: hotwords in, the words heard with them out (one utterance's audio).
 Recheck = Callable[[str], str]
+#: A second look: texts in, the log-probability of each as one utterance's words out (empty:
+#: the recogniser cannot tell).
+Rescore = Callable[[Sequence[str]], Sequence[float]]
 
 
 def _heard_twice(p: TriggerPhrase, logprob: float, recheck: Recheck | None) -> bool:
@@ -220,6 +250,48 @@ def _heard_twice(p: TriggerPhrase, logprob: float, recheck: Recheck | None) -> b
     return any(contains_words(again, s, p.max_words_after) for s in p.spellings)
 
 
+def wants_second_look(
+    p: TriggerPhrase, said: Sequence[str], heard: Iterable[Sequence[str]]
+) -> bool:
+    """True when the text pass may have missed ``p`` and the recogniser should judge again.
+
+    The text (words ``said``) does not hold the phrase where it would fire but ends on the
+    phrase's last word ("That's a good plan"), or the spotter ``heard`` the phrase.  Never when
+    the text holds the phrase's first word or a longer word starting with it ("we execute the
+    plan", "the execution plan"): the text heard that word clearly, so a second look that drops
+    the word after it would only put words in the speaker's mouth.
+    """
+    if not p.second_look or any(contains_words(said, s, p.max_words_after) for s in p.spellings):
+        return False
+    first, last = words(p.phrase)[0], words(p.phrase)[-1]
+    if any(w.startswith(first) for w in said):
+        return False
+    return said[-1:] == (last,) or words(p.phrase) in {tuple(h) for h in heard}
+
+
+def second_look_texts(p: TriggerPhrase, text: str) -> list[str]:
+    """The text pass's ``text``, then ``text`` with its last 1…``p.second_look`` words replaced
+    by the phrase ("Okay, so that's the cute plan" → …, "Okay, so execute plan")."""
+    tokens = text.split()
+    end = "." if text.rstrip().endswith(".") else ""
+    texts = [text]
+    for k in range(1, min(p.second_look, len(tokens)) + 1):
+        kept = tokens[: len(tokens) - k]
+        phrase = p.phrase if kept or not text[:1].isupper() else p.phrase.capitalize()
+        texts.append(" ".join([*kept, phrase]) + end)
+    return texts
+
+
+def _heard_on_second_look(p: TriggerPhrase, text: str, rescore: Rescore | None) -> bool:
+    """Some text ending in the phrase is more likely, by the recogniser's own scores, than the
+    text it wrote by at least ``second_look_gain``."""
+    if rescore is None:
+        return False
+    texts = second_look_texts(p, text)
+    scores = rescore(texts)
+    return len(scores) == len(texts) > 1 and max(scores[1:]) >= scores[0] + p.second_look_gain
+
+
 def match_utterance(
     text: str,
     spotted: Iterable[str],
@@ -228,9 +300,11 @@ def match_utterance(
     *,
     logprob: float = 0.0,
     recheck: Recheck | None = None,
+    rescore: Rescore | None = None,
 ) -> list[TriggerMatch]:
     """Matches in one utterance (no cooldown): ``text`` recognised with confidence ``logprob``,
-    ``spotted`` keyphrases heard, ``recheck`` the decision pass for phrases with rivals."""
+    ``spotted`` keyphrases heard, ``recheck`` the decision pass for phrases with rivals,
+    ``rescore`` the second look for phrases the text missed."""
     said = words(text)
     heard = {words(s) for s in spotted}
     found: list[TriggerMatch] = []
@@ -246,6 +320,9 @@ def match_utterance(
                 seen.add(p.action)
         elif p.keyphrase_alone and words(p.phrase) in heard and not _lengthened(said, p):
             found.append(TriggerMatch(p.action, p.phrase, at, "keyphrase"))
+            seen.add(p.action)
+        elif wants_second_look(p, said, heard) and _heard_on_second_look(p, text, rescore):
+            found.append(TriggerMatch(p.action, p.phrase, at, "second look"))
             seen.add(p.action)
     return found
 
@@ -269,10 +346,14 @@ class TriggerMatcher:
         *,
         logprob: float = 0.0,
         recheck: Recheck | None = None,
+        rescore: Rescore | None = None,
     ) -> list[TriggerMatch]:
         """The actions this utterance fires: each at most once, none within its cooldown."""
         fired: list[TriggerMatch] = []
-        for m in match_utterance(text, spotted, self.phrases, at, logprob=logprob, recheck=recheck):
+        found = match_utterance(
+            text, spotted, self.phrases, at, logprob=logprob, recheck=recheck, rescore=rescore
+        )
+        for m in found:
             last = self._last.get(m.action)
             if last is not None and at - last < self.cooldown_s:
                 continue

@@ -2,7 +2,8 @@
 
 Client 0x01 pages → :class:`PageDecoder` (24 kHz → 16 kHz) → :class:`KeyphraseSpotter` and
 :class:`Segmenter` (energy or Silero VAD) → per utterance :class:`Transcriber` → user
-:class:`Turn` → :class:`TriggerMatcher` (which may ask the transcriber for a decision pass).
+:class:`Turn` → :class:`TriggerMatcher` (which may ask the transcriber for a decision pass, or
+for a second look at a missed "execute plan").
 Server 0x01 pages advance the assistant clock (80 ms each); server 0x02 pieces build assistant
 turns.  Only the client's audio can fire a trigger.
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from extraction.model import Turn
@@ -49,6 +51,8 @@ class PipelineStats:
     #: is their ratio).
     heard_seconds: float = 0.0
     busy_seconds: float = 0.0
+    #: Second looks at a missed "execute plan" (each a few teacher-forced decoder passes).
+    second_looks: int = 0
 
 
 class SpeechPipeline:
@@ -68,7 +72,8 @@ class SpeechPipeline:
             # Without Whisper the text is too poor to decide on, and nothing can check it twice:
             # the spotter has to.
             phrases = tuple(
-                replace(p, keyphrase_alone=True, min_logprob=None, rivals=()) for p in phrases
+                replace(p, keyphrase_alone=True, min_logprob=None, rivals=(), second_look=0)
+                for p in phrases
             )
         self._matcher = TriggerMatcher(phrases, s.cooldown_s)
         self._assistant = AssistantAssembler(s.assistant_gap_s)
@@ -203,8 +208,16 @@ class SpeechPipeline:
                 log.exception("session %s: decision pass failed", self.session_id)
                 return ""
 
+        def rescore(texts: Sequence[str]) -> list[float]:
+            self.stats.second_looks += 1
+            try:
+                return self._transcriber.score(utt.pcm, texts)
+            except Exception:  # no second look: the phrase the text missed stays missed
+                log.exception("session %s: second look failed", self.session_id)
+                return []
+
         for match in self._matcher.utterance(
-            text, spotted, utt.end, logprob=heard.logprob, recheck=recheck
+            text, spotted, utt.end, logprob=heard.logprob, recheck=recheck, rescore=rescore
         ):
             self.stats.triggers += 1
             log.info(

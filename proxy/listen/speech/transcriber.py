@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -76,6 +77,11 @@ class Transcriber(Protocol):
         configured ones for this call (a decision pass listening for other words)."""
         ...
 
+    def score(self, pcm: Pcm, texts: Sequence[str]) -> list[float]:
+        """The log-probability of each of ``texts`` as the words in ``pcm``, under the
+        configured hotwords (empty: this recogniser cannot judge words it did not choose)."""
+        ...
+
 
 class WhisperTranscriber:
     """faster-whisper ``WhisperModel`` wrapper: utterance PCM in, text out.
@@ -128,6 +134,15 @@ class WhisperTranscriber:
             text = collapse_repeats(text)
         return Heard(text, min((float(s.avg_logprob) for s in done), default=0.0))
 
+    def score(self, pcm: Pcm, texts: Sequence[str]) -> list[float]:
+        """Teacher-forced log-probabilities of ``texts`` for one utterance, under the prompt
+        its transcription had (:meth:`~proxy.listen.speech.whisper.LeanWhisper.score`)."""
+        audio = np.ascontiguousarray(pcm, dtype=np.float32)
+        with self._lock:
+            if self._window is not None:
+                self._model.frames = self._window.frames(audio.size, ASR_RATE)
+            return list(self._model.score(audio, texts, self._hotwords))
+
 
 class SphinxTranscriber:
     """pocketsphinx general-model decoding of an utterance (fallback; poor words)."""
@@ -152,6 +167,10 @@ class SphinxTranscriber:
             self._decoder.end_utt()
             hyp = self._decoder.hyp()
         return Heard("" if hyp is None else str(hyp.hypstr).strip())
+
+    def score(self, pcm: Pcm, texts: Sequence[str]) -> list[float]:
+        """Nothing: the fallback's decoder cannot score words it did not choose."""
+        return []
 
 
 def collapse_repeats(text: str) -> str:

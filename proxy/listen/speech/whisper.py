@@ -1,8 +1,9 @@
 """faster-whisper that encodes an utterance once, optionally in a shorter window.
 
 The decision pass (:mod:`proxy.listen.triggers`) hears the same utterance again with other
-hotwords: the prompt changes, the audio does not, so the last encoder output is reused (the
-encoder is deterministic) and a decision pass costs a decode only.
+hotwords, and the second look at a missed "execute plan" scores other words for it
+(:meth:`LeanWhisper.score`): the prompt or the words change, the audio does not, so the last
+encoder output is reused (the encoder is deterministic) and either costs decoder steps only.
 
 Whisper encodes every call as a 30 s window, padding short utterances: for tiny.en on one
 thread that is ≈0.43 s CPU per utterance however short it is, ≈80 % of a talking session's
@@ -15,9 +16,17 @@ windows, so a short one changes what it hears; see
 from __future__ import annotations
 
 import hashlib
+import math
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from faster_whisper import WhisperModel
+from faster_whisper.audio import pad_or_trim
+from faster_whisper.tokenizer import Tokenizer
+
+#: Floor of a token probability before its logarithm (a probability of 0 would be -inf).
+_MIN_PROB = 1e-12
 
 
 class LeanWhisper(WhisperModel):  # type: ignore[misc]  # faster-whisper is untyped
@@ -39,3 +48,24 @@ class LeanWhisper(WhisperModel):  # type: ignore[misc]  # faster-whisper is unty
         encoded = super().encode(features)
         self._last = (key, encoded)
         return encoded
+
+    def score(self, audio: np.ndarray, texts: Sequence[str], hotwords: str | None) -> list[float]:
+        """The log-probability of each of ``texts`` as the transcript of ``audio`` (its tokens',
+        without the end: CTranslate2's alignment reports no probability for that),
+        under the prompt a transcription with ``hotwords`` has: the model's own judgement of
+        words its greedy decoding did not choose.
+
+        The features are cut as :meth:`transcribe` cuts them, so after a transcription of the
+        same audio the encoding is reused and this costs one teacher-forced decoder pass per
+        text (≈0.03 s each for tiny.en on one thread)."""
+        features = self.feature_extractor(audio)
+        content = min(self.feature_extractor.nb_max_frames, features.shape[-1] - 1)
+        encoded = self.encode(pad_or_trim(features[:, :content]))
+        tokenizer = Tokenizer(self.hf_tokenizer, self.model.is_multilingual, "transcribe", "en")
+        start = self.get_prompt(tokenizer, [], without_timestamps=True, hotwords=hotwords)
+        scores: list[float] = []
+        for text in texts:
+            tokens = tokenizer.encode(" " + text.strip())
+            probs = self.model.align(encoded, start, [tokens], content)[0].text_token_probs
+            scores.append(sum(math.log(max(_MIN_PROB, float(q))) for q in probs))
+        return scores

@@ -8,9 +8,11 @@ import pytest
 
 from proxy.listen.triggers import (
     DEFAULT_PHRASES,
+    TriggerMatch,
     TriggerMatcher,
     TriggerPhrase,
     match_utterance,
+    second_look_texts,
     typed_answer,
 )
 from proxy.relay.codec import Action
@@ -67,6 +69,62 @@ def test_replies_fire_in_short_utterances_only() -> None:
 def test_spotter_alone_cannot_fire_execute() -> None:
     # The spotter hears "execute the plan" as "execute plan"; only the text can tell them apart.
     assert fired("We will execute the plan tomorrow", spotted=("execute plan",)) == []
+
+
+def looked(text: str, prefer: str | None, spotted: tuple[str, ...] = ()) -> list[TriggerMatch]:
+    """Matches for one utterance whose second look finds ``prefer`` (of the texts it is shown)
+    likelier than the text as written, and every other text less likely."""
+    return match_utterance(
+        text,
+        spotted,
+        DEFAULT_PHRASES,
+        at=1.0,
+        rescore=lambda texts: [0.0 if t == prefer else -1.0 if t == text else -9.0 for t in texts],
+    )
+
+
+def test_a_missed_execute_plan_fires_when_the_recogniser_prefers_it_on_a_second_look() -> None:
+    # Dev set, 185 wpm in room noise: tiny.en wrote this for "okay so execute plan".
+    matches = looked("Okay, so that's the cute plan", "Okay, so execute plan")
+    assert [(m.action, m.source) for m in matches] == [(Action.EXECUTE, "second look")]
+    assert [m.action for m in looked("That's a good plan.", "Execute plan.")] == [Action.EXECUTE]
+    # The spotter's hit asks for a second look even when the text does not end on "plan".
+    spotted = looked("okay so that's acute", "execute plan", ("execute plan",))
+    assert [m.action for m in spotted] == [Action.EXECUTE]
+
+
+def test_the_second_look_shows_the_text_with_its_last_words_replaced() -> None:
+    execute = DEFAULT_PHRASES[0]
+    assert second_look_texts(execute, "Okay, so that's the cute plan.") == [
+        "Okay, so that's the cute plan.",
+        "Okay, so that's the cute execute plan.",
+        "Okay, so that's the execute plan.",
+        "Okay, so that's execute plan.",
+        "Okay, so execute plan.",
+    ]
+    assert second_look_texts(execute, "That's a plan")[-1] == "Execute plan"
+
+
+@pytest.mark.parametrize(
+    ("text", "spotted"),
+    [
+        ("That's a good plan.", ()),  # the recogniser prefers the words it wrote
+        ("Then we execute the plan.", ("execute plan",)),  # it heard "execute": no second look
+        ("The execution plan", ()),
+        ("that's a good plan for tomorrow", ()),  # "plan" does not end it, no spotter hit
+    ],
+)
+def test_no_second_look_or_a_second_look_that_prefers_the_text_does_not_execute(
+    text: str, spotted: tuple[str, ...]
+) -> None:
+    prefer = None if text.startswith("That's") else "execute plan"
+    assert looked(text, prefer, spotted) == []
+
+
+def test_without_scores_a_missed_execute_plan_stays_missed() -> None:
+    text = "That's the cute plan"
+    assert match_utterance(text, (), DEFAULT_PHRASES, at=1.0) == []
+    assert match_utterance(text, (), DEFAULT_PHRASES, at=1.0, rescore=lambda _: []) == []
 
 
 #: The phrases as the pocketsphinx-only fallback uses them: the spotter may fire alone.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import pytest
 
 from client.audio import Pcm
@@ -14,7 +15,7 @@ from proxy.listen.speech.vocabulary import known_names
 from proxy.listen.transcript import Transcript
 from proxy.relay.codec import Action
 from tests.proxy.listen.speech.speechkit import client_messages, recognisers
-from tests.voices import concat, needs_espeak, say, silence
+from tests.voices import concat, needs_espeak, room_noise, say, silence
 
 pytestmark = [pytest.mark.speech, needs_espeak]
 
@@ -69,6 +70,29 @@ def test_similar_conversation_fires_nothing(sentence: str, voice: str) -> None:
     events, _ = listen(concat(silence(0.5), say(sentence, voice), silence(1.0)))
     assert triggers(events) == []
     assert any(isinstance(e, UserSpoke) for e in events)
+
+
+def fast_in_room_noise(text: str, voice: str, seed: int) -> Pcm:
+    """``text`` said at 185 wpm in steady room noise 15 dB below it (bench_triggers' dev set)."""
+    speech = say(text, voice, 185)
+    rms = float(np.sqrt(np.mean(speech**2)))
+    return room_noise(concat(silence(0.6), speech, silence(1.0)), rms, 15.0, seed)
+
+
+@pytest.mark.parametrize(("voice", "seed"), [("en-us+m5", 1), ("en-us-nyc", 2)])
+def test_a_fast_execute_plan_in_room_noise_fires(voice: str, seed: int) -> None:
+    # tiny.en wrote "okay so that's the cute plan" here; the second look found "execute plan"
+    # more likely than that.
+    events, _ = listen(fast_in_room_noise("okay so execute plan", voice, seed))
+    assert triggers(events) == [Action.EXECUTE]
+
+
+@pytest.mark.parametrize(
+    "sentence", ["that's a good plan", "exit plan", "then we execute the plan"]
+)
+def test_a_sentence_ending_on_plan_does_not_execute(sentence: str) -> None:
+    events, _ = listen(fast_in_room_noise(sentence, "en-us+m5", 1))
+    assert triggers(events) == []
 
 
 def test_replies_are_reported() -> None:

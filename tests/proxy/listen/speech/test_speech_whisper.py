@@ -58,6 +58,17 @@ def test_a_decision_pass_hears_the_same_utterance_again() -> None:
 
 @pytest.mark.speech
 @needs_espeak
+def test_the_second_look_scores_the_words_said_above_a_sound_alike() -> None:
+    transcriber = recognisers().transcriber
+    texts = ["explain plan", "execute plan"]
+    explain, execute = transcriber.score(_utterance("explain plan"), texts)
+    assert explain > execute
+    explain, execute = transcriber.score(_utterance("execute plan"), texts)
+    assert execute > explain
+
+
+@pytest.mark.speech
+@needs_espeak
 def test_a_short_window_still_hears_the_words() -> None:
     windowed = Recognisers.load(
         replace(DEFAULT_SETTINGS, whisper_window_s=10.0, whisper_full_window_below_s=0.0)
