@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 #: After-send bookkeeping of one message: ``(message, perf_counter when it was received)``.
 Relayed = Callable[[bytes, float], None]
 _KEYS = 1024  # masking keys drawn from the OS at a time
+_AUDIO = int(Kind.AUDIO)  # a plain int: an enum member costs a lookup and an __index__ per page
 
 
 def relayed(flow: Flow, tap: Callable[[bytes], None], latency: LatencyHistogram) -> Relayed:
@@ -75,44 +76,36 @@ def join(
     from_browser.forward = _to_upstream(
         from_upstream,
         lambda: upstream.closed,
-        _counted(conv.to_upstream, latency[0]),
+        (conv.to_upstream, latency[0]),
         hooks.client_message if hooks.hears else None,
     )
     from_upstream.forward = _to_browser(
         from_browser,
         lambda: browser.ws.closed,
         conv,
-        _counted(conv.to_browser, latency[1]),
+        (conv.to_browser, latency[1]),
         hooks.server_message if hooks.hears else None,
     )
-
-
-def _counted(flow: Flow, latency: LatencyHistogram) -> Callable[[int, float], None]:
-    """Count and time a spliced audio page (``payload size, perf_counter when received``)."""
-
-    def done(size: int, began: float) -> None:
-        latency.observe(time.perf_counter() - began)
-        flow.count_kind(Kind.AUDIO, size)
-
-    return done
 
 
 def _to_upstream(
     to: FrameSplice,
     closed: Callable[[], bool],
-    counted: Callable[[int, float], None],
+    counts: tuple[Flow, LatencyHistogram],
     tap: Callable[[bytes], None] | None,
 ) -> Forward:
     """Browser audio → upstream: re-masked under a key of ours (RFC 6455 wants the client's own
     unpredictable key on every frame), written whole."""
     transport, salts = to.transport, MaskingKeys()
+    flow, latency = counts
 
     def forward(frame: bytes, start: int) -> bool:
         if closed() or transport.is_closing():
             return False
         began = time.perf_counter()
         transport.write(rekeyed(frame, start, salts.next()))
-        counted(len(frame) - start, began)
+        latency.observe(time.perf_counter() - began)
+        flow.count_kind(_AUDIO, len(frame) - start)
         if tap is not None:
             tap(mask(frame[start:], frame[start - 4 : start]))
         return True
@@ -124,12 +117,13 @@ def _to_browser(
     to: FrameSplice,
     closed: Callable[[], bool],
     conv: Conversation,
-    counted: Callable[[int, float], None],
+    counts: tuple[Flow, LatencyHistogram],
     tap: Callable[[bytes], None] | None,
 ) -> Forward:
     """Upstream audio → browser: the frame as it came, or a new one when the reply mixer changed
     the page (speaking a result)."""
     transport = to.transport
+    flow, latency = counts
 
     def forward(frame: bytes, start: int) -> bool:
         if closed() or transport.is_closing():
@@ -139,14 +133,16 @@ def _to_browser(
         rewrite = conv.reply_audio
         if rewrite is None:
             transport.write(frame)
-            counted(len(frame) - start, began)
             payload = frame[start:] if tap is not None else b""
+            size = len(frame) - start
         else:
             # Audio is never text: ``for_browser``'s bracket rule has nothing to do here.
             page = frame[start:]
             payload = rewrite(page)
             transport.write(frame if payload is page else server_frame(payload))
-            counted(len(payload), began)
+            size = len(payload)
+        latency.observe(time.perf_counter() - began)
+        flow.count_kind(_AUDIO, size)
         if tap is not None:
             tap(payload)
         return True

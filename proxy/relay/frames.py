@@ -104,7 +104,7 @@ class FrameScanner:
         length = second & 0x7F
         start = 2
         if length == 126:
-            length = int.from_bytes(data[2:4], "big")
+            length = data[2] << 8 | data[3]
             start = 4
         elif length == 127:
             return 0  # more than 64 KiB: not an audio page; the general path decides
