@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import json
 import subprocess
 import tarfile
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +52,9 @@ PROXIES = {
 #: Each (N, mode) run is cut into this many slices, interleaved with the other modes' slices,
 #: so that load from elsewhere on the shared machine falls on every mode alike.
 ROUNDS = 3
+#: After a slice with the speech tap, wait (at most this long, s) until its workers have worked
+#: off their backlog: they would otherwise take the CPU from the next mode's slice.
+SETTLE_SECONDS = 10.0
 
 
 async def run(
@@ -57,6 +63,7 @@ async def run(
     """Start every server, measure every (N, mode), stop them; return the figures."""
     pool = max(counts)
     pages = [noise_pages(int(seconds * 3 / FRAME_SECONDS) + 1)]
+    gc.freeze()  # what is loaded by now lives to the end: each slice's collection skips it
     procs: dict[str, subprocess.Popen[bytes]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -112,6 +119,29 @@ def checkout(baseline: str, into: Path) -> Path:
     return into
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection in this process (the load generator) during a slice: its
+    collections (up to 20 ms measured at N = 200) would count as latency of whichever mode runs."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+async def settle(pid: int) -> None:
+    """Wait until ``pid``'s process tree is nearly idle (< 10 % of a core), at most
+    :data:`SETTLE_SECONDS`."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while time.monotonic() < deadline:
+        before = cpu_seconds(pid)
+        await asyncio.sleep(0.25)
+        if cpu_seconds(pid) - before < 0.025:
+            return
+
+
 def _owner(mode: str) -> str:
     return "echo" if mode == "direct" else mode
 
@@ -120,7 +150,8 @@ async def _unpaced(urls: dict[str, str], pages: list[list[bytes]], count: int) -
     row: dict[str, Any] = {"conversations": 1, "paced": False}
     for mode in MODES:
         await paced_load(urls[mode], pages, 1, 50, period=0)  # warm-up
-        row[mode] = (await paced_load(urls[mode], pages, 1, count, period=0)).summary()
+        with gc_paused():
+            row[mode] = (await paced_load(urls[mode], pages, 1, count, period=0)).summary()
     _added(row)
     return row
 
@@ -143,13 +174,16 @@ async def _paced(
         for mode in MODES:
             pid = procs[_owner(mode)].pid
             rss_before, cpu_before, began = rss_mb(pid), cpu_seconds(pid), time.monotonic()
-            task = asyncio.create_task(paced_load(urls[mode], pages, n, count))
-            if round_ == 0:
-                await asyncio.sleep(count * FRAME_SECONDS / 2)
-                rss[mode] = rss_mb(pid) - rss_before
-            loads[mode].merge(await task)
+            with gc_paused():
+                task = asyncio.create_task(paced_load(urls[mode], pages, n, count))
+                if round_ == 0:
+                    await asyncio.sleep(count * FRAME_SECONDS / 2)
+                    rss[mode] = rss_mb(pid) - rss_before
+                loads[mode].merge(await task)
             cpu[mode] += cpu_seconds(pid) - cpu_before
             elapsed[mode] += time.monotonic() - began
+            if PROXIES.get(mode, (False, ""))[0]:
+                await settle(pid)
     for mode in MODES:
         load = loads[mode]
         row[mode] = {

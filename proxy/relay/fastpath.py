@@ -2,7 +2,9 @@
 
 The pumps in :mod:`proxy.relay.chat` handle every message the WebSocket library reads; the
 splice (:mod:`proxy.relay.splice`) handles audio frames without it.  Both count, time, tap and
-rewrite a page through the functions here, so the two paths cannot drift apart.
+rewrite a page with what is here, so the two paths cannot drift apart; the splice's forwarders
+do it inline (one audio page per 80 ms per direction and conversation: every call counts), and
+hand the tap no page at all when no speech tap listens.
 """
 
 from __future__ import annotations

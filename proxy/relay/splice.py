@@ -12,6 +12,9 @@ relay's pumps read it as messages.  Two rules keep the wire correct:
 - **Frame boundaries.**  Forwarded frames are written whole and synchronously, as are the
   library's own frames, so the proxy's frames (notices, events, pings) land only between frames.
 
+A read that holds exactly one whole audio frame (nearly every page) is recognised by a header
+check (:meth:`~proxy.relay.frames.FrameScanner.single`) and forwarded without scanner events.
+
 Backpressure: when one side's socket buffer fills, the other side stops reading until it drains,
 so a slow reader slows the writer instead of growing a buffer.
 
