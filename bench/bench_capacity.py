@@ -52,8 +52,9 @@ PROXIES = {
 #: Each (N, mode) run is cut into this many slices, interleaved with the other modes' slices,
 #: so that load from elsewhere on the shared machine falls on every mode alike.
 ROUNDS = 3
-#: After a slice with the speech tap, wait (at most this long, s) until its workers have worked
-#: off their backlog: they would otherwise take the CPU from the next mode's slice.
+#: After each slice, wait (at most this long, s) until the server and the echo upstream are idle:
+#: closing N conversations (a proxy's collections, a tap's speech backlog) would otherwise take
+#: the CPU from the next mode's slice, always the same next mode.
 SETTLE_SECONDS = 10.0
 
 
@@ -180,10 +181,10 @@ async def _paced(
                     await asyncio.sleep(count * FRAME_SECONDS / 2)
                     rss[mode] = rss_mb(pid) - rss_before
                 loads[mode].merge(await task)
-            cpu[mode] += cpu_seconds(pid) - cpu_before
             elapsed[mode] += time.monotonic() - began
-            if PROXIES.get(mode, (False, ""))[0]:
-                await settle(pid)
+            await settle(pid)  # its CPU to close the conversations counts too
+            cpu[mode] += cpu_seconds(pid) - cpu_before
+            await settle(procs["echo"].pid)
     for mode in MODES:
         load = loads[mode]
         row[mode] = {
