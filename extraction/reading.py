@@ -38,6 +38,17 @@ class Clause:
     ruled: tuple[str, ...]
     place: Said  # the servers it names (its ``words`` are without them)
 
+    @property
+    def wants_name(self) -> bool:
+        """A request for now that names no target, or names its service only by sound ("restart
+        get next", "is the kron service running"): what a recogniser told the names could
+        have heard better.  Not a rule's own request, a pronoun ("its status"), a negation, a
+        plan for later or "same as last time"."""
+        if not self.words or self.ruled or self.negated or self.later or self.again:
+            return False
+        named = self.slots.service or self.slots.container or self.slots.path
+        return self.shaped and not named and not self.slots.pronoun
+
 
 @dataclass(slots=True)
 class Reading:

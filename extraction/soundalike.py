@@ -154,6 +154,20 @@ def allowed_distance(key: str) -> int:
     return 0 if len(key) <= 3 else 1 if len(key) <= 6 else 2
 
 
+def loosely_like(heard: str, form: str) -> bool:
+    """Whether ``heard`` could be the name ``form`` misheard, by a looser measure than
+    :func:`match_name` (three quarters of the name's sound key may differ; "get next" → nginx,
+    "wrong" → cron, "q mail" → kubelet, not "the samples" → postgres).  For checking a
+    name a recogniser was *told* to expect against what it heard without being told, never for
+    finding names in words."""
+    return sound_distance(heard, form) <= max(2, len(sound_key(form)) * 3 // 4)
+
+
+def sound_distance(heard: str, form: str) -> int:
+    """How far apart the sound keys of ``heard`` and ``form`` are (0: they sound alike)."""
+    return _distance(sound_key(heard), sound_key(form))
+
+
 @dataclass(frozen=True, slots=True)
 class NameMatch:
     """A known name found in heard words.

@@ -147,6 +147,14 @@ class UnderstandingExtractor:
                 self._clause(clause, state, vectors, "user", correcting=not declined)
         return state.extraction(recent)
 
+    def wants_name(self, text: str) -> bool:
+        """Whether one utterance asks for something that needs a service, container or program
+        it does not spell (:attr:`Clause.wants_name`): the speech side then hears it again
+        with the known names as hotwords (:mod:`proxy.listen.speech.names`).  Cheap: rules and
+        slots only, no sentence model."""
+        targeting = Targeting(None)
+        return any(self._read(c, targeting).wants_name for c in _split(self.ruleset, text))
+
     # -- reading clauses without context
 
     def _read(self, words: str, targeting: Targeting) -> Clause:

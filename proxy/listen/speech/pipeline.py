@@ -4,6 +4,8 @@ Client 0x01 pages → :class:`PageDecoder` (24 kHz → 16 kHz) → :class:`Keyph
 :class:`Segmenter` (energy or Silero VAD) → per utterance :class:`Transcriber` → user
 :class:`Turn` → :class:`TriggerMatcher` (which may ask the transcriber for a decision pass, or
 for a second look at a missed "execute plan").
+A request that names nothing is heard again with the known names (:mod:`.names`) for the
+transcript only.
 Server 0x01 pages advance the assistant clock (80 ms each); server 0x02 pieces build assistant
 turns.  Only the client's audio can fire a trigger.
 
@@ -64,6 +66,7 @@ class SpeechPipeline:
         self.transcript = transcript
         self.stats = PipelineStats()
         self._transcriber = recognisers.transcriber
+        self._names = recognisers.names
         self._decoder = PageDecoder()
         self._vad = recognisers.vad()
         self._spotter = recognisers.spotter()
@@ -188,10 +191,22 @@ class SpeechPipeline:
             log.exception("session %s: transcription failed", self.session_id)
             heard = Heard("")
         text = heard.text
+
+        def recheck(hotwords: str) -> str:
+            try:
+                return self._transcriber.hear(utt.pcm, hotwords).text
+            except Exception:  # no second hearing: the phrase that needed it does not fire
+                log.exception("session %s: decision pass failed", self.session_id)
+                return ""
+
+        # The extractor reads the names pass; triggers below are matched on the text pass.
+        said = text if self._names is None else self._names.transcript_text(text, recheck)
+        if said != text:
+            log.info("session %s: names pass: %r heard as %r", self.session_id, text, said)
         # The model's open turn was spoken before this utterance ended: keep the order.
         events = self._assistant_closed(self._assistant.flush())
-        turn = Turn("user", text, round(utt.start, 3), round(utt.end, 3))
-        if text.strip():
+        turn = Turn("user", said, round(utt.start, 3), round(utt.end, 3))
+        if said.strip():
             self.transcript.add(turn)
             events.append(UserSpoke(turn))
         if any(utt.start < until and utt.end > since for since, until in self._speaking):
@@ -200,13 +215,6 @@ class SpeechPipeline:
                     "session %s: %r overlaps our own speech; no trigger", self.session_id, text
                 )
             return events
-
-        def recheck(hotwords: str) -> str:
-            try:
-                return self._transcriber.hear(utt.pcm, hotwords).text
-            except Exception:  # no second hearing: the phrase that needed it does not fire
-                log.exception("session %s: decision pass failed", self.session_id)
-                return ""
 
         def rescore(texts: Sequence[str]) -> list[float]:
             self.stats.second_looks += 1

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from proxy.listen.speech.names import NamesPass
 from proxy.listen.speech.settings import DEFAULT_SETTINGS, TapSettings
 from proxy.listen.speech.silero import SileroModel, SileroVad, silero_model_path
 from proxy.listen.speech.spotter import KeyphraseSpotter
@@ -26,8 +27,8 @@ from proxy.listen.speech.transcriber import (
     WhisperTranscriber,
 )
 from proxy.listen.speech.vad import EnergyVad, Segmenter
-from proxy.listen.speech.vocabulary import Vocabulary, known_names
 from proxy.listen.speech.vocabulary import hotwords as whisper_hotwords
+from proxy.listen.speech.vocabulary import known_names, names_hotwords
 from voiceops.errors import VoiceOpsError
 from voiceops.words import words
 
@@ -60,7 +61,8 @@ class Recognisers:
     """Shared models: ``transcriber`` (user words, thread-safe) and a factory of spotters.
 
     ``load_seconds`` says how long :meth:`load` took (for the start-up log line).
-    ``silero`` is the Silero VAD model when ``settings.vad`` asks for it.
+    ``silero`` is the Silero VAD model when ``settings.vad`` asks for it; ``names`` the names
+    pass when ``settings.names_pass`` asks for it and the transcriber can take hotwords.
     """
 
     settings: TapSettings
@@ -68,6 +70,7 @@ class Recognisers:
     kws_file: Path
     load_seconds: float
     silero: SileroModel | None
+    names: NamesPass | None
     _keepalive: Any  # the temporary directory holding ``kws_file``
     _lock: threading.Lock
 
@@ -83,12 +86,14 @@ class Recognisers:
                 f"{' '.join(words(p.phrase))} /{p.spotter_threshold:g}/\n" for p in settings.phrases
             )
         )
+        transcriber = _load_transcriber(settings)
         recs = cls(
             settings,
-            _load_transcriber(settings),
+            transcriber,
             kws_file,
             0.0,
             _load_silero(settings),
+            _names_pass(settings) if transcriber.reliable else None,
             tmp,
             threading.Lock(),
         )
@@ -139,13 +144,22 @@ def _load_silero(settings: TapSettings) -> SileroModel | None:
         raise RecogniserError(f"Silero VAD model {path} could not load: {exc}") from None
 
 
+def _names_pass(settings: TapSettings) -> NamesPass | None:
+    if not settings.names_pass:
+        return None
+    from extraction.understand import UnderstandingExtractor  # noqa: PLC0415
+
+    vocabulary = known_names()
+    hotwords = names_hotwords(vocabulary, settings.fleet_names)
+    return NamesPass(hotwords, UnderstandingExtractor(), vocabulary.prompted)
+
+
 def _load_transcriber(settings: TapSettings) -> Transcriber:
     model_ref: str | Path | None = settings.whisper_model or embedded_whisper_path()
     hotwords = None
     if settings.whisper_hotwords:
-        names = known_names() if settings.whisper_names else Vocabulary({}, {}, ())
         phrases = [p.phrase for p in settings.phrases]
-        hotwords = whisper_hotwords(names, phrases, settings.fleet_names)
+        hotwords = whisper_hotwords(phrases, settings.fleet_names)
     if model_ref is not None:
         try:
             from proxy.listen.speech.whisper import LeanWhisper  # noqa: PLC0415

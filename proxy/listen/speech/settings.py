@@ -39,13 +39,13 @@ class TapSettings:
       :class:`~proxy.listen.speech.transcriber.EncoderWindow`, ``bench/bench_speech_profile.py``).
       ``whisper_hotwords``: bias Whisper towards the trigger phrases (measured: fixes
       "cancel" → "Console" without new false triggers on the bench's negatives).
-      ``whisper_names``: add the service and program names the rules and policy know to the
-      hotwords (:mod:`proxy.listen.speech.vocabulary`; ``bench/bench_names.py``).  Off by
-      default: seen once, tiny.en wrote a prompted name into a short reply ("Say cancel." →
-      "caddy, cancel,"), and its effect on the trigger figures is not measured yet.
+      ``names_pass``: hear an utterance that asks for something without naming it again with
+      the service and program names the rules and policy know as hotwords, and take the name
+      from that decode into the transcript (:mod:`proxy.listen.speech.names`,
+      ``bench/bench_names.py``); triggers are still matched on the first decode.
       ``fleet_names``: the servers the operator may name (``extraction.vocabulary.fleet_words``),
-      always added to the hotwords when there are any: with them tiny.en kept the server in 26
-      and 27 of 28 espeak-ng requests (two runs), without them in 20
+      always added to the hotwords (of both passes) when there are any: with them tiny.en kept
+      the server in 26 and 27 of 28 espeak-ng requests (two runs), without them in 20
       (``bench/bench_fleet_words.py``).
       ``allow_sphinx_fallback``: without Whisper, transcribe with pocketsphinx's general model
       (poor words; logged as a warning) instead of failing at start-up.
@@ -80,7 +80,7 @@ class TapSettings:
     whisper_window_s: float | None = 10.0
     whisper_full_window_below_s: float = 3.0
     whisper_hotwords: bool = True
-    whisper_names: bool = False
+    names_pass: bool = True
     fleet_names: tuple[str, ...] = ()
     allow_sphinx_fallback: bool = True
 

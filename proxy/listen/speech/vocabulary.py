@@ -43,6 +43,13 @@ class Vocabulary:
     services: Mapping[str, str]
     prompt: tuple[str, ...]
 
+    @property
+    def prompted(self) -> dict[str, str]:
+        """Spoken form → name for the names in :attr:`prompt` only: the names a names pass can
+        bring (not "who" or "free", which it is never told and are ordinary words)."""
+        chosen = {self.names.get(p, p) for p in self.prompt}
+        return {spoken: name for spoken, name in self.names.items() if name in chosen}
+
 
 def _written_form(name: str, names: Mapping[str, str]) -> str:
     one_word = [s for s in names if names[s] == name and s.isalnum()]
@@ -83,10 +90,15 @@ def known_names() -> Vocabulary:
     return Vocabulary(names, services, prompt)
 
 
-def hotwords(
-    vocabulary: Vocabulary, trigger_phrases: Iterable[str], servers: Iterable[str] = ()
-) -> str:
-    """The hotword text for Whisper: the trigger phrases, the fleet's server names ("web-1",
-    "database box": no English words, so tiny.en writes "webmaster" without them), then the
-    service and program names to expect."""
-    return ", ".join([*trigger_phrases, *servers, *vocabulary.prompt])
+def hotwords(trigger_phrases: Iterable[str], servers: Iterable[str] = ()) -> str:
+    """The text pass's hotwords: the trigger phrases, then the fleet's server names ("web-1",
+    "database box": no English words, so tiny.en writes "webmaster" without them)."""
+    return ", ".join([*trigger_phrases, *servers])
+
+
+def names_hotwords(vocabulary: Vocabulary, servers: Iterable[str] = ()) -> str:
+    """The names pass's hotwords (:mod:`proxy.listen.speech.names`): the servers, then the
+    service and program names to expect, ending with a full stop (tiny.en otherwise took a
+    list for words already said: see :attr:`proxy.listen.triggers.TriggerPhrase.decision_hotwords`;
+    here it kept "on web too" that it heard as "un-wem2" after a bare list)."""
+    return ", ".join([*servers, *vocabulary.prompt]) + "."

@@ -122,15 +122,23 @@ def test_a_polite_confirm_is_kept(voice: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("request_", "name"),
-    # Without names as hotwords (the default) tiny.en heard "restart engine x" at 185 wpm as
-    # "Restart and connect": bench/bench_names.py has the figures.
-    [("is the cron service running", "cron")],
+    ("request_", "name", "speed"),
+    # The text pass heard "is the crime service running" and "is the patchy service running";
+    # the names pass spells them (bench/bench_names.py has the figures).
+    [
+        ("is the cron service running", "cron", 185),
+        ("is the apache service running", "apache2", 135),
+    ],
 )
-def test_service_names_are_heard(request_: str, name: str) -> None:
-    events, _ = listen(concat(silence(0.5), say(request_, "en-us", 185), silence(1.0)))
-    said = " ".join(e.turn.text for e in events if isinstance(e, UserSpoke))
-    assert name in {m.name for m in find_names(said, known_names().services)}, said
+def test_service_names_are_heard(request_: str, name: str, speed: int) -> None:
+    audio = concat(
+        silence(0.5), say(request_, "en-us", speed), silence(1.0), say("execute plan"), silence(1)
+    )
+    events, _ = listen(audio)
+    heard = next(e for e in events if isinstance(e, TriggerHeard))
+    assert heard.action is Action.EXECUTE  # the trigger is matched on the text pass
+    said = " ".join(t.text for t in heard.turns)
+    assert name in {m.name for m in find_names(said, known_names().services) if m.spelt}, said
 
 
 def test_model_speech_never_fires_and_becomes_assistant_turns() -> None:
