@@ -96,7 +96,7 @@ class Hearing:
         self.plain = transcriber.hear(audio).text
         self.plain_cpu = time.process_time() - t
         t = time.process_time()
-        self.named = transcriber.hear(audio, recs.names.hotwords).text
+        self.named = transcriber.hear(audio, recs.names.hotwords, once=True).text
         self.named_cpu = time.process_time() - t
         self.wanted = recs.names.wanted(self.plain)
         self.texts = dict(

@@ -80,12 +80,13 @@ def with_names(plain: str, named: str, names: Mapping[str, str]) -> str | None:
     that ``plain`` does not replaced by that name, or ``None``.
 
     Only the name is taken: what else the names pass heard differently (measured: "running" as
-    "login") is not.  Refused: no new name, or more than one ("check must have the samples" →
-    "caddy must add some postgres": the names pass heard another sentence); a name where the
-    text pass heard nothing or more than :data:`MAX_REPLACED_WORDS` words, or words that do
-    not sound like any way of saying it (:func:`extraction.soundalike.loosely_like`: "and
-    index" is near "engine x", not "nginx").  Names the names pass only
-    sounds like ("is the wrong service routing" → rabbitmq) are not taken.
+    "login") is not.  A name the names pass spelt differently but with the same sound key
+    ("mginx") is taken as the rules spell it; a merely similar one ("is the wrong service
+    routing" → rabbitmq) is not.  Refused: no new name, or more than one ("check must have the
+    samples" → "caddy must add some postgres": the names pass heard another sentence); a name
+    where the text pass heard nothing or more than :data:`MAX_REPLACED_WORDS` words, or words
+    that do not sound like any way of saying it (:func:`extraction.soundalike.loosely_like`:
+    "and index" is near "engine x", not "nginx").
 
     >>> with_names("Restart. Get next, please.", "restart nginx please", {"nginx": "nginx"})
     'Restart. nginx, please.'
@@ -96,7 +97,7 @@ def with_names(plain: str, named: str, names: Mapping[str, str]) -> str | None:
     if len(tokens) != len(said):
         return None  # a spelling words() reads differently: do not guess where words are
     before = {m.name for m in find_names(plain, names) if m.spelt}
-    new = [m for m in find_names(named, names) if m.spelt and m.name not in before]
+    new = [m for m in find_names(named, names) if m.distance == 0 and m.name not in before]
     if len(new) != 1:
         return None
     ops = SequenceMatcher(None, said, heard, autojunk=False).get_opcodes()
@@ -107,7 +108,7 @@ def with_names(plain: str, named: str, names: Mapping[str, str]) -> str | None:
         return None
     if not any(loosely_like(replaced, form) for form in forms):
         return None
-    name = " ".join(heard[new[0].start : new[0].end])
+    name = " ".join(heard[new[0].start : new[0].end]) if new[0].spelt else new[0].form
     at, to = tokens[region.start].start(), tokens[region.stop - 1].end()
     return plain[:at] + name + plain[to:]
 

@@ -192,15 +192,17 @@ class SpeechPipeline:
             heard = Heard("")
         text = heard.text
 
-        def recheck(hotwords: str) -> str:
+        def recheck(hotwords: str, once: bool = False) -> str:
             try:
-                return self._transcriber.hear(utt.pcm, hotwords).text
+                return self._transcriber.hear(utt.pcm, hotwords, once=once).text
             except Exception:  # no second hearing: the phrase that needed it does not fire
                 log.exception("session %s: decision pass failed", self.session_id)
                 return ""
 
         # The extractor reads the names pass; triggers below are matched on the text pass.
-        said = text if self._names is None else self._names.transcript_text(text, recheck)
+        said = text
+        if self._names is not None:
+            said = self._names.transcript_text(text, lambda names: recheck(names, once=True))
         if said != text:
             log.info("session %s: names pass: %r heard as %r", self.session_id, text, said)
         # The model's open turn was spoken before this utterance ended: keep the order.

@@ -72,9 +72,10 @@ class Transcriber(Protocol):
         """The words in ``pcm`` ("" when none)."""
         ...
 
-    def hear(self, pcm: Pcm, hotwords: str | None = None) -> Heard:
+    def hear(self, pcm: Pcm, hotwords: str | None = None, *, once: bool = False) -> Heard:
         """The words in ``pcm`` and the recogniser's confidence; ``hotwords`` replaces the
-        configured ones for this call (a decision pass listening for other words)."""
+        configured ones for this call (a decision pass listening for other words); ``once``:
+        one greedy decode, never decoded again at a higher temperature when unsure."""
         ...
 
     def score(self, pcm: Pcm, texts: Sequence[str]) -> list[float]:
@@ -111,8 +112,12 @@ class WhisperTranscriber:
         """Decode one utterance (greedy by default, no timestamps, no previous-text context)."""
         return self.hear(pcm).text
 
-    def hear(self, pcm: Pcm, hotwords: str | None = None) -> Heard:
-        """Decode one utterance; ``logprob`` is the lowest segment's mean token log-probability."""
+    def hear(self, pcm: Pcm, hotwords: str | None = None, *, once: bool = False) -> Heard:
+        """Decode one utterance; ``logprob`` is the lowest segment's mean token log-probability.
+
+        Unsure of its words, faster-whisper decodes again at higher temperatures (up to six
+        decodes, sampled).  ``once`` keeps the first: measured, a names pass that fell back
+        cost 4.0 CPU-s instead of 0.08 (``bench/bench_names.py``)."""
         audio = np.ascontiguousarray(pcm, dtype=np.float32)
         with self._lock:
             frames = None if self._window is None else self._window.frames(audio.size, ASR_RATE)
@@ -126,6 +131,7 @@ class WhisperTranscriber:
                 condition_on_previous_text=False,
                 vad_filter=False,
                 hotwords=hotwords or self._hotwords,
+                **({"temperature": 0.0} if once else {}),
             )
             # The segments are a lazy generator: decoding happens here, inside the lock.
             done = list(segments)
@@ -158,7 +164,7 @@ class SphinxTranscriber:
         """Decode one utterance with the general language model."""
         return self.hear(pcm).text
 
-    def hear(self, pcm: Pcm, hotwords: str | None = None) -> Heard:
+    def hear(self, pcm: Pcm, hotwords: str | None = None, *, once: bool = False) -> Heard:
         """Decode one utterance (no hotwords, no confidence: the fallback cannot do either)."""
         raw = (np.clip(pcm, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
         with self._lock:

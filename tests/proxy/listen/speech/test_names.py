@@ -41,6 +41,7 @@ def names_pass() -> NamesPass:
         ),
         ("Restart. Get next, please.", "restart nginx, please.", "Restart. nginx, please."),
         ("restart and index", "restart and nginx.", "restart and nginx"),  # near "engine x"
+        ("restart and connect", "restart mginx.", "restart nginx connect"),  # the same sound
         (
             "Check the status on grandfather",
             "check the status of grafana,",
