@@ -147,14 +147,6 @@ class UnderstandingExtractor:
                 self._clause(clause, state, vectors, "user", correcting=not declined)
         return state.extraction(recent)
 
-    def wants_name(self, text: str) -> bool:
-        """Whether one utterance asks for something that needs a service, container or program
-        it does not spell (:attr:`Clause.wants_name`): the speech side then hears it again
-        with the known names as hotwords (:mod:`proxy.listen.speech.names`).  Cheap: rules and
-        slots only, no sentence model."""
-        targeting = Targeting(None)
-        return any(self._read(c, targeting).wants_name for c in _split(self.ruleset, text))
-
     # -- reading clauses without context
 
     def _read(self, words: str, targeting: Targeting) -> Clause:
@@ -323,6 +315,16 @@ class UnderstandingExtractor:
         near = clause.slots.service or sound or self.slots.sounds_like(clause.words)
         found = _suggestions(self.index.rank(vector), clause.slots, near or state.service)
         return _said_back(clause.words, why, found)
+
+
+def wants_name(extractor: UnderstandingExtractor, text: str) -> bool:
+    """Whether one utterance asks for something that needs a service, container or program it
+    does not spell (:attr:`~extraction.reading.Clause.wants_name`): the speech side then hears
+    it again with the known names as hotwords (:mod:`proxy.listen.speech.names`).  Cheap:
+    rules and slots only, no sentence model."""
+    targeting = Targeting(None)
+    clauses = _split(extractor.ruleset, text)
+    return any(extractor._read(c, targeting).wants_name for c in clauses)
 
 
 def _ranked(

@@ -199,25 +199,6 @@ class SpeechPipeline:
                 log.exception("session %s: decision pass failed", self.session_id)
                 return ""
 
-        # The extractor reads the names pass; triggers below are matched on the text pass.
-        said = text
-        if self._names is not None:
-            said = self._names.transcript_text(text, lambda names: recheck(names, once=True))
-        if said != text:
-            log.info("session %s: names pass: %r heard as %r", self.session_id, text, said)
-        # The model's open turn was spoken before this utterance ended: keep the order.
-        events = self._assistant_closed(self._assistant.flush())
-        turn = Turn("user", said, round(utt.start, 3), round(utt.end, 3))
-        if said.strip():
-            self.transcript.add(turn)
-            events.append(UserSpoke(turn))
-        if any(utt.start < until and utt.end > since for since, until in self._speaking):
-            if text.strip():
-                log.info(
-                    "session %s: %r overlaps our own speech; no trigger", self.session_id, text
-                )
-            return events
-
         def rescore(texts: Sequence[str]) -> list[float]:
             self.stats.second_looks += 1
             try:
@@ -226,9 +207,35 @@ class SpeechPipeline:
                 log.exception("session %s: second look failed", self.session_id)
                 return []
 
-        for match in self._matcher.utterance(
-            text, spotted, utt.end, logprob=heard.logprob, recheck=recheck, rescore=rescore
+        echoed = any(utt.start < until and utt.end > since for since, until in self._speaking)
+        matches = []
+        if echoed:
+            if text.strip():
+                log.info(
+                    "session %s: %r overlaps our own speech; no trigger", self.session_id, text
+                )
+        else:
+            matches = self._matcher.utterance(
+                text, spotted, utt.end, logprob=heard.logprob, recheck=recheck, rescore=rescore
+            )
+        # Triggers are matched on the text pass; the extractor reads the names pass.  A reply
+        # or our own echo needs no names (and a reply must not wait for a decode).
+        said = text
+        if (
+            self._names is not None
+            and not echoed
+            and all(m.action is Action.EXECUTE for m in matches)
         ):
+            said = self._names.transcript_text(text, lambda names: recheck(names, once=True))
+            if said != text:
+                log.info("session %s: names pass: %r heard as %r", self.session_id, text, said)
+        # The model's open turn was spoken before this utterance ended: keep the order.
+        events = self._assistant_closed(self._assistant.flush())
+        turn = Turn("user", said, round(utt.start, 3), round(utt.end, 3))
+        if said.strip():
+            self.transcript.add(turn)
+            events.append(UserSpoke(turn))
+        for match in matches:
             self.stats.triggers += 1
             log.info(
                 "session %s: trigger %s (%r, by %s) at %.2fs",
