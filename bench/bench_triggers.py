@@ -4,9 +4,9 @@ Run: ``PYTHONPATH=. .venv/bin/python bench/bench_triggers.py`` (≈2–3 min on 
 table and writes ``bench/results/triggers.json``.
 
 Every stream is client audio as the proxy sees it (24 kHz → Ogg/Opus pages → decode → 16 kHz),
-run through the real pocketsphinx keyphrase spotter, the energy VAD and faster-whisper tiny.en.
-Each utterance's (Whisper text, spotted keyphrases) is recorded once; the decision policies are
-then compared on the same recordings:
+run through the real pocketsphinx keyphrase spotter, the VAD (``--vad``, default Silero) and
+faster-whisper tiny.en.  Each utterance's (Whisper text, spotted keyphrases) is recorded once;
+the decision policies are then compared on the same recordings:
 
 * ``text``       — the phrase as consecutive whole words in the Whisper text;
 * ``keyphrase``  — the pocketsphinx spotter alone;

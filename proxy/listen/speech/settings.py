@@ -22,8 +22,10 @@ class TapSettings:
       ``server_page_s``: audio per server 0x01 page (the model's 80 ms step) — the assistant clock.
 
     Voice activity (on 16 kHz audio)
-      ``vad``: ``"energy"`` (level above the tracked noise floor) or ``"silero"`` (the neural
-      VAD shipped with faster-whisper; ``vad_silero_threshold`` is its speech probability).
+      ``vad``: ``"silero"`` (the neural VAD shipped with faster-whisper;
+      ``vad_silero_threshold`` is its speech probability) or ``"energy"`` (level above the
+      tracked noise floor).  Silero heard more triggers on the same recordings
+      (``bench/bench_vad_triggers.py``) and cut fewer sentences (``bench/bench_vad.py``).
       ``vad_frame_s``: analysis frame; ``vad_min_db``: quietest level that can be speech (dBFS);
       ``vad_margin_db``: how far above the tracked noise floor speech must be;
       ``vad_start_s``: voiced audio needed to open an utterance; ``vad_hangover_s``: silence that
@@ -62,7 +64,7 @@ class TapSettings:
     queue_messages: int = 512
     server_page_s: float = 0.08
 
-    vad: str = "energy"
+    vad: str = "silero"
     vad_silero_threshold: float = 0.5
     vad_frame_s: float = 0.02
     vad_min_db: float = -50.0

@@ -3,8 +3,9 @@
 A frame (32 ms at 16 kHz) is speech when Silero's speech probability reaches
 ``vad_silero_threshold`` (or, right after a speech frame, that threshold minus
 :data:`HYSTERESIS`, so a soft syllable does not end the run).  Start, hangover, pre-roll and length
-rules are the energy VAD's (:class:`proxy.listen.speech.vad.Segmenter`).  Measured against the
-energy VAD by ``bench/bench_vad.py``.
+rules are the energy VAD's (:class:`proxy.listen.speech.vad.Segmenter`).  The default VAD:
+measured against the energy VAD by ``bench/bench_vad.py`` (segmentation) and
+``bench/bench_vad_triggers.py`` (triggers end to end).
 """
 
 from __future__ import annotations

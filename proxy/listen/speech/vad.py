@@ -1,7 +1,7 @@
 """Voice-activity detection: 16 kHz PCM chunks in, finished utterances out (pure).
 
-:class:`Segmenter` turns voiced/unvoiced frames into utterances; :class:`EnergyVad` (the
-default) decides by level, :class:`proxy.listen.speech.silero.SileroVad` by a neural model.
+:class:`Segmenter` turns voiced/unvoiced frames into utterances; :class:`EnergyVad` decides by
+level, :class:`proxy.listen.speech.silero.SileroVad` (the default) by a neural model.
 For the energy VAD, each ``vad_frame_s`` frame's level (dBFS) is compared with
 ``max(vad_min_db, noise floor + vad_margin_db)``.  The noise floor follows quiet frames
 quickly downwards and slowly upwards, so steady background noise stops counting as speech

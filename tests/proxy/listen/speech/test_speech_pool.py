@@ -31,6 +31,11 @@ async def test_sessions_are_spread_over_the_workers_and_all_are_heard() -> None:
         await asyncio.gather(*(tap.close() for tap in taps))
     finally:
         await asyncio.to_thread(pool.close)
-    for events in heard.values():
-        words = " ".join(e.turn.text.lower() for e in events if isinstance(e, UserSpoke))
-        assert "disk" in words
+    said = {
+        sid: " ".join(e.turn.text.lower() for e in events if isinstance(e, UserSpoke))
+        for sid, events in heard.items()
+    }
+    # Every session is heard, and alike on either worker.  Not the exact words: tiny.en hears
+    # this espeak-ng sentence as "can't love this case" when Silero cuts it (word accuracy is
+    # measured by the benches, not here).
+    assert all(said.values()) and len(set(said.values())) == 1, said
