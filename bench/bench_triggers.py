@@ -15,11 +15,13 @@ the decision policies are then compared on the same recordings:
 * ``round1``     — issue 15's first rule: as ``previous``, but "confirm" must be heard twice
   (text pass sure of itself, and a decision pass among its rivals agrees; never the spotter
   alone); the decision pass's hotword list had no full stop;
+* ``round2``     — as ``round1``, the list ends with a full stop, and "cancel" needs a sure
+  text pass too (same floor; no decision pass, never the spotter alone);
 * ``no_second_look`` — as ``chosen`` below, without the second look at a missed "execute plan";
-* ``chosen``     — the shipped default: as ``round1``, the list ends with a full stop, and
-  "cancel" needs a sure text pass too (same floor; no decision pass, never the spotter alone);
-  when the text ends on "plan" (or the spotter heard "execute plan") but missed the phrase,
-  Whisper scores the text with its last words replaced by "execute plan" (the second look).
+* ``chosen``     — the shipped default: as ``round2``; a sure "cancel" first in a reply of at
+  most three words cancels whatever follows ("cancel net": tiny.en's "cancel that"); when the
+  text ends on "plan" (or the spotter heard "execute plan") but missed the phrase, Whisper
+  scores the text with its last words replaced by "execute plan" (the second look).
 
 A held-out set (voices and sentences never used to tune anything) says "execute plan" and
 "confirm" fast (185 wpm) in steady room noise (pink noise at 15 dB SNR).  A dev set of the same
@@ -35,7 +37,9 @@ pauses between utterances — streamed as client 0x01 messages through the proxy
 :class:`SpeechPipeline` in a pool of ``--workers`` processes.  Every ``TriggerHeard`` is false;
 they are counted per action per hour of speech and written to the ``long_negatives`` section.
 ``--long-only`` skips the quick run (the other sections of the results file are kept); a quick
-run alone keeps the file's previous ``long_negatives`` section.
+run alone keeps the file's previous ``long_negatives`` section.  The short utterances of many
+hours of the same script (where every false reply came from) are replayed by
+``bench/bench_short_replay.py`` into the ``short_replay`` section.
 """
 
 from __future__ import annotations
@@ -253,11 +257,13 @@ def policies() -> dict[str, tuple[TriggerPhrase, ...]]:
         replace(p, keyphrase_alone=True, min_logprob=None) if p.action is Action.CANCEL else p
         for p in no_second_look
     )
+    round2 = tuple(replace(p, lead_max_words=None) for p in DEFAULT_PHRASES)
     return {
         "text": text_only,
         "previous": previous,
         "round1": round1,
         "no_second_look": no_second_look,
+        "round2": round2,
         "chosen": DEFAULT_PHRASES,
     }
 
@@ -537,6 +543,7 @@ class StreamSpec:
     noise_rms: float
     speech_s: float  # speech to generate (pauses come on top)
     seed: int
+    pitch: int | None = None  # espeak-ng's 0–99 (None: the voice's own)
 
 
 @dataclass
@@ -576,7 +583,7 @@ def long_script(spec: StreamSpec, only: tuple[str, ...] = ()) -> tuple[Pcm, list
     while speech_s < spec.speech_s:
         category = rng.choices(names, weights)[0]
         text = fill(rng.choice(pools[category]), rng)
-        audio = say(text, spec.voice, spec.speed)
+        audio = say(text, spec.voice, spec.speed, spec.pitch)
         length = len(audio) / 24_000
         # Natural pauses: mostly a clear break, sometimes too short for the VAD to split.
         pause = rng.uniform(0.3, 0.55) if rng.random() < 0.15 else rng.uniform(0.8, 3.0)
@@ -665,78 +672,6 @@ def long_stream(spec: StreamSpec) -> dict[str, Any]:
         "recognised_utterances": pipeline.stats.utterances,
         "second_looks": pipeline.stats.second_looks,
         "false": false,
-    }
-
-
-REPLAY_POLICIES = ("previous", "round1", "chosen")
-
-
-def short_stream(spec: StreamSpec) -> dict[str, Any]:
-    """The short utterances of one long-run stream, recorded once, judged by every policy."""
-    assert _RECS is not None, "call _worker_init first"
-    audio, said, speech_s = long_script(spec, SHORT_CATEGORIES)
-    costs = Costs()
-    heard = listen(_RECS, audio, costs)
-    false: dict[str, list[str]] = {}
-    for policy in REPLAY_POLICIES:
-        for h in heard:
-            for action in fired(policy, [h]):
-                # The scripted utterance that ended nearest to the recognised one.
-                nearest = min(said, key=lambda s: abs(s.end - h.end)).text if said else "?"
-                false.setdefault(f"{policy}:{action.name}", []).append(
-                    f"{nearest!r} → {h.text!r} [{spec.voice}/{spec.speed}/noise={spec.noise_rms}]"
-                )
-    return {
-        "speech_s": speech_s,
-        "short_speech_s": sum(s.end - s.start for s in said),
-        "short_said": len(said),
-        "false": false,
-        "rtf": costs.wall_s / max(1e-9, costs.audio_s),
-        "audio_s": costs.audio_s,
-        "wall_s": costs.wall_s,
-        "rechecks": sum(bool(h.rechecked) for h in heard),
-    }
-
-
-def short_replay(minutes: float, workers: int, vad: str) -> dict[str, Any]:
-    """Replies ("confirm", "cancel") fire only in utterances of at most four words, and the
-    full long run found all its false replies there.  This replays every short utterance of
-    the long run's script (same seed) and judges the previous, round1 and chosen rules on the same
-    recordings; rates are per hour of the *whole* script's speech."""
-    specs = long_specs(minutes)
-    began = time.perf_counter()
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max(1, workers), mp_context=ctx, initializer=_worker_init, initargs=(vad,)
-    ) as pool:
-        results = []
-        for spec, r in zip(specs, pool.map(short_stream, specs), strict=True):
-            results.append(r)
-            # One line per stream: a run cut short still shows what it measured.
-            print(f"  short {spec.index:3} {json.dumps(r)}", flush=True)
-    hours = sum(r["speech_s"] for r in results) / 3600.0
-    counts: dict[str, int] = {}
-    examples: dict[str, list[str]] = {}
-    for r in results:
-        for key, items in r["false"].items():
-            counts[key] = counts.get(key, 0) + len(items)
-            examples.setdefault(key, []).extend(items)
-    keys = [f"{p}:{a}" for p in REPLAY_POLICIES for a in ("CONFIRM", "CANCEL")]
-    audio_s = sum(r["audio_s"] for r in results)
-    return {
-        "what": short_replay.__doc__.replace("\n   ", "") if short_replay.__doc__ else "",
-        "seed": LONG_SEED,
-        "minutes_of_script_speech": round(hours * 60.0, 1),
-        "short_utterances": sum(r["short_said"] for r in results),
-        "minutes_of_short_speech": round(sum(r["short_speech_s"] for r in results) / 60.0, 1),
-        "false": {k: counts.get(k, 0) for k in keys},
-        "false_per_hour_of_speech": {k: round(counts.get(k, 0) / hours, 2) for k in keys},
-        "upper_95_per_hour": {k: round(poisson_upper(counts.get(k, 0)) / hours, 2) for k in keys},
-        "examples": {k: v[:20] for k, v in examples.items()},
-        "decision_passes": sum(r["rechecks"] for r in results),
-        "rtf": round(sum(r["wall_s"] for r in results) / max(1e-9, audio_s), 3),
-        "wall_s": round(time.perf_counter() - began, 1),
-        "workers": workers,
     }
 
 
@@ -837,7 +772,16 @@ def quick(began: float, vad: str) -> dict[str, Any]:
     recs = Recognisers.load(replace(DEFAULT_SETTINGS, vad=vad))
     print(f"recognisers loaded in {recs.load_seconds:.2f}s ({recs.transcriber.name})")
     costs = Costs()
-    names = ("text", "keyphrase", "both", "previous", "round1", "no_second_look", "chosen")
+    names = (
+        "text",
+        "keyphrase",
+        "both",
+        "previous",
+        "round1",
+        "round2",
+        "no_second_look",
+        "chosen",
+    )
     pos: dict[str, dict[str, list[int]]] = {n: {"execute": [], "reply": []} for n in names}
     wrong_on_pos = dict.fromkeys(names, 0)
     neg_false = dict.fromkeys(names, 0)
@@ -967,12 +911,6 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="processes for the long run")
     parser.add_argument("--long-only", action="store_true", help="skip the quick run")
     parser.add_argument(
-        "--short-replay",
-        type=float,
-        default=0.0,
-        help="replay the short utterances of a long run of this many minutes (0: skip)",
-    )
-    parser.add_argument(
         "--vad",
         choices=VAD_KINDS,
         default=DEFAULT_SETTINGS.vad,
@@ -995,11 +933,7 @@ def main() -> None:
             )
     elif "long_negatives" in previous:
         result["long_negatives"] = previous["long_negatives"]  # from an earlier long run
-    if args.short_replay > 0:
-        replay = short_replay(args.short_replay, args.workers, args.vad)
-        result["short_replay"] = replay
-        print("\nshort replay:", json.dumps({k: replay[k] for k in replay if k != "examples"}))
-    elif "short_replay" in previous:
+    if "short_replay" in previous:  # bench_short_replay.py writes it
         result["short_replay"] = previous["short_replay"]
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"\nwrote {out} in {time.perf_counter() - began:.1f}s")

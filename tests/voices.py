@@ -19,20 +19,22 @@ needs_espeak = pytest.mark.skipif(
 
 
 @functools.lru_cache(maxsize=64)
-def _say(text: str, voice: str, speed: int) -> bytes:
+def _say(text: str, voice: str, speed: int, pitch: int | None) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "say.wav"
+        pitched = [] if pitch is None else ["-p", str(pitch)]
         subprocess.run(
-            ["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(out), text],
+            ["espeak-ng", "-v", voice, "-s", str(speed), *pitched, "-w", str(out), text],
             check=True,
             capture_output=True,
         )
         return read_wav(out).tobytes()
 
 
-def say(text: str, voice: str = "en-us", speed: int = 150) -> Pcm:
-    """``text`` spoken by espeak-ng, resampled to 24 kHz."""
-    return np.frombuffer(_say(text, voice, speed), dtype=np.float32).copy()
+def say(text: str, voice: str = "en-us", speed: int = 150, pitch: int | None = None) -> Pcm:
+    """``text`` spoken by espeak-ng, resampled to 24 kHz; ``pitch`` 0–99 (``None``: the
+    voice's own)."""
+    return np.frombuffer(_say(text, voice, speed, pitch), dtype=np.float32).copy()
 
 
 def silence(seconds: float) -> Pcm:

@@ -34,3 +34,7 @@ ANSWER_COMPANY = frozenset(
 )  # fmt: skip
 #: Beside "cancel" only: "no, cancel that".
 CANCEL_COMPANY = ANSWER_COMPANY | {"no", "nope"}
+#: "cancel" first in a reply of at most this many words cancels whatever follows it: tiny.en
+#: hears "cancel that" as "cancel net" or "cancel map", and a false cancel only drops a command
+#: (a false confirm runs one, so "confirm" keeps the strict company).
+CANCEL_LEAD_MAX_WORDS = 3

@@ -30,7 +30,11 @@ Decision rule, chosen from ``bench/bench_triggers.py`` (see the tap's report):
 * Replies ("confirm", "cancel") count only in short utterances (``max_utterance_words``), so
   "can you confirm the disk is fine" in a discussion is not a reply, and only beside harmless
   words (``company``: "yes, confirm please"), so "don't confirm" or "I can't confirm that" is
-  not one either.  A typed answer (:func:`typed_answer`, the HTTP API) follows the same rule.
+  not one either.  "cancel" *first* in a reply of at most three words (``lead_max_words``)
+  cancels whatever words follow: measured, tiny.en hears "cancel that" as "cancel net",
+  "cancel not" or "cancel map" (quick set), and cancelling is the harmless direction; "confirm"
+  keeps the strict company ("confirm net" confirms nothing).  A typed answer
+  (:func:`typed_answer`, the HTTP API) follows the same rule.
 * "confirm" runs a destructive command, so it must be heard twice (measured with the long
   negative run: the hotword-biased text pass turned "concern", "conform", "comfort" said alone
   into "confirm" ≈8 times per hour).  The text pass must be sure of its words
@@ -79,6 +83,8 @@ class TriggerPhrase:
     when the text missed the phrase (:func:`wants_second_look`), the recogniser scores the text
     with its last 1…``second_look`` words replaced by the phrase, and the phrase fires when one
     of those scores ``second_look_gain`` (log-probability) or more above the text itself.
+    ``lead_max_words``: the phrase *first* in an utterance of at most this many words needs no
+    company (``None``: always the company rule).
     """
 
     phrase: str
@@ -93,6 +99,7 @@ class TriggerPhrase:
     company: frozenset[str] | None = None
     second_look: int = 0
     second_look_gain: float = 0.0
+    lead_max_words: int | None = None
 
     def __post_init__(self) -> None:
         if not words(self.phrase):
@@ -161,6 +168,7 @@ DEFAULT_PHRASES: tuple[TriggerPhrase, ...] = (
         spotter_threshold=1e-20,
         min_logprob=CANCEL_MIN_LOGPROB,
         company=phrases.CANCEL_COMPANY,
+        lead_max_words=phrases.CANCEL_LEAD_MAX_WORDS,
     ),
 )
 
@@ -200,8 +208,12 @@ def _lengthened(said: Sequence[str], phrase: TriggerPhrase) -> bool:
 
 
 def _in_company(said: Sequence[str], phrase: TriggerPhrase) -> bool:
-    """Every word of ``said`` is the phrase's own or one it may keep company with."""
+    """Every word of ``said`` is the phrase's own or one it may keep company with, or the
+    utterance is short enough and starts with the phrase (``lead_max_words``)."""
     if phrase.company is None:
+        return True
+    short = phrase.lead_max_words is not None and len(said) <= phrase.lead_max_words
+    if short and any(tuple(said[: len(s)]) == s for s in phrase.spellings):
         return True
     own = {w for spelling in phrase.spellings for w in spelling}
     return all(w in own or w in phrase.company for w in said)

@@ -257,7 +257,25 @@ def test_an_answer_cancels_spoken_or_typed(text: str) -> None:
     assert typed_answer(text) is Action.CANCEL
 
 
-@pytest.mark.parametrize("text", ["no", "stop", "never mind", "don't cancel", "cancellation"])
+@pytest.mark.parametrize("text", ["cancel net", "Cancel, not.", "cancel map", "cancel the restart"])
+def test_cancel_first_in_a_short_reply_cancels_whatever_follows(text: str) -> None:
+    # tiny.en hears "cancel that" as "cancel net": cancelling is the harmless direction.
+    assert fired(text) == [Action.CANCEL]
+    assert typed_answer(text) is Action.CANCEL
+
+
+@pytest.mark.parametrize("text", ["confirm net", "Confirm, not.", "confirm map"])
+def test_confirm_keeps_the_strict_company(text: str) -> None:
+    # A false confirm runs a destructive command: unknown words beside it answer nothing.
+    assert fired(text) == []
+    assert typed_answer(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["no", "stop", "never mind", "don't cancel", "cancellation", "cancel the restart of nginx",
+     "why cancel", "I would cancel"],
+)  # fmt: skip
 def test_other_refusals_cancel_nothing(text: str) -> None:
     assert fired(text) == []
     assert typed_answer(text) is None

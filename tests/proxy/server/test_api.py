@@ -229,6 +229,19 @@ async def test_destructive_needs_confirmation_then_runs_the_pending_argv(api: Ap
     assert [a["status"] for a in history["actions"]] == ["needs_confirmation", "executed"]
 
 
+async def test_a_typed_answer_follows_the_spoken_rule(api: Api) -> None:
+    await api.post("/process", {"transcript": "restart nginx", "session_id": "ops-2"})
+    # "confirm" beside an unknown word confirms nothing; "cancel" first in a short reply cancels.
+    not_an_answer = await api.post("/process", {"transcript": "confirm net", "session_id": "ops-2"})
+    assert not_an_answer["action"] == "execute" and results(not_an_answer) == []
+    assert ran_log(api.bin_dir) == []
+    state = await (await api.client.get("/api/sessions/ops-2/actions")).json()
+    assert [p["id"] for p in state["pending"]] == ["r1.1"]
+    cancelled = await api.post("/process", {"transcript": "cancel net", "session_id": "ops-2"})
+    assert [(i["id"], i["status"]) for i in results(cancelled)] == [("r1.1", "cancelled")]
+    assert ran_log(api.bin_dir) == []
+
+
 async def test_confirm_and_cancel_endpoints(api: Api) -> None:
     first = await api.post(
         "/execute", {"transcript": ["restart nginx", "stop nginx"], "session_id": "s2"}

@@ -1,0 +1,270 @@
+"""False replies over many hours of script: the short utterances of the long negative run.
+
+Run: ``PYTHONPATH=. nice -n 10 .venv/bin/python bench/bench_short_replay.py --hours 30``
+(≈ 1 h on 2 quiet cores for 30 h).  Writes the ``short_replay`` section of
+``bench/results/triggers.json`` (other sections are kept).
+
+Replies ("confirm", "cancel") fire only in utterances of at most four words, and the full long
+run (``bench_triggers.py --negative-minutes``) found all its false replies there.  So this
+generates the script of ``--hours`` hours of non-trigger ops talk, exactly as the long run does
+(:func:`bench.bench_triggers.long_script`: same templates, sound-alikes such as "concern",
+"comfort", "conform", "council", "counsel", "can sell", "console", 8 voices × 3 speeds × clean
+and white-noise), keeps only its short replies and sound-alikes with their pauses, and hears
+them as the proxy does (Opus pages → decode → spotter + energy VAD → Whisper tiny.en with the
+shipped settings; short utterances keep Whisper's 30 s window) plus the decision passes where a
+text pass holds "confirm".  Rates are per hour of the *whole* script's speech, i.e. of
+non-confirm speech.
+
+Each hour is a block of 40 streams of 90 s of script with their own seeds; block 0 is the one-
+hour replay measured before.  espeak-ng says a given word the same way every time, so from
+block 1 on every stream also gets its own voice pitch (espeak-ng ``-p`` 35–65; block 0 keeps
+the voices' own) — otherwise the clean half would repeat the same few thousand recordings.
+
+Every stream's recordings (text, logprob, spotted keyphrases, decision-pass texts) are appended
+to ``--store`` as they finish: a cut-short run resumes where it stopped, and a changed decision
+rule is judged again on the same recordings without Whisper (``--hours`` no larger than what is
+stored).  Every policy of :func:`bench.bench_triggers.policies` is judged on the same recordings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import multiprocessing
+import os
+import random
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+from bench.bench_triggers import (
+    SHORT_CATEGORIES,
+    SOUNDALIKES,
+    Costs,
+    Heard,
+    StreamSpec,
+    fired,
+    listen,
+    long_script,
+    long_specs,
+    poisson_upper,
+)
+from proxy.listen.speech.recognisers import Recognisers
+from proxy.listen.speech.settings import DEFAULT_SETTINGS
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "triggers.json"
+STORE = ROOT / "bench" / "results" / "short_replay.jsonl.gz"
+#: Streams per hour of script (90 s of speech each, as in the long run).
+STREAMS_PER_HOUR = 40
+#: Policies judged and reported (``bench_triggers.policies``).
+REPLAY_POLICIES = ("previous", "round1", "round2", "chosen")
+PITCHES = (35, 66)  # espeak-ng -p range for blocks after the first
+
+_RECS: Recognisers | None = None
+
+
+def _init() -> None:
+    global _RECS  # noqa: PLW0603 - one set of models per worker process
+    _RECS = Recognisers.load(DEFAULT_SETTINGS)
+
+
+def specs(hours: int) -> list[StreamSpec]:
+    """The streams of ``hours`` hours of script; block 0 is the long run's first hour."""
+    return [
+        s
+        if s.index < STREAMS_PER_HOUR
+        else replace(s, pitch=random.Random(s.seed).randrange(*PITCHES))
+        for s in long_specs(60.0 * hours)
+    ]
+
+
+def record(job: tuple[StreamSpec, tuple[str, ...]]) -> dict[str, Any]:
+    """One stream's utterances of some categories, heard once; what was said and heard."""
+    assert _RECS is not None, "call _init first"
+    spec, categories = job
+    cpu = time.process_time()
+    audio, said, speech_s = long_script(spec, categories)
+    costs = Costs()
+    heard = listen(_RECS, audio, costs)
+    return {
+        "spec": asdict(spec),
+        "categories": list(categories),
+        "speech_s": speech_s,
+        "said": [[s.text, round(s.end, 3)] for s in said],
+        "heard": [asdict(h) for h in heard],
+        "audio_s": costs.audio_s,
+        "wall_s": costs.wall_s,
+        "cpu_s": time.process_time() - cpu,
+        "whisper_s": costs.whisper_s,
+        "decision_s": costs.recheck_s,
+    }
+
+
+def stored(path: Path) -> Iterator[dict[str, Any]]:
+    """The stream records in the store (a gzip file of JSON lines, appended per stream)."""
+    if not path.exists():
+        return
+    with gzip.open(path, "rt") as f:
+        try:
+            for line in f:
+                if line.strip():
+                    yield json.loads(line)
+        except (EOFError, json.JSONDecodeError):
+            return  # a run killed mid-write: the whole lines before it stand
+
+
+def run(todo: list[tuple[StreamSpec, tuple[str, ...]]], store: Path, workers: int) -> None:
+    """Record the streams of ``todo`` in a pool, appending each to ``store`` as it ends."""
+    began = time.perf_counter()
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init) as pool:
+        for n, r in enumerate(pool.map(record, todo), 1):
+            with gzip.open(store, "at") as f:
+                f.write(json.dumps(r) + "\n")
+            wall = time.perf_counter() - began
+            left = wall / n * (len(todo) - n)
+            print(
+                f"  stream {r['spec']['index']:5} {len(r['heard']):3} utt "
+                f"cpu {r['cpu_s']:5.1f}s | {n}/{len(todo)}, "
+                f"{wall / 60:5.1f} min, ≈{left / 60:5.1f} min left, load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+
+
+def heard_of(h: dict[str, Any]) -> Heard:
+    return Heard(h["text"], tuple(h["spotted"]), h["end"], h["logprob"], h["rechecked"])
+
+
+def category_of(text: str) -> str:
+    return "soundalike" if text in SOUNDALIKES else "short"
+
+
+def covers(r: dict[str, Any], category: str) -> bool:
+    return category in r.get("categories", SHORT_CATEGORIES)
+
+
+def judge(streams: list[list[dict[str, Any]]]) -> dict[str, Any]:
+    """False replies per policy and per category over the recorded streams (every reply here
+    is false); ``streams`` holds each wanted stream's records."""
+    keys = [f"{p}:{a}" for p in REPLAY_POLICIES for a in ("CONFIRM", "CANCEL")]
+    by_category: dict[str, Any] = {}
+    examples: dict[str, list[str]] = {}
+    used: dict[int, dict[str, Any]] = {}
+    for category in SHORT_CATEGORIES:
+        counts = dict.fromkeys(keys, 0)
+        speech_s, said_n = 0.0, 0
+        for records in streams:
+            r = next((r for r in records if covers(r, category)), None)
+            if r is None:
+                continue
+            used[r["spec"]["index"] * 10 + SHORT_CATEGORIES.index(category)] = r
+            speech_s += r["speech_s"]
+            said = r["said"]
+            said_n += sum(category_of(s[0]) == category for s in said)
+            for h in map(heard_of, r["heard"]):
+                nearest = min(said, key=lambda s: abs(s[1] - h.end))[0] if said else "?"
+                if category_of(nearest) != category:
+                    continue
+                for policy in REPLAY_POLICIES:
+                    for action in fired(policy, [h]):
+                        key = f"{policy}:{action.name}"
+                        counts[key] += 1
+                        spec, pitch = r["spec"], r["spec"].get("pitch")
+                        examples.setdefault(key, []).append(
+                            f"{nearest!r} → {h.text!r} (logprob {h.logprob:.2f}) "
+                            f"[{spec['voice']}/{spec['speed']}/noise={spec['noise_rms']}"
+                            f"{'' if pitch is None else f'/p{pitch}'}]"
+                        )
+        hours = speech_s / 3600.0
+        by_category[category] = {
+            "hours_of_script_speech": round(hours, 2),
+            "utterances_said": said_n,
+            "false": counts,
+            "false_per_hour_of_speech": {k: round(n / hours, 3) for k, n in counts.items()},
+            "upper_95_per_hour": {k: round(poisson_upper(n) / hours, 3) for k, n in counts.items()},
+        }
+    records = list({id(r): r for r in used.values()}.values())
+    audio_s = sum(r["audio_s"] for r in records)
+    utterances = sum(len(r["heard"]) for r in records)
+    return {
+        "what": "false replies in the short utterances (≤ 4 words: the only ones a reply can "
+        "fire in) of a generated non-trigger ops script, per hour of the whole script's speech "
+        "(non-confirm speech); one recording judged by every rule",
+        "blocks": "40 streams of 90 s of script per hour, seeds 20240611 + stream; from hour 2 "
+        "on each stream has its own espeak-ng pitch (35–65)",
+        "by_category": by_category,
+        "examples": {k: v[:25] for k, v in sorted(examples.items())},
+        "decision_passes": sum(bool(h["rechecked"]) for r in records for h in r["heard"]),
+        "cost": {
+            "utterances_heard": utterances,
+            "audio_s": round(audio_s, 1),
+            "cpu_s_per_utterance": round(sum(r["cpu_s"] for r in records) / max(1, utterances), 3),
+            "whisper_wall_s_per_utterance": round(
+                sum(r["whisper_s"] for r in records) / max(1, utterances), 3
+            ),
+            "rtf": round(sum(r["wall_s"] for r in records) / max(1e-9, audio_s), 3),
+        },
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
+    parser.add_argument("--hours", type=int, default=1, help="hours of script to replay")
+    parser.add_argument(
+        "--categories",
+        nargs="+",
+        choices=SHORT_CATEGORIES,
+        default=list(SHORT_CATEGORIES),
+        help="which short utterances to record (judging uses whatever is stored)",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="processes")
+    parser.add_argument("--store", type=Path, default=STORE, help="recordings (resumed)")
+    parser.add_argument("--no-write", action="store_true", help="print, keep triggers.json")
+    args = parser.parse_args()
+    began, load = time.perf_counter(), os.getloadavg()
+    wanted = specs(args.hours)
+    cats = tuple(c for c in SHORT_CATEGORIES if c in args.categories)
+    have: dict[int, list[dict[str, Any]]] = {}
+    for r in stored(args.store):
+        have.setdefault(r["spec"]["index"], []).append(r)
+
+    def done(s: StreamSpec) -> bool:
+        mine = [r for r in have.get(s.index, []) if r["spec"] == asdict(s)]
+        return all(any(covers(r, c) for r in mine) for c in cats)
+
+    todo = [(s, cats) for s in wanted if not done(s)]
+    print(
+        f"{args.hours} h = {len(wanted)} streams, {len(todo)} to record ({'+'.join(cats)}), "
+        f"{args.workers} workers, load {load[0]:.1f}",
+        flush=True,
+    )
+    if todo:
+        run(todo, args.store, args.workers)
+        have = {}
+        for r in stored(args.store):
+            have.setdefault(r["spec"]["index"], []).append(r)
+    streams = [[r for r in have.get(s.index, []) if r["spec"] == asdict(s)] for s in wanted]
+    result = judge(streams)
+    result["machine"] = (
+        f"2 shared cores, other helpers' jobs running; load average {load[0]:.1f} at the start, "
+        f"{os.getloadavg()[0]:.1f} at the end; this run recorded {len(todo)} streams with "
+        f"{args.workers} workers in {time.perf_counter() - began:.0f} s"
+    )
+    print(json.dumps({k: v for k, v in result.items() if k != "examples"}, indent=1))
+    for key, items in result["examples"].items():
+        for e in items:
+            print(f"  {key}: {e}")
+    if not args.no_write:
+        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        results["short_replay"] = result
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"wrote the short_replay section of {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
