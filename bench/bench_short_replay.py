@@ -55,6 +55,7 @@ from bench.bench_triggers import (
 )
 from proxy.listen.speech.recognisers import Recognisers
 from proxy.listen.speech.settings import DEFAULT_SETTINGS
+from proxy.listen.triggers import DEFAULT_PHRASES
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "triggers.json"
@@ -137,7 +138,23 @@ def run(todo: list[tuple[StreamSpec, tuple[str, ...]]], store: Path, workers: in
 
 
 def heard_of(h: dict[str, Any]) -> Heard:
-    return Heard(h["text"], tuple(h["spotted"]), h["end"], h["logprob"], h["rechecked"])
+    scores = h.get("scores") or {}
+    # Recorded before the readings were spelled out: one score per word, the best spelling's.
+    readings = {
+        r: scores[r.rstrip(".").lower()]
+        for p in DEFAULT_PHRASES
+        for r in p.rival_readings
+        if r not in scores and r.rstrip(".").lower() in scores
+    }
+    return Heard(
+        h["text"],
+        tuple(h["spotted"]),
+        h["end"],
+        h["logprob"],
+        h["rechecked"],
+        h.get("rescored"),
+        {**scores, **readings},
+    )
 
 
 def category_of(text: str) -> str:
@@ -145,7 +162,10 @@ def category_of(text: str) -> str:
 
 
 def covers(r: dict[str, Any], category: str) -> bool:
-    return category in r.get("categories", SHORT_CATEGORIES)
+    """The record holds that category's utterances, with a forced reading wherever a decision
+    pass ran (records made before the reading existed are recorded again)."""
+    read = all(h.get("scores") or not h["rechecked"] for h in r["heard"])
+    return read and category in r.get("categories", SHORT_CATEGORIES)
 
 
 def judge(streams: list[list[dict[str, Any]]]) -> dict[str, Any]:
@@ -154,15 +174,16 @@ def judge(streams: list[list[dict[str, Any]]]) -> dict[str, Any]:
     keys = [f"{p}:{a}" for p in REPLAY_POLICIES for a in ("CONFIRM", "CANCEL")]
     by_category: dict[str, Any] = {}
     examples: dict[str, list[str]] = {}
-    used: dict[int, dict[str, Any]] = {}
+    used: list[dict[str, Any]] = []  # the records judged, for the cost figures
     for category in SHORT_CATEGORIES:
         counts = dict.fromkeys(keys, 0)
         speech_s, said_n = 0.0, 0
         for records in streams:
-            r = next((r for r in records if covers(r, category)), None)
+            r = next((r for r in reversed(records) if covers(r, category)), None)
             if r is None:
                 continue
-            used[r["spec"]["index"] * 10 + SHORT_CATEGORIES.index(category)] = r
+            if all(r is not u for u in used):
+                used.append(r)
             speech_s += r["speech_s"]
             said = r["said"]
             said_n += sum(category_of(s[0]) == category for s in said)
@@ -188,7 +209,7 @@ def judge(streams: list[list[dict[str, Any]]]) -> dict[str, Any]:
             "false_per_hour_of_speech": {k: round(n / hours, 3) for k, n in counts.items()},
             "upper_95_per_hour": {k: round(poisson_upper(n) / hours, 3) for k, n in counts.items()},
         }
-    records = list({id(r): r for r in used.values()}.values())
+    records = used
     audio_s = sum(r["audio_s"] for r in records)
     utterances = sum(len(r["heard"]) for r in records)
     return {

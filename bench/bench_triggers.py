@@ -18,10 +18,11 @@ the decision policies are then compared on the same recordings:
 * ``round2``     — as ``round1``, the list ends with a full stop, and "cancel" needs a sure
   text pass too (same floor; no decision pass, never the spotter alone);
 * ``no_second_look`` — as ``chosen`` below, without the second look at a missed "execute plan";
-* ``chosen``     — the shipped default: as ``round2``; a sure "cancel" first in a reply of at
-  most three words cancels whatever follows ("cancel net": tiny.en's "cancel that"); when the
-  text ends on "plan" (or the spotter heard "execute plan") but missed the phrase, Whisper
-  scores the text with its last words replaced by "execute plan" (the second look).
+* ``chosen``     — the shipped default: as ``round2``; "confirm" must also read likelier than
+  each rival (unprompted, teacher-forced reading); a sure "cancel" first in a reply of at most
+  three words cancels whatever follows ("cancel net": tiny.en's "cancel that"); when the text
+  ends on "plan" (or the spotter heard "execute plan") but missed the phrase, Whisper scores
+  the text with its last words replaced by "execute plan" (the second look).
 
 A held-out set (voices and sentences never used to tune anything) says "execute plan" and
 "confirm" fast (185 wpm) in steady room noise (pink noise at 15 dB SNR).  A dev set of the same
@@ -126,6 +127,7 @@ class Heard:
     logprob: float = 0.0
     rechecked: dict[str, str] | None = None
     rescored: dict[str, float] | None = None
+    scores: dict[str, float] | None = None  # forced readings, where a decision pass ran
 
     def recheck(self, hotwords: str) -> str:
         return (self.rechecked or {}).get(hotwords, "")
@@ -133,6 +135,11 @@ class Heard:
     def rescore(self, texts: Sequence[str]) -> list[float]:
         """The second look as recorded (empty when it was not taken)."""
         got = self.rescored or {}
+        return [got[t] for t in texts] if all(t in got for t in texts) else []
+
+    def rivalry(self, texts: Sequence[str]) -> list[float]:
+        """The unprompted readings as recorded (empty when none were taken)."""
+        got = self.scores or {}
         return [got[t] for t in texts] if all(t in got for t in texts) else []
 
     def recheck_unstopped(self, hotwords: str) -> str:
@@ -208,6 +215,7 @@ def listen(recs: Recognisers, audio: Pcm, costs: Costs) -> list[Heard]:
         costs.utterances += 1
         near = tuple(p for p, at in hits if start - 0.5 <= at <= end + 0.5)
         rechecked: dict[str, str] = {}
+        scores: dict[str, float] = {}
         for p in DEFAULT_PHRASES:
             said = words(got.text)
             short = p.max_utterance_words is None or len(said) <= p.max_utterance_words
@@ -216,6 +224,8 @@ def listen(recs: Recognisers, audio: Pcm, costs: Costs) -> list[Heard]:
                 rechecked[p.decision_hotwords] = recs.transcriber.hear(
                     pcm, p.decision_hotwords
                 ).text
+                read = recs.transcriber.score(pcm, p.rival_readings, prompt=False)
+                scores.update(zip(p.rival_readings, read, strict=False))
                 costs.recheck_s += time.perf_counter() - t
                 if p.action is Action.CONFIRM:  # round1's decision pass, for the comparison
                     unstopped = p.decision_hotwords.removesuffix(".")
@@ -227,7 +237,7 @@ def listen(recs: Recognisers, audio: Pcm, costs: Costs) -> list[Heard]:
             rescored = dict(zip(texts, recs.transcriber.score(pcm, texts), strict=False))
             costs.second_look_cpu_s += time.process_time() - t
             costs.second_looks += 1
-        heard.append(Heard(got.text, near, end, got.logprob, rechecked, rescored))
+        heard.append(Heard(got.text, near, end, got.logprob, rechecked, rescored, scores))
 
     for page in pages:
         pcm = decoder.push(page)
@@ -248,16 +258,17 @@ def listen(recs: Recognisers, audio: Pcm, costs: Costs) -> list[Heard]:
 
 def policies() -> dict[str, tuple[TriggerPhrase, ...]]:
     no_second_look = tuple(replace(p, second_look=0) for p in DEFAULT_PHRASES)
+    round2 = tuple(replace(p, lead_max_words=None, rival_margin=None) for p in DEFAULT_PHRASES)
+    before = tuple(replace(p, second_look=0) for p in round2)
     previous = tuple(
         replace(p, keyphrase_alone=p.action is not Action.EXECUTE, min_logprob=None, rivals=())
-        for p in no_second_look
+        for p in before
     )
     text_only = tuple(replace(p, keyphrase_alone=False) for p in previous)
     round1 = tuple(
         replace(p, keyphrase_alone=True, min_logprob=None) if p.action is Action.CANCEL else p
-        for p in no_second_look
+        for p in before
     )
-    round2 = tuple(replace(p, lead_max_words=None) for p in DEFAULT_PHRASES)
     return {
         "text": text_only,
         "previous": previous,
@@ -285,6 +296,7 @@ def fired(policy: str, heard: list[Heard]) -> list[Action]:
                     logprob=h.logprob,
                     recheck=recheck,
                     rescore=h.rescore,
+                    rivalry=h.rivalry,
                 )
             ]
             continue

@@ -48,6 +48,10 @@ Decision rule, chosen from ``bench/bench_triggers.py`` (see the tap's report):
   "council" as often as not.  The spotter alone never caught a real "cancel" that the text
   missed in the trigger sets, so it no longer cancels.  (A missed cancel leaves the command
   waiting for a "confirm" that never comes; a false confirm runs it.)
+* "confirm" must also *read* likelier than each rival (``rival_margin``): Whisper scores the
+  utterance as "confirm", "conform", "concern", "can form"… with no prompt, and "confirm" must
+  win.  Measured (``bench/bench_short_replay.py``): espeak's "conform" at other pitches was
+  heard as "confirm" by both passes, sure of it; read against "can form" it lost.
 * One utterance fires each action at most once, and an action does not fire again within
   ``cooldown_s`` seconds of audio (an utterance split by a pause must not fire twice).
 """
@@ -85,6 +89,8 @@ class TriggerPhrase:
     of those scores ``second_look_gain`` (log-probability) or more above the text itself.
     ``lead_max_words``: the phrase *first* in an utterance of at most this many words needs no
     company (``None``: always the company rule).
+    ``rival_margin``: with rivals, the phrase read unprompted must also be likelier than every
+    rival by this many nats of log-probability (``None``: no such test).
     """
 
     phrase: str
@@ -100,6 +106,7 @@ class TriggerPhrase:
     second_look: int = 0
     second_look_gain: float = 0.0
     lead_max_words: int | None = None
+    rival_margin: float | None = None
 
     def __post_init__(self) -> None:
         if not words(self.phrase):
@@ -113,6 +120,16 @@ class TriggerPhrase:
     def spellings(self) -> tuple[tuple[str, ...], ...]:
         """The phrase and its variants as word tuples."""
         return tuple(words(p) for p in (self.phrase, *self.variants))
+
+    @property
+    def rival_readings(self) -> tuple[str, ...]:
+        """The texts an unprompted reading scores: the phrase and each rival as Whisper writes
+        a short reply ("Confirm.", "confirm", "Confirm"); the likeliest spelling counts."""
+        return tuple(
+            form
+            for w in (self.phrase, *self.rivals)
+            for form in (f"{w.capitalize()}.", w, w.capitalize())
+        )
 
     @property
     def decision_hotwords(self) -> str:
@@ -137,6 +154,8 @@ EXECUTE_SECOND_LOOK = 4
 EXECUTE_SECOND_LOOK_GAIN = 0.0
 #: Least sure a text pass may be of a "confirm" (mean token log-probability; bench_triggers).
 CONFIRM_MIN_LOGPROB = -1.0
+#: How much likelier than every rival "confirm" must read (nats): just likelier, no tuning.
+CONFIRM_RIVAL_MARGIN = 0.0
 #: Least sure a text pass may be of a "cancel" (the same floor; bench_triggers short replay).
 CANCEL_MIN_LOGPROB = -1.0
 
@@ -159,6 +178,7 @@ DEFAULT_PHRASES: tuple[TriggerPhrase, ...] = (
         min_logprob=CONFIRM_MIN_LOGPROB,
         rivals=CONFIRM_RIVALS,
         company=phrases.ANSWER_COMPANY,
+        rival_margin=CONFIRM_RIVAL_MARGIN,
     ),
     TriggerPhrase(
         phrases.CANCEL,
@@ -248,8 +268,11 @@ Recheck = Callable[[str], str]
 Rescore = Callable[[Sequence[str]], Sequence[float]]
 
 
-def _heard_twice(p: TriggerPhrase, logprob: float, recheck: Recheck | None) -> bool:
-    """The text pass is sure enough and, for a phrase with rivals, the decision pass agrees."""
+def _heard_twice(
+    p: TriggerPhrase, logprob: float, recheck: Recheck | None, rivalry: Rescore | None
+) -> bool:
+    """The text pass is sure enough and, for a phrase with rivals, the decision pass agrees
+    and (with ``rival_margin``) the phrase reads likelier than every rival."""
     if p.min_logprob is not None and logprob < p.min_logprob:
         return False
     if not p.rivals:
@@ -259,7 +282,22 @@ def _heard_twice(p: TriggerPhrase, logprob: float, recheck: Recheck | None) -> b
     again = words(recheck(p.decision_hotwords))
     if p.max_utterance_words is not None and len(again) > p.max_utterance_words:
         return False
-    return any(contains_words(again, s, p.max_words_after) for s in p.spellings)
+    if not any(contains_words(again, s, p.max_words_after) for s in p.spellings):
+        return False
+    if p.rival_margin is None:
+        return True
+    readings = p.rival_readings
+    scores = list(rivalry(readings)) if rivalry is not None else []
+    if len(scores) != len(readings):
+        return False  # nothing can read it: the phrase that needs the test does not fire
+    best = {w: max(s for r, s in zip(readings, scores, strict=True) if _plain(r) == w) for w in
+            (p.phrase, *p.rivals)}  # fmt: skip
+    return best[p.phrase] - max(best[r] for r in p.rivals) >= p.rival_margin
+
+
+def _plain(reading: str) -> str:
+    """The phrase or rival a reading spells ("Can form." → "can form")."""
+    return reading.rstrip(".").lower()
 
 
 def wants_second_look(
@@ -313,10 +351,11 @@ def match_utterance(
     logprob: float = 0.0,
     recheck: Recheck | None = None,
     rescore: Rescore | None = None,
+    rivalry: Rescore | None = None,
 ) -> list[TriggerMatch]:
     """Matches in one utterance (no cooldown): ``text`` recognised with confidence ``logprob``,
-    ``spotted`` keyphrases heard, ``recheck`` the decision pass for phrases with rivals,
-    ``rescore`` the second look for phrases the text missed."""
+    ``spotted`` keyphrases heard, ``recheck`` the decision pass and ``rivalry`` the unprompted
+    reading for phrases with rivals, ``rescore`` the second look for phrases the text missed."""
     said = words(text)
     heard = {words(s) for s in spotted}
     found: list[TriggerMatch] = []
@@ -327,7 +366,7 @@ def match_utterance(
         if p.max_utterance_words is not None and len(said) > p.max_utterance_words:
             continue
         if any(contains_words(said, s, p.max_words_after) for s in p.spellings):
-            if _in_company(said, p) and _heard_twice(p, logprob, recheck):
+            if _in_company(said, p) and _heard_twice(p, logprob, recheck, rivalry):
                 found.append(TriggerMatch(p.action, p.phrase, at, "text"))
                 seen.add(p.action)
         elif p.keyphrase_alone and words(p.phrase) in heard and not _lengthened(said, p):
@@ -359,11 +398,19 @@ class TriggerMatcher:
         logprob: float = 0.0,
         recheck: Recheck | None = None,
         rescore: Rescore | None = None,
+        rivalry: Rescore | None = None,
     ) -> list[TriggerMatch]:
         """The actions this utterance fires: each at most once, none within its cooldown."""
         fired: list[TriggerMatch] = []
         found = match_utterance(
-            text, spotted, self.phrases, at, logprob=logprob, recheck=recheck, rescore=rescore
+            text,
+            spotted,
+            self.phrases,
+            at,
+            logprob=logprob,
+            recheck=recheck,
+            rescore=rescore,
+            rivalry=rivalry,
         )
         for m in found:
             last = self._last.get(m.action)

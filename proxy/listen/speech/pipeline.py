@@ -207,6 +207,13 @@ class SpeechPipeline:
                 log.exception("session %s: second look failed", self.session_id)
                 return []
 
+        def rivalry(texts: Sequence[str]) -> list[float]:
+            try:
+                return self._transcriber.score(utt.pcm, texts, prompt=False)
+            except Exception:  # no reading: the phrase that needed it does not fire
+                log.exception("session %s: forced reading failed", self.session_id)
+                return []
+
         echoed = any(utt.start < until and utt.end > since for since, until in self._speaking)
         matches = []
         if echoed:
@@ -216,7 +223,13 @@ class SpeechPipeline:
                 )
         else:
             matches = self._matcher.utterance(
-                text, spotted, utt.end, logprob=heard.logprob, recheck=recheck, rescore=rescore
+                text,
+                spotted,
+                utt.end,
+                logprob=heard.logprob,
+                recheck=recheck,
+                rescore=rescore,
+                rivalry=rivalry,
             )
         # Triggers are matched on the text pass; the extractor reads the names pass.  A reply
         # or our own echo needs no names (and a reply must not wait for a decode).

@@ -78,9 +78,10 @@ class Transcriber(Protocol):
         one greedy decode, never decoded again at a higher temperature when unsure."""
         ...
 
-    def score(self, pcm: Pcm, texts: Sequence[str]) -> list[float]:
+    def score(self, pcm: Pcm, texts: Sequence[str], *, prompt: bool = True) -> list[float]:
         """The log-probability of each of ``texts`` as the words in ``pcm``, under the
-        configured hotwords (empty: this recogniser cannot judge words it did not choose)."""
+        configured hotwords or none (``prompt=False``) (empty: this recogniser cannot judge
+        words it did not choose)."""
         ...
 
 
@@ -140,14 +141,15 @@ class WhisperTranscriber:
             text = collapse_repeats(text)
         return Heard(text, min((float(s.avg_logprob) for s in done), default=0.0))
 
-    def score(self, pcm: Pcm, texts: Sequence[str]) -> list[float]:
+    def score(self, pcm: Pcm, texts: Sequence[str], *, prompt: bool = True) -> list[float]:
         """Teacher-forced log-probabilities of ``texts`` for one utterance, under the prompt
-        its transcription had (:meth:`~proxy.listen.speech.whisper.LeanWhisper.score`)."""
+        its transcription had, or none (``prompt=False``: a reading no hotword biases)
+        (:meth:`~proxy.listen.speech.whisper.LeanWhisper.score`)."""
         audio = np.ascontiguousarray(pcm, dtype=np.float32)
         with self._lock:
             if self._window is not None:
                 self._model.frames = self._window.frames(audio.size, ASR_RATE)
-            return list(self._model.score(audio, texts, self._hotwords))
+            return list(self._model.score(audio, texts, self._hotwords if prompt else None))
 
 
 class SphinxTranscriber:
@@ -174,7 +176,7 @@ class SphinxTranscriber:
             hyp = self._decoder.hyp()
         return Heard("" if hyp is None else str(hyp.hypstr).strip())
 
-    def score(self, pcm: Pcm, texts: Sequence[str]) -> list[float]:
+    def score(self, pcm: Pcm, texts: Sequence[str], *, prompt: bool = True) -> list[float]:
         """Nothing: the fallback's decoder cannot score words it did not choose."""
         return []
 

@@ -20,9 +20,14 @@ from voiceops.words import words
 
 
 def fired(
-    text: str, spotted: tuple[str, ...] = (), logprob: float = -0.1, again: str | None = None
+    text: str,
+    spotted: tuple[str, ...] = (),
+    logprob: float = -0.1,
+    again: str | None = None,
+    margin: float = 2.0,
 ) -> list[Action]:
-    """Actions for one utterance; the decision pass hears ``again`` (default: the same text)."""
+    """Actions for one utterance; the decision pass hears ``again`` (default: the same text),
+    and the forced reading finds the phrase ``margin`` nats likelier than its best rival."""
     matches = match_utterance(
         text,
         spotted,
@@ -30,8 +35,21 @@ def fired(
         at=1.0,
         logprob=logprob,
         recheck=lambda _hotwords: text if again is None else again,
+        rivalry=lambda texts: [
+            -1.0 if t.rstrip(".").lower() == "confirm" else -1.0 - margin for t in texts
+        ],
     )
     return [m.action for m in matches]
+
+
+def test_confirm_must_read_likelier_than_every_rival() -> None:
+    # Measured: espeak's "conform" heard as "confirm" by both passes, but read as "can form".
+    assert fired("confirm", margin=-0.7) == []
+    assert fired("confirm", margin=0.5) == [Action.CONFIRM]
+    no_reading = match_utterance(
+        "confirm", (), DEFAULT_PHRASES, 1.0, recheck=lambda _h: "confirm", rivalry=lambda _t: ()
+    )
+    assert no_reading == []  # a recogniser that cannot read it never confirms
 
 
 def test_words_drop_case_and_punctuation() -> None:

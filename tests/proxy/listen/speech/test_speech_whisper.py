@@ -75,3 +75,17 @@ def test_a_short_window_still_hears_the_words() -> None:
     ).transcriber
     heard = windowed.hear(_utterance("please check the disk space on the web servers"))
     assert {"check", "disk", "space"} <= set(words(heard.text))
+
+
+@pytest.mark.speech
+@needs_espeak
+def test_a_forced_reading_tells_confirm_from_its_rivals() -> None:
+    transcriber = recognisers().transcriber
+    rivals = ("Confirm.", "Conform.", "Can form.", "Concern.")
+    said = transcriber.score(_utterance("confirm"), rivals, prompt=False)
+    assert len(said) == len(rivals) and said[0] > max(said[1:])
+    # tiny.en writes "confirm" for this "conform", but reads it likelier as "can form".
+    pcm = concat(silence(0.3), say("conform", "en", 135, 38), silence(0.7))
+    pcm = np.asarray(soxr.resample(pcm, WIRE_RATE, ASR_RATE), dtype=np.float32)
+    heard = transcriber.score(pcm, rivals, prompt=False)
+    assert heard[0] < max(heard[1:])
