@@ -171,7 +171,7 @@ def covers(r: dict[str, Any], category: str) -> bool:
 def judge(streams: list[list[dict[str, Any]]]) -> dict[str, Any]:
     """False replies per policy and per category over the recorded streams (every reply here
     is false); ``streams`` holds each wanted stream's records."""
-    keys = [f"{p}:{a}" for p in REPLAY_POLICIES for a in ("CONFIRM", "CANCEL")]
+    keys = [f"{p}:{a}" for p in REPLAY_POLICIES for a in ("CONFIRM", "CANCEL", "EXECUTE")]
     by_category: dict[str, Any] = {}
     examples: dict[str, list[str]] = {}
     used: list[dict[str, Any]] = []  # the records judged, for the cost figures
@@ -246,6 +246,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="processes")
     parser.add_argument("--store", type=Path, default=STORE, help="recordings (resumed)")
     parser.add_argument("--no-write", action="store_true", help="print, keep triggers.json")
+    parser.add_argument(
+        "--judge-only", action="store_true", help="record nothing: judge what is stored"
+    )
     args = parser.parse_args()
     began, load = time.perf_counter(), os.getloadavg()
     wanted = specs(args.hours)
@@ -258,7 +261,7 @@ def main() -> None:
         mine = [r for r in have.get(s.index, []) if r["spec"] == asdict(s)]
         return all(any(covers(r, c) for r in mine) for c in cats)
 
-    todo = [(s, cats) for s in wanted if not done(s)]
+    todo = [] if args.judge_only else [(s, cats) for s in wanted if not done(s)]
     print(
         f"{args.hours} h = {len(wanted)} streams, {len(todo)} to record ({'+'.join(cats)}), "
         f"{args.workers} workers, load {load[0]:.1f}",
@@ -275,6 +278,7 @@ def main() -> None:
         f"2 shared cores, other helpers' jobs running; load average {load[0]:.1f} at the start, "
         f"{os.getloadavg()[0]:.1f} at the end; this run recorded {len(todo)} streams with "
         f"{args.workers} workers in {time.perf_counter() - began:.0f} s"
+        + (" (the recordings judged were made by earlier runs)" if args.judge_only else "")
     )
     print(json.dumps({k: v for k, v in result.items() if k != "examples"}, indent=1))
     for key, items in result["examples"].items():
