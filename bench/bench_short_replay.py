@@ -53,6 +53,7 @@ from bench.bench_triggers import (
     long_specs,
     poisson_upper,
 )
+from proxy.listen.readings import readings
 from proxy.listen.speech.recognisers import Recognisers
 from proxy.listen.speech.settings import DEFAULT_SETTINGS
 from proxy.listen.triggers import DEFAULT_PHRASES
@@ -140,10 +141,10 @@ def run(todo: list[tuple[StreamSpec, tuple[str, ...]]], store: Path, workers: in
 def heard_of(h: dict[str, Any]) -> Heard:
     scores = h.get("scores") or {}
     # Recorded before the readings were spelled out: one score per word, the best spelling's.
-    readings = {
+    spelled = {
         r: scores[r.rstrip(".").lower()]
         for p in DEFAULT_PHRASES
-        for r in p.rival_readings
+        for r in readings(p.phrase, p.rivals)
         if r not in scores and r.rstrip(".").lower() in scores
     }
     return Heard(
@@ -153,7 +154,7 @@ def heard_of(h: dict[str, Any]) -> Heard:
         h["logprob"],
         h["rechecked"],
         h.get("rescored"),
-        {**scores, **readings},
+        {**scores, **spelled},
     )
 
 

@@ -60,6 +60,7 @@ from typing import Any
 import numpy as np
 
 from client.audio import Pcm, encode_pages
+from proxy.listen.readings import readings
 from proxy.listen.speech.audio import PageDecoder
 from proxy.listen.speech.events import TapEvent, TriggerHeard
 from proxy.listen.speech.pipeline import SpeechPipeline
@@ -224,8 +225,9 @@ def listen(recs: Recognisers, audio: Pcm, costs: Costs) -> list[Heard]:
                 rechecked[p.decision_hotwords] = recs.transcriber.hear(
                     pcm, p.decision_hotwords
                 ).text
-                read = recs.transcriber.score(pcm, p.rival_readings, prompt=False)
-                scores.update(zip(p.rival_readings, read, strict=False))
+                forms = readings(p.phrase, p.rivals)
+                read = recs.transcriber.score(pcm, forms, prompt=False)
+                scores.update(zip(forms, read, strict=False))
                 costs.recheck_s += time.perf_counter() - t
                 if p.action is Action.CONFIRM:  # round1's decision pass, for the comparison
                     unstopped = p.decision_hotwords.removesuffix(".")

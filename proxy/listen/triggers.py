@@ -48,10 +48,8 @@ Decision rule, chosen from ``bench/bench_triggers.py`` (see the tap's report):
   "council" as often as not.  The spotter alone never caught a real "cancel" that the text
   missed in the trigger sets, so it no longer cancels.  (A missed cancel leaves the command
   waiting for a "confirm" that never comes; a false confirm runs it.)
-* "confirm" must also *read* likelier than each rival (``rival_margin``): Whisper scores the
-  utterance as "confirm", "conform", "concern", "can form"… with no prompt, and "confirm" must
-  win.  Measured (``bench/bench_short_replay.py``): espeak's "conform" at other pitches was
-  heard as "confirm" by both passes, sure of it; read against "can form" it lost.
+* "confirm" must also *read* likelier than each rival (``rival_margin``,
+  :mod:`proxy.listen.readings`): both passes wrote "confirm" for espeak's "conform".
 * One utterance fires each action at most once, and an action does not fire again within
   ``cooldown_s`` seconds of audio (an utterance split by a pause must not fire twice).
 """
@@ -61,6 +59,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from proxy.listen.readings import Rescore, reads_likeliest
 from proxy.relay.codec import Action
 from voiceops import phrases
 from voiceops.words import words
@@ -120,16 +119,6 @@ class TriggerPhrase:
     def spellings(self) -> tuple[tuple[str, ...], ...]:
         """The phrase and its variants as word tuples."""
         return tuple(words(p) for p in (self.phrase, *self.variants))
-
-    @property
-    def rival_readings(self) -> tuple[str, ...]:
-        """The texts an unprompted reading scores: the phrase and each rival as Whisper writes
-        a short reply ("Confirm.", "confirm", "Confirm"); the likeliest spelling counts."""
-        return tuple(
-            form
-            for w in (self.phrase, *self.rivals)
-            for form in (f"{w.capitalize()}.", w, w.capitalize())
-        )
 
     @property
     def decision_hotwords(self) -> str:
@@ -263,9 +252,6 @@ def typed_answer(text: str, phrases: Sequence[TriggerPhrase] = DEFAULT_PHRASES) 
 
 #: A decision pass: hotwords in, the words heard with them out (one utterance's audio).
 Recheck = Callable[[str], str]
-#: A second look: texts in, the log-probability of each as one utterance's words out (empty:
-#: the recogniser cannot tell).
-Rescore = Callable[[Sequence[str]], Sequence[float]]
 
 
 def _heard_twice(
@@ -286,18 +272,7 @@ def _heard_twice(
         return False
     if p.rival_margin is None:
         return True
-    readings = p.rival_readings
-    scores = list(rivalry(readings)) if rivalry is not None else []
-    if len(scores) != len(readings):
-        return False  # nothing can read it: the phrase that needs the test does not fire
-    best = {w: max(s for r, s in zip(readings, scores, strict=True) if _plain(r) == w) for w in
-            (p.phrase, *p.rivals)}  # fmt: skip
-    return best[p.phrase] - max(best[r] for r in p.rivals) >= p.rival_margin
-
-
-def _plain(reading: str) -> str:
-    """The phrase or rival a reading spells ("Can form." → "can form")."""
-    return reading.rstrip(".").lower()
+    return reads_likeliest(p.phrase, p.rivals, rivalry, p.rival_margin)
 
 
 def wants_second_look(
