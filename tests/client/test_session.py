@@ -89,7 +89,9 @@ async def test_audio_only_after_handshake_then_tail_and_normal_close() -> None:
     assert server.query == {"text_prompt": "hi"}
     assert "Authorization" not in server.headers
     assert summary.text == " hello"
-    assert summary.texts[0].audio_time == 0.08
+    # Stamped with the audio sent when the text arrived: the server answers the first page, and
+    # on a busy machine a few more pages may have gone out before the answer is read.
+    assert 0.08 <= summary.texts[0].audio_time <= summary.audio_seconds_sent
     assert summary.pages_received > 0 and summary.reply_seconds > 0
     assert (summary.close_code, summary.closed_by) == (1000, "client")
     assert exit_code(summary) is ExitCode.OK
