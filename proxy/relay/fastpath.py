@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from proxy.relay.codec import Kind
-from proxy.relay.frames import mask, rekeyed, server_frame
+from proxy.relay.frames import rekeyed, server_frame, unmasked
 from proxy.relay.notices import from_model
 from proxy.relay.splice import Forward, FrameSplice
 from proxy.relay.stats import Flow, LatencyHistogram
@@ -109,7 +109,7 @@ def _to_upstream(
         latency.observe(time.perf_counter() - began)
         flow.count_kind(_AUDIO, len(frame) - start)
         if tap is not None:
-            tap(mask(frame[start:], frame[start - 4 : start]))
+            tap(unmasked(frame, start))
         return True
 
     return forward

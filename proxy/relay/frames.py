@@ -41,8 +41,7 @@ class Spliceable(NamedTuple):
 
     def payload(self) -> bytes:
         """The message as the sender wrote it (unmasked): kind byte first."""
-        body = self.frame[self.start :]
-        return mask(body, self.key) if self.key else body
+        return unmasked(self.frame, self.start) if self.key else self.frame[self.start :]
 
 
 class Passed(NamedTuple):
@@ -207,6 +206,11 @@ def mask(data: bytes, key: bytes) -> bytes:
     buf = bytearray(data)
     _xor(key, buf)
     return bytes(buf)
+
+
+def unmasked(frame: bytes, start: int) -> bytes:
+    """The payload of a masked frame (from ``start``), under the key just before it."""
+    return mask(frame[start:], frame[start - _MASK_LEN : start])
 
 
 def server_frame(payload: bytes) -> bytes:
