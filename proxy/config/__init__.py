@@ -28,6 +28,7 @@ from proxy.config.flags import (
     upstream_url,
 )
 from proxy.listen.speech.settings import DEFAULT_SETTINGS, VAD_KINDS
+from proxy.listen.speech.transcriber import FRAMES_PER_S, FULL_WINDOW
 from proxy.relay.codec import DEFAULT_MAX_MESSAGE_BYTES
 from proxy.relay.query import DEFAULT_TEXT_PROMPT, DEFAULT_VOICE, DEFAULT_VOICES, QueryPolicy
 from proxy.security import SecurityError, SecuritySettings, add_flags, from_args
@@ -87,6 +88,8 @@ class Config:
     security: SecuritySettings = field(default_factory=SecuritySettings)
 
 
+#: Whisper's own encoder window (s): the longest a shorter window may be.
+WHISPER_FULL_WINDOW_S = FULL_WINDOW / FRAMES_PER_S
 #: Head-room for web UI fetches in the default :attr:`Config.upstream_connections`.
 UI_FETCH_CONNECTIONS = 32
 EVENT_LOOPS = ("uvloop", "asyncio")
@@ -276,8 +279,10 @@ def _pipeline_flags(g: argparse._ArgumentGroup, d: Config) -> None:
     )
     add(
         "--whisper-window",
-        "seconds of audio Whisper encodes for an utterance of 3 s or more (0: Whisper's full 30 s;"
-        " shorter costs less CPU per talking session; see the README's capacity section)",
+        f"seconds of audio Whisper encodes for an utterance of "
+        f"{DEFAULT_SETTINGS.whisper_full_window_below_s:g} s or more (0: Whisper's full "
+        f"{WHISPER_FULL_WINDOW_S:g} s; shorter costs less CPU per talking session; see the "
+        "README's capacity section)",
         type=float,
         default=d.whisper_window,
     )
@@ -312,8 +317,11 @@ def parse_config(argv: Sequence[str] | None = None) -> Config:
     connections = int(ns.upstream_connections)
     if int(ns.speech_workers) < 0:
         parser.error("--speech-workers must be 0 (one per core) or more")
-    if not 0 <= float(ns.whisper_window) <= 30:
-        parser.error("--whisper-window must be 0 (Whisper's 30 s) or a number of seconds up to 30")
+    if not 0 <= float(ns.whisper_window) <= WHISPER_FULL_WINDOW_S:
+        parser.error(
+            f"--whisper-window must be 0 (Whisper's {WHISPER_FULL_WINDOW_S:g} s) or a number of "
+            f"seconds up to {WHISPER_FULL_WINDOW_S:g}"
+        )
     if ns.vad not in VAD_KINDS:  # argparse checks choices on the command line, not the env
         parser.error(f"--vad {ns.vad!r} is not one of {', '.join(VAD_KINDS)}")
     if connections < 0:

@@ -199,20 +199,17 @@ class SpeechPipeline:
                 log.exception("session %s: decision pass failed", self.session_id)
                 return ""
 
-        def rescore(texts: Sequence[str]) -> list[float]:
-            self.stats.second_looks += 1
+        def score(texts: Sequence[str], prompt: bool = True) -> list[float]:
             try:
-                return self._transcriber.score(utt.pcm, texts)
-            except Exception:  # no second look: the phrase the text missed stays missed
-                log.exception("session %s: second look failed", self.session_id)
+                return self._transcriber.score(utt.pcm, texts, prompt=prompt)
+            except Exception:  # no scores: the phrase that needed them does not fire
+                what = "second look" if prompt else "forced reading"
+                log.exception("session %s: %s failed", self.session_id, what)
                 return []
 
-        def rivalry(texts: Sequence[str]) -> list[float]:
-            try:
-                return self._transcriber.score(utt.pcm, texts, prompt=False)
-            except Exception:  # no reading: the phrase that needed it does not fire
-                log.exception("session %s: forced reading failed", self.session_id)
-                return []
+        def rescore(texts: Sequence[str]) -> list[float]:
+            self.stats.second_looks += 1
+            return score(texts)
 
         echoed = any(utt.start < until and utt.end > since for since, until in self._speaking)
         matches = []
@@ -229,7 +226,7 @@ class SpeechPipeline:
                 logprob=heard.logprob,
                 recheck=recheck,
                 rescore=rescore,
-                rivalry=rivalry,
+                rivalry=lambda texts: score(texts, prompt=False),
             )
         # Triggers are matched on the text pass; the extractor reads the names pass.  A reply
         # or our own echo needs no names (and a reply must not wait for a decode).

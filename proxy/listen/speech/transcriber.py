@@ -121,9 +121,7 @@ class WhisperTranscriber:
         cost 4.0 CPU-s instead of 0.08 (``bench/bench_names.py``)."""
         audio = np.ascontiguousarray(pcm, dtype=np.float32)
         with self._lock:
-            frames = None if self._window is None else self._window.frames(audio.size, ASR_RATE)
-            if self._window is not None:
-                self._model.frames = frames
+            frames = self._cut(audio)
             segments, _info = self._model.transcribe(
                 audio,
                 language="en",
@@ -147,9 +145,17 @@ class WhisperTranscriber:
         (:meth:`~proxy.listen.speech.whisper.LeanWhisper.score`)."""
         audio = np.ascontiguousarray(pcm, dtype=np.float32)
         with self._lock:
-            if self._window is not None:
-                self._model.frames = self._window.frames(audio.size, ASR_RATE)
+            self._cut(audio)
             return list(self._model.score(audio, texts, self._hotwords if prompt else None))
+
+    def _cut(self, audio: Pcm) -> int | None:
+        """Set the model's encoder window for ``audio`` (under the lock); the frames it encodes
+        (``None``: Whisper's full window)."""
+        if self._window is None:
+            return None
+        frames = self._window.frames(audio.size, ASR_RATE)
+        self._model.frames = frames
+        return frames
 
 
 class SphinxTranscriber:

@@ -10,7 +10,7 @@ thread that is ≈0.43 s CPU per utterance however short it is, ≈80 % of a tal
 recognition cost (``bench/bench_speech_profile.py``).  CTranslate2 accepts a shorter window;
 the encoder's cost then follows the window (≈0.015 s for 3 s).  Whisper was trained on 30 s
 windows, so a short one changes what it hears; see
-:func:`proxy.listen.speech.transcriber.window_frames`.
+:class:`proxy.listen.speech.transcriber.EncoderWindow`.
 """
 
 from __future__ import annotations
