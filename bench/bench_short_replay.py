@@ -53,10 +53,8 @@ from bench.bench_triggers import (
     long_specs,
     poisson_upper,
 )
-from proxy.listen.readings import readings
 from proxy.listen.speech.recognisers import Recognisers
 from proxy.listen.speech.settings import DEFAULT_SETTINGS
-from proxy.listen.triggers import DEFAULT_PHRASES
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "triggers.json"
@@ -140,12 +138,12 @@ def run(todo: list[tuple[StreamSpec, tuple[str, ...]]], store: Path, workers: in
 
 def heard_of(h: dict[str, Any]) -> Heard:
     scores = h.get("scores") or {}
-    # Recorded before the readings were spelled out: one score per word, the best spelling's.
+    # Recorded before the readings were spelled out: one score per word, the best spelling's,
+    # stands for the reading of the word alone ("Confirm.").
     spelled = {
-        r: scores[r.rstrip(".").lower()]
-        for p in DEFAULT_PHRASES
-        for r in readings(p.phrase, p.rivals)
-        if r not in scores and r.rstrip(".").lower() in scores
+        f"{w.capitalize()}.": score
+        for w, score in scores.items()
+        if w.islower() and f"{w.capitalize()}." not in scores
     }
     return Heard(
         h["text"],

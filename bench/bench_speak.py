@@ -137,8 +137,8 @@ def _sentences() -> list[Digest]:
         executed("docker ps", ran(("/usr/local/bin/docker", "ps"), "docker-ps")),
         executed("journalctl -u nginx", ran(("/usr/bin/journalctl",), "journalctl-nginx")),
         executed("ls /nope", ran(("/usr/bin/ls", "/nope"), "docker-no-daemon", 2)),
-        needs_confirmation("systemctl restart nginx --no-pager", "restarting", 120.0),
-        needs_confirmation("docker rm web", "removing a container", 120.0),
+        needs_confirmation("systemctl restart nginx --no-pager", "restarting", "restart", 120.0),
+        needs_confirmation("docker rm web", "removing a container", "remove", 120.0),
         refused("curl http://example.com", "'curl' is not in the policy"),
     ]
 

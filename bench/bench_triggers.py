@@ -60,7 +60,7 @@ from typing import Any
 import numpy as np
 
 from client.audio import Pcm, encode_pages
-from proxy.listen.readings import readings
+from proxy.listen.readings import rival_texts
 from proxy.listen.speech.audio import PageDecoder
 from proxy.listen.speech.events import TapEvent, TriggerHeard
 from proxy.listen.speech.pipeline import SpeechPipeline
@@ -225,7 +225,7 @@ def listen(recs: Recognisers, audio: Pcm, costs: Costs) -> list[Heard]:
                 rechecked[p.decision_hotwords] = recs.transcriber.hear(
                     pcm, p.decision_hotwords
                 ).text
-                forms = readings(p.phrase, p.rivals)
+                forms = rival_texts(got.text, (p.phrase, *p.variants), p.rivals)
                 read = recs.transcriber.score(pcm, forms, prompt=False)
                 scores.update(zip(forms, read, strict=False))
                 costs.recheck_s += time.perf_counter() - t

@@ -94,10 +94,15 @@ class Allowed:
 
 @dataclass(frozen=True, slots=True)
 class NeedsConfirmation:
-    """The command changes state: it runs as ``approval.argv`` only after a person confirms."""
+    """The command changes state: it runs as ``approval.argv`` only after a person confirms.
+
+    ``why`` is read to them; ``say`` names the action when they confirm aloud ("confirm
+    restart"): a spoken confirmation that names another action, or none, runs nothing.
+    """
 
     approval: Approval
     why: str
+    say: str
 
 
 @dataclass(frozen=True, slots=True)

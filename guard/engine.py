@@ -98,7 +98,7 @@ class Guard:
             node=node,
         )
         if isinstance(decision, NeedsConfirmation):
-            return NeedsConfirmation(placed, decision.why)
+            return NeedsConfirmation(placed, decision.why, decision.say)
         return Allowed(placed)
 
     def _check(self, text: str) -> Decision:
@@ -131,7 +131,8 @@ class Guard:
             (path, *result.words), text, leaf.key, destructive=leaf.destructive is not None
         )
         if leaf.destructive is not None:
-            return NeedsConfirmation(approval, leaf.destructive)
+            assert leaf.say is not None  # the loader gives every destructive rule its word
+            return NeedsConfirmation(approval, leaf.destructive, leaf.say)
         return Allowed(approval)
 
     def describe(self) -> str:

@@ -33,8 +33,11 @@ _WORD = re.compile(r"[a-z0-9][a-z0-9._+-]{0,63}")
 _SWITCH = re.compile(r"-[A-Za-z0-9]|--[A-Za-z0-9][A-Za-z0-9-]{0,63}")
 _TYPE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 _COMMAND_KEYS = frozenset(
-    {"about", "flags", "options", "args", "require", "forbid", "add", "destructive", "subcommands"}
-)
+    {"about", "flags", "options", "args", "require", "forbid", "add", "destructive", "say",
+     "subcommands"}
+)  # fmt: skip
+#: A word that names an action in a spoken confirmation ("confirm restart").
+_SAID = re.compile(r"[a-z]{2,24}")
 _TYPE_KINDS = ("int", "enum", "regex", "path")
 _TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
 _HEADER = re.compile(r"\[\[?([A-Za-z0-9_.\s\"'|@:+-]+)\]\]?\s*(#.*)?")
@@ -148,6 +151,25 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             self.fail(keypath, f"{'.'.join(keypath)} must be a whole number ≥ {low}")
         return value
+
+    def said(self, data: Mapping[str, object], at: KeyPath, destructive: bool) -> str | None:
+        """The word a person says to confirm a destructive rule ("confirm restart")."""
+        if "say" in data and not destructive:
+            self.fail(
+                (*at, "say"),
+                "say names the action of a confirmation: only a rule with destructive is confirmed",
+            )
+        if not destructive:
+            return None
+        word = self.string(data["say"], (*at, "say")) if "say" in data else at[-1]
+        if _SAID.fullmatch(word) is None:
+            where = (*at, "say") if "say" in data else at
+            self.fail(
+                where,
+                f'{word!r} cannot be said to confirm it ("confirm {word}"): '
+                'give say = "<one lowercase word>", e.g. say = "remove"',
+            )
+        return word
 
     def only_keys(self, data: Mapping[str, object], allowed: frozenset[str], at: KeyPath) -> None:
         for key in data:
@@ -276,7 +298,7 @@ class _Reader:
             self.define(switches, switch, where)
 
         subs_data = self.table(data.get("subcommands", {}), (*at, "subcommands"))
-        for key in ("args", "require", "destructive"):
+        for key in ("args", "require", "destructive", "say"):
             if subs_data and key in data:
                 self.fail((*at, key), f"{full_name} has subcommands: put {key} on each of them")
 
@@ -302,6 +324,7 @@ class _Reader:
             if "destructive" in data
             else None
         )
+        say = self.said(data, at, destructive is not None)
         rule = CommandRule(
             name=full_name,
             key=".".join(at),
@@ -312,6 +335,7 @@ class _Reader:
             forbid=tuple(forbid),
             add=tuple(add),
             destructive=destructive,
+            say=say,
         )
         subcommands = {
             sub: self.command(sub, spec, (*at, "subcommands", sub), parent=rule)

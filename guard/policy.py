@@ -92,7 +92,9 @@ class CommandRule:
     and is what decisions name.  ``switches`` maps every alias to its switch.  ``require`` lists
     switches that must be present, ``forbid`` switches or subcommand words refused with a
     reason.  ``add`` are flags appended when missing.  ``destructive`` is the reason a person
-    must confirm, or ``None``.  Inherited switches, ``forbid`` and ``add`` are already merged in.
+    must confirm, or ``None``; ``say`` is then the word that names the action when a person
+    confirms it aloud ("confirm restart").  Inherited switches, ``forbid`` and ``add`` are
+    already merged in.
     """
 
     name: str
@@ -104,6 +106,7 @@ class CommandRule:
     forbid: tuple[Reasoned, ...] = ()
     add: tuple[str, ...] = ()
     destructive: str | None = None
+    say: str | None = None
     subcommands: Mapping[str, CommandRule] = field(default_factory=dict)
 
     def unique_switches(self) -> list[Switch]:
@@ -128,3 +131,15 @@ class Policy:
     types: Mapping[str, ArgType]
     commands: Mapping[str, CommandRule]
     targets: Mapping[str, TargetRule] = field(default_factory=dict)
+
+    def confirm_words(self) -> tuple[str, ...]:
+        """Every word that names an action in a spoken confirmation (each rule's ``say``),
+        sorted: what the recogniser must hear after "confirm"."""
+        found: set[str] = set()
+        rules = list(self.commands.values())
+        while rules:
+            rule = rules.pop()
+            if rule.say is not None:
+                found.add(rule.say)
+            rules.extend(rule.subcommands.values())
+        return tuple(sorted(found))

@@ -32,6 +32,7 @@ from proxy.actions.settings import FlowSettings, exec_permission
 from proxy.config import Config
 from proxy.listen.speech.pool import SpeechPool
 from proxy.listen.speech.settings import TapSettings
+from proxy.listen.triggers import DEFAULT_PHRASES, naming_actions
 from proxy.server.metrics import Metrics
 from proxy.server.pipeline import Services
 from proxy.speak.synth import EspeakSynthesiser, Synthesiser
@@ -170,11 +171,13 @@ async def build_services(config: Config) -> Services:
             log.warning("memory unavailable, requests go on without it: %s", memory.error)
     recognisers: SpeechPool | None = None
     # The fleet file's names are Whisper hotwords: "web two" is otherwise heard as "webmaster".
+    # A spoken confirmation names one of the policy's actions ("confirm restart").
     tap_settings = TapSettings(
         whisper_model=config.whisper_model,
         whisper_window_s=config.whisper_window or None,
         vad=config.vad,
         fleet_names=fleet_words(fleet),
+        phrases=naming_actions(DEFAULT_PHRASES, guard.policy.confirm_words()),
     )
     if config.tap:
         # Worker processes (one per core by default) load the models in parallel, once per

@@ -60,17 +60,17 @@ def _commands(summary: SessionSummary, status: str) -> list[CommandResult]:
     return [c for c in commands if c.status == status]
 
 
-def _restart_nginx_then(answer: str) -> Pcm:
-    """A destructive request, the trigger, a pause for the question, then the spoken answer."""
+def _restart_nginx_then(*answers: str) -> Pcm:
+    """A destructive request, the trigger, then each spoken answer after a pause for the
+    proxy's words (an answer said over them could be their echo, and is not taken)."""
     return concat(
         silence(0.5),
         # tiny.en hears espeak's "nginx" as "engine next" at 150 wpm; 130 wpm comes out right.
         say("could you restart the nginx service", speed=130),
         silence(1.0),
         say("execute plan"),
-        # The proxy says the question (≈5 s); an answer said over it could be its own echo.
-        silence(8.0),
-        say(answer),
+        # The proxy says the question (≈6 s), or what to say (≈3 s).
+        *(part for answer in answers for part in (silence(10.0), say(answer))),
         silence(1.0),
     )
 
@@ -101,14 +101,23 @@ async def test_spoken_request_and_trigger_run_the_command_and_the_result_comes_b
     print(f"trigger→result: {arrived - end_of_trigger:.2f} s of audio after 'execute plan'")
 
 
-async def test_destructive_request_waits_for_a_spoken_confirm(product: Product) -> None:
-    pcm = _restart_nginx_then("confirm")
+async def test_destructive_request_waits_for_a_spoken_confirm_that_names_it(
+    product: Product,
+) -> None:
+    # "confirm" alone runs nothing (a sound-alike must not run a restart): the proxy says
+    # what to say instead, and "confirm restart" runs it.
+    pcm = _restart_nginx_then("confirm", "confirm restart")
     summary = await run_session(_options(product, pcm, speed=1.5, tail=6.0))
     asked = _commands(summary, "needs_confirmation")
     assert asked and asked[0].command.startswith("systemctl restart nginx")
-    assert "needs confirmation" in _result_texts(summary)
+    assert asked[0].say == "confirm restart"
+    text = _result_texts(summary)
+    assert "Say “confirm restart” or “cancel”" in text
+    assert (
+        "Not run: say “confirm restart” to run systemctl restart nginx --no-pager (r1.1)." in text
+    )
     assert product.restarts() == ["restart nginx --no-pager"]
-    assert "stand-in systemctl restart nginx" in _result_texts(summary)
+    assert "stand-in systemctl restart nginx" in text
 
 
 async def test_spoken_cancel_drops_the_pending_command(product: Product) -> None:

@@ -4,7 +4,7 @@ After EXECUTE the reply audio the client decodes carries the spoken digest (the 
 recogniser hears it) in one continuous Ogg stream, one 80 ms page per step as the upstream sent
 it; the ``0x02`` digest is one short line while the ``0x04`` events keep the full output; and a
 spoken confirmation prompt that a speakerphone plays back into the operator's microphone
-confirms nothing, while the operator's own "confirm" afterwards still does.
+confirms nothing, while the operator's own "confirm restart" afterwards still does.
 """
 
 from __future__ import annotations
@@ -153,8 +153,9 @@ async def test_our_spoken_prompt_echoed_into_the_microphone_does_not_confirm(
 ) -> None:
     # An open speakerphone for 8 s (the prompt is spoken ≈1 s after EXECUTE and lasts ≈5 s),
     # then the operator takes the handset (the model's own noise no longer echoes, so the
-    # recogniser can end the echoed utterance) and says "confirm".
-    script = concat(silence(9.0), say("confirm"), silence(2.5))
+    # recogniser can end the echoed utterance) and says "confirm restart".  The echoed prompt
+    # holds those very words ("Say confirm restart, or cancel").
+    script = concat(silence(9.0), say("confirm restart"), silence(4.0))
     call = await _call(
         product.proxy.ws, script, "restart the nginx service", echo_gain=0.8, echo_seconds=8.0
     )
@@ -163,6 +164,6 @@ async def test_our_spoken_prompt_echoed_into_the_microphone_does_not_confirm(
     # words.  tiny.en over the model's noise misses one of the two now and then (seen in 1 of
     # 8 full-suite runs), so one of them heard is the sign the prompt was audible.
     assert {"confirm", "cancel"} & _heard(_loudest(call.reply()))
-    # Only the operator's own "confirm", after the echo, ran the command: once.
+    # Only the operator's own "confirm restart", after the echo, ran the command: once.
     assert product.restarts() == ["restart nginx --no-pager"]
     assert len([e for e in call.events if e.get("status") == "executed"]) == 1

@@ -19,6 +19,14 @@ EXECUTE_SAYINGS = (
 #: The answer that runs a pending command, and the spellings a recogniser writes for it.
 CONFIRM = "confirm"
 CONFIRM_SPELLINGS = (CONFIRM, "confirmed")
+
+
+def confirming(action: str) -> str:
+    """What to say to run a pending command whose action is ``action``: "confirm restart".
+    Said aloud, "confirm" must name the action (a lone sound-alike must not run anything)."""
+    return f"{CONFIRM} {action}"
+
+
 #: The answer that drops a pending command.
 CANCEL = "cancel"
 CANCEL_SPELLINGS = (CANCEL, "cancelled", "canceled")

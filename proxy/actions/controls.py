@@ -28,9 +28,16 @@ class Execute:
 
 @dataclass(frozen=True, slots=True)
 class Confirm:
-    """Run the pending command ``pending_id`` (the newest pending one when ``None``)."""
+    """Run the pending command ``pending_id`` (the newest pending one when ``None``).
+
+    ``named``: the action the confirmation named ("confirm restart"), which must be the pending
+    command's; ``spoken``: said aloud, so it must name one
+    (:class:`~proxy.actions.events.ConfirmRequested`).
+    """
 
     pending_id: str | None = None
+    named: str | None = None
+    spoken: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from proxy.actions.digest_rules import gist, spoken
 from proxy.actions.executors.base import RunResult
-from voiceops.phrases import CANCEL, CONFIRM
+from voiceops.phrases import CANCEL, confirming
 from voiceops.records.lines import asking
 
 #: Longest ``0x02`` digest line (characters): readable at a glance in the UI's transcript.
@@ -77,17 +77,33 @@ def executed(display: str, run: RunResult, timeout: float | None = None) -> Dige
 
 
 def needs_confirmation(
-    display: str, why: str, ttl: float, step_id: str | None = None, nodes: Sequence[str] = ()
+    display: str,
+    why: str,
+    say: str,
+    ttl: float,
+    step_id: str | None = None,
+    *,
+    nodes: Sequence[str] = (),
 ) -> Digest:
     """A command that waits for a person: what it is, where (every node in ``nodes`` this one
-    confirmation covers), why, and the exact words to say."""
+    confirmation covers), why, and the exact words to say ("confirm restart": ``say`` names
+    the action)."""
     where = f" on {_and(nodes)}" if nodes else ""
     text = (
         f"{_command(display)}{where} {asking(step_id)}: {_plain(why)}. "
-        f"Say “{CONFIRM}” or “{CANCEL}” within {ttl:g} s."
+        f"Say “{confirming(say)}” or “{CANCEL}” within {ttl:g} s."
     )
-    speech = f"{spoken_command(display)}{where}? Say {CONFIRM}, or {CANCEL}."
+    speech = f"{spoken_command(display)}{where}? Say {confirming(say)}, or {CANCEL}."
     return Digest(text, speech)
+
+
+def unnamed(display: str, say: str, step_id: str, named: str | None) -> Digest:
+    """A confirmation that named no action, or not the waiting one's: nothing ran; the words
+    that run the waiting command."""
+    heard = f"; “{confirming(named)}” names nothing waiting" if named else ""
+    text = f"Not run: say “{confirming(say)}” to run {_command(display)} ({step_id}){heard}."
+    speech = f"Say {confirming(say)} to run {spoken_command(display)}."
+    return Digest(line(text), speech)
 
 
 def _and(names: Sequence[str]) -> str:

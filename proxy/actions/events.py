@@ -59,6 +59,12 @@ class Step:
             case Refused(_, _, _, node):
                 return node
 
+    @property
+    def say(self) -> str | None:
+        """The word that names this step's action in a spoken confirmation ("restart"), for a
+        step that waits for one."""
+        return self.decision.say if isinstance(self.decision, NeedsConfirmation) else None
+
     def covers(self, other: Step) -> bool:
         """Whether confirming this step also confirms ``other``: the same command of the same
         request on another node whose policy did not refuse it ("restart nginx on web-1 and
@@ -203,10 +209,18 @@ class Abort:
 
 @dataclass(frozen=True, slots=True)
 class ConfirmRequested:
-    """A user confirmed ``pending_id`` (the newest when ``None``) at time ``now``."""
+    """A user confirmed ``pending_id`` (the newest when ``None``) at time ``now``.
+
+    ``named`` is the action the confirmation named ("confirm restart" → ``"restart"``): only a
+    pending step with that action (:attr:`Step.say`) is confirmed.  ``spoken``: it was said
+    aloud, where a confirmation must name the action (a misheard "confirm" must not run
+    anything; it gets the words to say instead, :class:`Unnamed`).
+    """
 
     pending_id: str | None
     now: float
+    named: str | None = None
+    spoken: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,10 +327,20 @@ class NothingPending:
 
 
 @dataclass(frozen=True, slots=True)
+class Unnamed:
+    """A confirmation named no action, or not the action of any live pending step
+    (``named``: what it named); nothing ran.  ``waiting`` is the newest live pending step:
+    what to say to run it."""
+
+    named: str | None
+    waiting: Pending
+
+
+@dataclass(frozen=True, slots=True)
 class Next:
     """Progress was recorded; ``state`` is where the machine is now."""
 
     state: State
 
 
-Outcome = Accepted | Busy | Plan | Confirmed | Cancelled | Expired | NothingPending | Next
+Outcome = Accepted | Busy | Plan | Confirmed | Cancelled | Expired | NothingPending | Unnamed | Next

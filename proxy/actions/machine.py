@@ -36,8 +36,11 @@ for that step and :class:`Held` for every later step that the guard did not refu
 last running step is done (at once when none runs) the asking step becomes :class:`Pending`,
 carrying the held steps with it.  Confirming it (:class:`Confirmed`) gives the rest their fates
 the same way: the pending step and the allowed held steps after it run, and the next held step
-that needs confirmation asks next.  Cancelling the pending step, or letting it expire, drops its
-held steps too (:class:`Dropped`).  Refused steps (:class:`Blocked`) are final: they are reported
+that needs confirmation asks next.  A confirmation that names an action ("confirm restart")
+confirms the newest live pending step with that action; one said aloud must name it, and one
+that names none or another gets :class:`Unnamed` (what to say) and changes nothing.
+Cancelling the pending step, or letting it expire, drops its held steps too
+(:class:`Dropped`).  Refused steps (:class:`Blocked`) are final: they are reported
 at once and never hold anything up.  Held steps keep the guard's decision; nothing is extracted
 or checked again.  A command for several fleet nodes is one step per node, in order; its first
 node's step asks for all of them (:attr:`Asks.nodes`), and confirming it also confirms the same
@@ -80,6 +83,7 @@ from proxy.actions.events import (
     Step,
     StepDone,
     Sweep,
+    Unnamed,
 )
 from voiceops.errors import VoiceOpsError
 
@@ -232,6 +236,17 @@ class ActionMachine:
         return Next(self._state)
 
     def _confirm(self, event: ConfirmRequested) -> Outcome:
+        if event.named is not None or event.spoken:
+            live = [
+                entry
+                for pid, entry in reversed(self._pending.items())
+                if entry.expires_at > event.now and event.pending_id in (None, pid)
+            ]
+            named = next((e for e in live if e.step.say == event.named), None)
+            if live and named is None:
+                return Unnamed(event.named, live[0])
+            if named is not None:
+                event = ConfirmRequested(named.step.id, event.now)
         # Nothing named and nothing live: if the newest pending one ran out, say so rather than
         # "none".  Other expired entries are left for Sweep, which reports them.
         pending_id = event.pending_id or self._newest_live(event.now) or self._newest_pending

@@ -110,7 +110,10 @@ def parked(fate: Asks | Held | Blocked) -> str | Digest:
         case Blocked(reason=reason):
             return on_node(step.node, digest.refused(step.proposed.command, reason))
         case Asks(approval=approval, why=why, ttl=ttl, nodes=nodes):
-            return digest.needs_confirmation(approval.display, why, ttl, step.id, nodes)
+            assert step.say is not None  # a step that asks waits for a confirmation
+            return digest.needs_confirmation(
+                approval.display, why, step.say, ttl, step.id, nodes=nodes
+            )
         case Held(behind=behind, asks=None):
             return f"{display(step)} ({step.id}) will run after you confirm {behind}."
         case Held(behind=behind, asks=why):
@@ -118,6 +121,11 @@ def parked(fate: Asks | Held | Blocked) -> str | Digest:
                 f"{display(step)} ({step.id}) is held until you confirm {behind}; "
                 f"then it will ask for its own confirmation ({why})."
             )
+
+
+def unnamed(step: Step, say: str, named: str | None) -> Digest:
+    """A confirmation that named no action, or not the waiting one's (``named``)."""
+    return digest.unnamed(display(step), say, step.id, named)
 
 
 def dropped(fate: Dropped) -> str:

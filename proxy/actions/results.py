@@ -10,6 +10,7 @@ record of a pending one.
 from __future__ import annotations
 
 from proxy.actions.events import Asks, Blocked, Dropped, Held, Pending, Step
+from voiceops.phrases import confirming
 from voiceops.records.commands import CommandResult, HeldCommand, PendingCommand
 
 
@@ -37,6 +38,7 @@ def parked(fate: Asks | Held | Blocked) -> CommandResult:
                 reason=why,
                 rule=approval.rule,
                 node=step.node,
+                say=None if step.say is None else confirming(step.say),
             )
         case Held(approval=approval, behind=behind, asks=asks):
             reason = f"held: runs after {behind} is confirmed"

@@ -42,6 +42,7 @@ from proxy.actions.events import (
     NothingPending,
     State,
     Sweep,
+    Unnamed,
 )
 from proxy.actions.executors.base import Executor
 from proxy.actions.limits import ExecLimiter
@@ -50,11 +51,18 @@ from proxy.actions.perform import Performer
 from proxy.actions.ports import CommandChecker, MemoryStore, Notifier, TranscriptSource
 from proxy.actions.reporter import Reporter
 from proxy.actions.settings import FlowSettings
-from proxy.listen.triggers import typed_answer
+from proxy.listen.triggers import Answer, typed_answer
 from proxy.relay.codec import Action
+from voiceops.phrases import confirming
 from voiceops.records.audit import RequestRecord
 from voiceops.records.commands import ActionReport, HistoryEntry, PendingCommand
-from voiceops.records.events import BusyEvent, InvalidEvent, NotPendingEvent, RefusedEvent
+from voiceops.records.events import (
+    BusyEvent,
+    InvalidEvent,
+    NotPendingEvent,
+    RefusedEvent,
+    UnnamedEvent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -172,8 +180,8 @@ class SessionFlow:
         match action:
             case Execute(request):
                 return await self.execute(request, via=via)
-            case Confirm(pending_id):
-                return await self.confirm(pending_id, via=via)
+            case Confirm(pending_id, named, spoken):
+                return await self.confirm(pending_id, via=via, named=named, spoken=spoken)
             case Cancel(pending_id):
                 return await self.cancel(pending_id, via=via)
             case InvalidControl(reason):
@@ -188,9 +196,9 @@ class SessionFlow:
         if not self._machine.pending():
             return None
         match typed_answer(text):
-            case Action.CONFIRM:
-                return await self.confirm(None, via=via)
-            case Action.CANCEL:
+            case Answer(Action.CONFIRM, named):
+                return await self.confirm(None, via=via, named=named)
+            case Answer(Action.CANCEL):
                 return await self.cancel(None, via=via)
         return None
 
@@ -217,15 +225,24 @@ class SessionFlow:
                 self._machine.handle(Abort())
             raise
 
-    async def confirm(self, pending_id: str | None = None, *, via: str = "api") -> ActionReport:
+    async def confirm(
+        self,
+        pending_id: str | None = None,
+        *,
+        via: str = "api",
+        named: str | None = None,
+        spoken: bool = False,
+    ) -> ActionReport:
         """Run the pending command ``pending_id`` (default: the newest) exactly as approved,
         then the steps of its request held behind it, in order (up to the next one that needs
-        confirmation, which becomes pending)."""
+        confirmation, which becomes pending).  ``named``/``spoken``: see
+        :class:`~proxy.actions.controls.Confirm`."""
         self.last_active = self._clock()
         if not self._settings.exec_allowed:
             return await self._refuse_exec("confirm", via)
         async with self._lock:
-            outcome = self._machine.handle(ConfirmRequested(pending_id, self._clock()))
+            event = ConfirmRequested(pending_id, self._clock(), named, spoken)
+            outcome = self._machine.handle(event)
             if isinstance(outcome, Confirmed | Expired):
                 await self._write_confirmation(outcome, via)
         match outcome:
@@ -242,6 +259,8 @@ class SessionFlow:
                     if self._machine.state.busy:
                         self._machine.handle(Abort())
                     raise
+            case Unnamed():
+                return await self._unnamed(outcome)
             case _:
                 assert isinstance(outcome, NothingPending)
                 return await self._not_pending("confirm", outcome)
@@ -286,6 +305,13 @@ class SessionFlow:
     async def _busy(self, action: Literal["execute", "confirm"], outcome: Busy) -> ActionReport:
         await self._report.tell(messages.BUSY, BusyEvent(outcome.request_id))
         return ActionReport(self.session_id, action, "busy", messages.BUSY)
+
+    async def _unnamed(self, outcome: Unnamed) -> ActionReport:
+        step = outcome.waiting.step
+        assert step.say is not None  # a pending step waits for a confirmation
+        said = messages.unnamed(step, step.say, outcome.named)
+        await self._report.tell(said, UnnamedEvent(step.id, confirming(step.say), outcome.named))
+        return ActionReport(self.session_id, "confirm", "unnamed", said.text)
 
     async def _not_pending(
         self, action: Literal["confirm", "cancel"], outcome: NothingPending

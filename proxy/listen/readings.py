@@ -1,14 +1,18 @@
-"""Forced readings: is a phrase the likeliest of the words it sounds like (pure, no audio).
+"""Forced readings: is a phrase likelier than the words it sounds like (pure, no audio).
 
 The text pass and the decision pass are decodes: each writes one guess, and both wrote
 "confirm" for espeak's "conform" said at other pitches (``bench/bench_short_replay.py``).  A
-forced reading asks the recogniser instead how likely each candidate is as the whole
-utterance, unprompted (:meth:`proxy.listen.speech.transcriber.WhisperTranscriber.score`), so
-"confirm" must beat "conform", "can form", "concern"… on the same audio.
+forced reading asks the recogniser instead how likely a whole text is for the utterance,
+unprompted (:meth:`proxy.listen.speech.transcriber.WhisperTranscriber.score`): the text as the
+text pass wrote it ("Yes, confirm restart.") must beat the same text with the phrase's word
+replaced by each rival ("Yes, conform restart.", "Yes, concern restart."…).  Scoring the whole
+text keeps the words around the phrase in the reading: scored alone, "Confirm." was judged
+against audio that went on ("confirm, please") and lost to nothing in particular.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 #: Texts in, the log-probability of each as one utterance's words out (empty: the recogniser
@@ -16,27 +20,37 @@ from collections.abc import Callable, Sequence
 Rescore = Callable[[Sequence[str]], Sequence[float]]
 
 
-def readings(phrase: str, rivals: Sequence[str]) -> tuple[str, ...]:
-    """The texts to score: the phrase and each rival as Whisper writes a short reply
-    ("Confirm.", "confirm", "Confirm"); the likeliest spelling of each counts."""
-    return tuple(
-        form for w in (phrase, *rivals) for form in (f"{w.capitalize()}.", w, w.capitalize())
+def rival_texts(text: str, spellings: Sequence[str], rivals: Sequence[str]) -> tuple[str, ...]:
+    """``text``, then ``text`` with its first word spelt as one of ``spellings`` replaced by
+    each rival, capitalised as that word was ("Confirm restart." → "Conform restart.").
+    Only ``text`` when no word of it is one of the spellings."""
+    pattern = re.compile(
+        r"\b(" + "|".join(re.escape(s) for s in sorted(spellings, key=len, reverse=True)) + r")\b",
+        re.IGNORECASE,
+    )
+    found = pattern.search(text)
+    if found is None:
+        return (text,)
+    upper = found.group(0)[:1].isupper()
+    return (
+        text,
+        *(
+            text[: found.start()] + (r.capitalize() if upper else r) + text[found.end() :]
+            for r in rivals
+        ),
     )
 
 
 def reads_likeliest(
-    phrase: str, rivals: Sequence[str], read: Rescore | None, margin: float
+    text: str, spellings: Sequence[str], rivals: Sequence[str], read: Rescore | None, margin: float
 ) -> bool:
-    """True when ``phrase`` reads at least ``margin`` (log-probability) likelier than every
-    rival; false when nothing can read the utterance (a phrase that needs it does not fire)."""
-    if not rivals:
-        return True
-    texts = readings(phrase, rivals)
+    """True when ``text`` reads at least ``margin`` (log-probability) likelier than every text
+    that puts a rival in place of the phrase; false when nothing can read the utterance (a
+    phrase that needs it does not fire)."""
+    texts = rival_texts(text, spellings, rivals)
+    if len(texts) == 1:
+        return not rivals
     scores = list(read(texts)) if read is not None else []
     if len(scores) != len(texts):
         return False
-    best: dict[str, float] = {}
-    for text, score in zip(texts, scores, strict=True):
-        word = text.rstrip(".").lower()
-        best[word] = max(score, best.get(word, score))
-    return best[phrase] - max(best[r] for r in rivals) >= margin
+    return scores[0] - max(scores[1:]) >= margin

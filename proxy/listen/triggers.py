@@ -49,7 +49,15 @@ Decision rule, chosen from ``bench/bench_triggers.py`` (see the tap's report):
   missed in the trigger sets, so it no longer cancels.  (A missed cancel leaves the command
   waiting for a "confirm" that never comes; a false confirm runs it.)
 * "confirm" must also *read* likelier than each rival (``rival_margin``,
-  :mod:`proxy.listen.readings`): both passes wrote "confirm" for espeak's "conform".
+  :mod:`proxy.listen.readings`): both passes wrote "confirm" for espeak's "conform".  The text
+  as written is scored against the same text with each rival in place of "confirm".
+* "confirm" names the action it runs (``objects``: "confirm restart", "confirm remove"; the
+  words are the policy's, :meth:`guard.policy.Policy.confirm_words`), and both passes must hear
+  the same action word right after it.  Measured on the short replay: every false confirm was
+  a sound-alike said alone, which can no longer run anything; a false confirm now needs two
+  words misheard, and the action of the waiting command at that.  "confirm" alone (heard the
+  same careful way) still matches, without an action word, so that the flow can tell the
+  operator what to say; it runs nothing.
 * One utterance fires each action at most once, and an action does not fire again within
   ``cooldown_s`` seconds of audio (an utterance split by a pause must not fire twice).
 """
@@ -57,7 +65,7 @@ Decision rule, chosen from ``bench/bench_triggers.py`` (see the tap's report):
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from proxy.listen.readings import Rescore, reads_likeliest
 from proxy.relay.codec import Action
@@ -88,8 +96,12 @@ class TriggerPhrase:
     of those scores ``second_look_gain`` (log-probability) or more above the text itself.
     ``lead_max_words``: the phrase *first* in an utterance of at most this many words needs no
     company (``None``: always the company rule).
-    ``rival_margin``: with rivals, the phrase read unprompted must also be likelier than every
-    rival by this many nats of log-probability (``None``: no such test).
+    ``rival_margin``: with rivals, the text read unprompted must also be likelier, by this many
+    nats of log-probability, than the text with a rival in place of the phrase (``None``: no
+    such test).
+    ``objects``: words that name what the phrase acts on ("restart" in "confirm restart"); the
+    one right after the phrase is part of the match (:attr:`TriggerMatch.named`) and needs no
+    company.
     """
 
     phrase: str
@@ -106,6 +118,7 @@ class TriggerPhrase:
     second_look_gain: float = 0.0
     lead_max_words: int | None = None
     rival_margin: float | None = None
+    objects: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not words(self.phrase):
@@ -147,6 +160,10 @@ CONFIRM_MIN_LOGPROB = -1.0
 CONFIRM_RIVAL_MARGIN = 0.0
 #: Least sure a text pass may be of a "cancel" (the same floor; bench_triggers short replay).
 CANCEL_MIN_LOGPROB = -1.0
+#: The actions the shipped policy confirms (``guard/default_policy.toml``: each destructive
+#: rule's ``say``; a test checks they agree).  A proxy with another policy uses its words
+#: (:func:`naming_actions`).
+SHIPPED_CONFIRM_WORDS = ("kill", "reload", "remove", "restart", "start", "stop")
 
 
 DEFAULT_PHRASES: tuple[TriggerPhrase, ...] = (
@@ -168,6 +185,7 @@ DEFAULT_PHRASES: tuple[TriggerPhrase, ...] = (
         rivals=CONFIRM_RIVALS,
         company=phrases.ANSWER_COMPANY,
         rival_margin=CONFIRM_RIVAL_MARGIN,
+        objects=SHIPPED_CONFIRM_WORDS,
     ),
     TriggerPhrase(
         phrases.CANCEL,
@@ -182,14 +200,29 @@ DEFAULT_PHRASES: tuple[TriggerPhrase, ...] = (
 )
 
 
+def naming_actions(
+    phrases: Sequence[TriggerPhrase], confirm_words: Sequence[str]
+) -> tuple[TriggerPhrase, ...]:
+    """``phrases`` with ``confirm_words`` as the actions a confirmation names (a policy's
+    :meth:`~guard.policy.Policy.confirm_words`)."""
+    return tuple(
+        replace(p, objects=tuple(confirm_words)) if p.action is Action.CONFIRM else p
+        for p in phrases
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class TriggerMatch:
-    """A phrase that fired: which, when (audio clock), and whether text or spotter said so."""
+    """A phrase that fired: which, when (audio clock), and whether text or spotter said so.
+
+    ``named`` is the object said right after the phrase ("restart" in "confirm restart"),
+    ``None`` when it named none."""
 
     action: Action
     phrase: str
     at: float
     source: str  # "text", "keyphrase" or "second look"
+    named: str | None = None
 
 
 def contains_words(
@@ -216,26 +249,50 @@ def _lengthened(said: Sequence[str], phrase: TriggerPhrase) -> bool:
     return any(w not in own and w.startswith(phrase_words[0]) for w in said)
 
 
-def _in_company(said: Sequence[str], phrase: TriggerPhrase) -> bool:
-    """Every word of ``said`` is the phrase's own or one it may keep company with, or the
-    utterance is short enough and starts with the phrase (``lead_max_words``)."""
+def named_object(said: Sequence[str], phrase: TriggerPhrase) -> str | None:
+    """The object right after the phrase's first occurrence in ``said``, if it is one."""
+    for spelling in phrase.spellings:
+        n = len(spelling)
+        for i in range(len(said) - n + 1):
+            if tuple(said[i : i + n]) == spelling:
+                after = said[i + n] if i + n < len(said) else None
+                return after if after in phrase.objects else None
+    return None
+
+
+def _in_company(said: Sequence[str], phrase: TriggerPhrase, named: str | None = None) -> bool:
+    """Every word of ``said`` is the phrase's own, the object it ``named`` or one it may keep
+    company with, or the utterance is short enough and starts with the phrase
+    (``lead_max_words``)."""
     if phrase.company is None:
         return True
     short = phrase.lead_max_words is not None and len(said) <= phrase.lead_max_words
     if short and any(tuple(said[: len(s)]) == s for s in phrase.spellings):
         return True
-    own = {w for spelling in phrase.spellings for w in spelling}
+    own = {w for spelling in phrase.spellings for w in spelling} | {named}
     return all(w in own or w in phrase.company for w in said)
 
 
-def typed_answer(text: str, phrases: Sequence[TriggerPhrase] = DEFAULT_PHRASES) -> Action | None:
-    """CONFIRM or CANCEL when typed ``text`` answers a pending command, else ``None``.
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A typed answer to a pending command: CONFIRM or CANCEL, and the action it ``named``
+    ("confirm restart"; ``None``: none)."""
+
+    action: Action
+    named: str | None = None
+
+
+def typed_answer(text: str, phrases: Sequence[TriggerPhrase] = DEFAULT_PHRASES) -> Answer | None:
+    """The answer typed ``text`` gives a pending command, else ``None``.
 
     The spoken rule on the words (short, the answer word, harmless company only), without the
-    checks against mishearing: typed words are not misheard.
+    checks against mishearing: typed words are not misheard, so a typed "confirm" need not
+    name the action (one that does must name the waiting one).
 
-    >>> typed_answer("Yes, confirm.") is Action.CONFIRM
-    True
+    >>> typed_answer("Yes, confirm.")
+    Answer(action=<Action.CONFIRM: 17>, named=None)
+    >>> typed_answer("confirm restart").named
+    'restart'
     >>> typed_answer("yes, go ahead") is None  # only "confirm" confirms
     True
     """
@@ -245,8 +302,9 @@ def typed_answer(text: str, phrases: Sequence[TriggerPhrase] = DEFAULT_PHRASES) 
             continue
         if p.max_utterance_words is not None and len(said) > p.max_utterance_words:
             continue
-        if _in_company(said, p) and any(contains_words(said, s) for s in p.spellings):
-            return p.action
+        named = named_object(said, p)
+        if _in_company(said, p, named) and any(contains_words(said, s) for s in p.spellings):
+            return Answer(p.action, named)
     return None
 
 
@@ -255,10 +313,17 @@ Recheck = Callable[[str], str]
 
 
 def _heard_twice(
-    p: TriggerPhrase, logprob: float, recheck: Recheck | None, rivalry: Rescore | None
+    p: TriggerPhrase,
+    text: str,
+    logprob: float,
+    named: str | None,
+    *,
+    recheck: Recheck | None,
+    rivalry: Rescore | None,
 ) -> bool:
-    """The text pass is sure enough and, for a phrase with rivals, the decision pass agrees
-    and (with ``rival_margin``) the phrase reads likelier than every rival."""
+    """The text pass (``text``, naming ``named``) is sure enough and, for a phrase with rivals,
+    the decision pass agrees, object included, and (with ``rival_margin``) ``text`` reads
+    likelier than with a rival in place of the phrase."""
     if p.min_logprob is not None and logprob < p.min_logprob:
         return False
     if not p.rivals:
@@ -270,9 +335,12 @@ def _heard_twice(
         return False
     if not any(contains_words(again, s, p.max_words_after) for s in p.spellings):
         return False
+    if named_object(again, p) != named:
+        return False
     if p.rival_margin is None:
         return True
-    return reads_likeliest(p.phrase, p.rivals, rivalry, p.rival_margin)
+    spellings = (p.phrase, *p.variants)
+    return reads_likeliest(text, spellings, p.rivals, rivalry, p.rival_margin)
 
 
 def wants_second_look(
@@ -341,8 +409,11 @@ def match_utterance(
         if p.max_utterance_words is not None and len(said) > p.max_utterance_words:
             continue
         if any(contains_words(said, s, p.max_words_after) for s in p.spellings):
-            if _in_company(said, p) and _heard_twice(p, logprob, recheck, rivalry):
-                found.append(TriggerMatch(p.action, p.phrase, at, "text"))
+            named = named_object(said, p)
+            if _in_company(said, p, named) and _heard_twice(
+                p, text, logprob, named, recheck=recheck, rivalry=rivalry
+            ):
+                found.append(TriggerMatch(p.action, p.phrase, at, "text", named))
                 seen.add(p.action)
         elif p.keyphrase_alone and words(p.phrase) in heard and not _lengthened(said, p):
             found.append(TriggerMatch(p.action, p.phrase, at, "keyphrase"))

@@ -17,29 +17,29 @@ Routes (mount with :func:`add_routes`)::
     POST /cancel   {"session_id": str, "id"?: str}
     GET  /api/sessions/{session_id}/actions
 
-Results are :class:`~voiceops.records.commands.ActionReport` records: ``{"session_id",
-"action", "outcome", "message", "request_id", "results": [{"id", "command", "status":
+Results are :class:`~voiceops.records.commands.ActionReport` records: ``{"session_id", "action",
+"outcome", "message", "request_id", "results": [{"id", "command", "status":
 executed|blocked|needs_confirmation|held|failed|cancelled|expired, "argv"?, "reason"?, "rule"?,
-"exit_code"?, "output"?, "duration"?, "timed_out"?, "truncated"?}]}``, one item per command in
-the agreed order (``argv`` is left out of a refused command's item, which has none).  Every
-body this module sends is a record of :mod:`voiceops.records` (errors: ``{"error": why}``).
-Status codes: 200 handled (also when a command was blocked or failed), 400 bad body, 403
-execution switched off, 404 unknown (or not your) session or nothing pending, 409 busy, 410
-confirmation expired, 413 body too large, 415 not JSON.
+"exit_code"?, "output"?, "duration"?, "timed_out"?, "truncated"?, "say"?}]}``, one item per command
+in the agreed order (``argv`` is left out of a refused command's item, which has none). Every body
+this module sends is a record of :mod:`voiceops.records` (errors: ``{"error": why}``). Status codes:
+200 handled (also when a command was blocked or failed), 400 bad body, 403 execution switched off,
+404 unknown (or not your) session or nothing pending, 409 busy (or an answer that named another
+action than the pending command's), 410 confirmation expired, 413 body too large, 415 not JSON.
 
-Commands run strictly in the agreed order.  When one needs confirmation it is
-``needs_confirmation`` and every later command that was not refused is ``held``: already checked
-by the guard, it has not run and waits for that confirmation (``reason`` names the id it waits
-for, e.g. ``"held: runs after r1.2 is confirmed"``).  Confirming (``/confirm``, or ``/process``
-with an answer by the spoken rule, :func:`proxy.listen.triggers.typed_answer`: ``"confirm"``,
-``"yes, confirm"``) runs the pending command and then the held ones in order; the answer lists
-them as ``executed``/``failed``, and a held command that needs its own confirmation comes back as
-the next ``needs_confirmation`` with the rest still ``held``.  Cancelling, or letting the
-confirmation expire, drops the held commands too: they are listed as ``cancelled``/``expired``
-with a ``reason`` naming the command they waited for.  A ``blocked`` command is final and holds
-nothing up.  A held id is not pending: confirming or cancelling it is a 404 that says which id
-to answer instead.  ``GET /api/sessions/{id}/actions`` lists each pending command with its
-``"held": [{"id", "command"}]``.
+Commands run strictly in the agreed order. When one needs confirmation it is ``needs_confirmation``
+and every later command that was not refused is ``held``: already checked by the guard, it has not
+run and waits for that confirmation (``reason`` names the id it waits for, e.g. ``"held: runs after
+r1.2 is confirmed"``). Confirming (``/confirm``, or ``/process`` with an answer by the spoken rule,
+:func:`proxy.listen.triggers.typed_answer`: ``"confirm"``, ``"yes, confirm"``, ``"confirm
+restart"``; an action word must be the pending command's, else the answer is ``unnamed`` and says
+what to say) runs the pending command and then the held ones in order; the answer lists them as
+``executed``/``failed``, and a held command that needs its own confirmation comes back as the next
+``needs_confirmation`` with the rest still ``held``. Cancelling, or letting the confirmation expire,
+drops the held commands too: they are listed as ``cancelled``/``expired`` with a ``reason`` naming
+the command they waited for. A ``blocked`` command is final and holds nothing up. A held id is not
+pending: confirming or cancelling it is a 404 that says which id to answer instead. ``GET
+/api/sessions/{id}/actions`` lists each pending command with its ``"held": [{"id", "command"}]``.
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ _STATUS = {
     "refused": 403,
     "not_pending": 404,
     "busy": 409,
+    "unnamed": 409,
     "expired": 410,
     "failed": 502,
 }

@@ -204,15 +204,15 @@ class ConversationPipeline:
 
     def _on_tap_event(self, event: TapEvent) -> None:
         match event:
-            case TriggerHeard(action=action, phrase=phrase):
+            case TriggerHeard(action=action, phrase=phrase, named=named):
                 log.info(
                     "conversation %s: heard %r → %s",
                     self._conv.id,
-                    phrase,
+                    phrase if named is None else f"{phrase} {named}",
                     action.name,
                     extra={"session_id": self._conv.id, "event": "trigger"},
                 )
-                self._submit_voice(action)
+                self._submit_voice(action, named)
             case UserSpoke(turn=turn):
                 log.debug(
                     "conversation %s: user said %r",
@@ -221,7 +221,7 @@ class ConversationPipeline:
                     extra={"session_id": self._conv.id, "event": "utterance"},
                 )
 
-    def _submit_voice(self, action: Action) -> None:
+    def _submit_voice(self, action: Action, named: str | None = None) -> None:
         voice: UserAction
         if self._hung_up:
             # Heard late (the worker was behind): nobody is there to see a result or confirm.
@@ -235,8 +235,11 @@ class ConversationPipeline:
         elif not self.flow.pending():
             # "confirm"/"cancel" mean something only while a command waits for them.
             return
+        elif action is Action.CONFIRM:
+            # Said aloud, a confirmation must name the waiting command's action.
+            voice = Confirm(None, named, spoken=True)
         else:
-            voice = Confirm(None) if action is Action.CONFIRM else Cancel(None)
+            voice = Cancel(None)
         self._services.metrics.count_trigger(voice, "voice")
         self.flow.submit(voice, via="voice")
 

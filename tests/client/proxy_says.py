@@ -17,7 +17,7 @@ WHY = "restarts a service"
 
 def asking_text(pending_id: str | None) -> str:
     """The ``0x02`` message asking for ``pending_id`` to be confirmed."""
-    return lines.line(needs_confirmation(" ".join(ARGV), WHY, 120.0, pending_id).text)
+    return lines.line(needs_confirmation(" ".join(ARGV), WHY, "restart", 120.0, pending_id).text)
 
 
 def asking_event(pending_id: str) -> dict[str, object]:

@@ -129,6 +129,7 @@ def line_of(text: str, needle: str) -> int:
             "≥ 2",
         ),
         ('destructive = "it bounces the thing"', 'destructive = ""', "non-empty string"),
+        ('options = { "-n" = "count" }', 'say = "show"', "only a rule with destructive"),
         (
             'forbid = { "nuke" = "it deletes everything" }',
             'forbid = { "Nuke!" = "x" }',
@@ -153,6 +154,22 @@ def test_schema_error_in_a_table_header_points_at_the_header(tmp_path: Path) -> 
     error = bad_line(tmp_path, text)
     assert error.line == line_of(text, "[commands.svc.subcommands.Show]")
     assert "plain lower-case word" in error.message
+
+
+def test_a_destructive_rule_is_confirmed_by_saying_its_action(tmp_path: Path) -> None:
+    assert load_policy(write(tmp_path, SMALL)).confirm_words() == ("bounce",)
+    renamed = SMALL.replace("[commands.svc.subcommands.bounce]", "[commands.svc.subcommands.re-up]")
+    error = bad_line(tmp_path, renamed)
+    assert "'re-up' cannot be said to confirm it" in error.message
+    said = renamed.replace('bounces the thing"', 'bounces the thing"\nsay = "bounce"')
+    assert load_policy(write(tmp_path, said)).confirm_words() == ("bounce",)
+    two_words = said.replace('say = "bounce"', 'say = "bounce it"')
+    error = bad_line(tmp_path, two_words)
+    assert error.line == line_of(two_words, 'say = "bounce it"')
+    assert "'bounce it' cannot be said to confirm it" in error.message
+    assert load_policy().confirm_words() == (
+        "kill", "reload", "remove", "restart", "start", "stop"
+    )  # fmt: skip
 
 
 def test_args_on_a_command_with_subcommands_is_an_error(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ ReportOutcome = Literal[
     "failed",
     "invalid",
     "not_pending",
+    "unnamed",
     "expired",
     "cancelled",
 ]
@@ -46,6 +47,8 @@ class CommandResult(Record):
     truncated: bool = flag()
     #: The fleet node it ran (or was to run) on; left out without a fleet.
     node: str | None = optional()
+    #: What to say to confirm it aloud ("confirm restart"), when it needs confirmation.
+    say: str | None = optional()
 
 
 @dataclass(frozen=True, slots=True)

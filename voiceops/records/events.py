@@ -123,6 +123,17 @@ class NotPendingEvent(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class UnnamedEvent(Event):
+    """A spoken confirmation named no action, or not the waiting one's (``heard``: the action
+    it named); nothing ran.  ``say`` runs the pending command ``id`` ("confirm restart")."""
+
+    kind: ClassVar[str] = "unnamed"
+    id: str
+    say: str
+    heard: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class SessionEvent(Record):
     """One ``0x04`` event of session ``session_id``, as sent."""
 

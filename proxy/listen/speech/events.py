@@ -29,13 +29,15 @@ class TriggerHeard:
     ``action`` is EXECUTE, CONFIRM or CANCEL (CONFIRM/CANCEL are reported whenever heard; the
     action flow honours them only while a request awaits confirmation).  ``at`` is the end of
     the utterance on the user's audio clock; ``turns`` is the transcript up to and including
-    that utterance.
+    that utterance.  ``named`` is the action a confirmation named ("confirm restart" →
+    ``"restart"``; ``None``: it named none).
     """
 
     action: Action
     phrase: str
     at: float
     turns: tuple[Turn, ...]
+    named: str | None = None
 
     def __post_init__(self) -> None:
         if self.action not in (Action.EXECUTE, Action.CONFIRM, Action.CANCEL):

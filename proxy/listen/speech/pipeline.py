@@ -248,14 +248,17 @@ class SpeechPipeline:
         for match in matches:
             self.stats.triggers += 1
             log.info(
-                "session %s: trigger %s (%r, by %s) at %.2fs",
+                "session %s: trigger %s (%r%s, by %s) at %.2fs",
                 self.session_id,
                 match.action.name,
                 match.phrase,
+                "" if match.named is None else f" naming {match.named!r}",
                 match.source,
                 match.at,
             )
             events.append(
-                TriggerHeard(match.action, match.phrase, match.at, self.transcript.turns())
+                TriggerHeard(
+                    match.action, match.phrase, match.at, self.transcript.turns(), match.named
+                )
             )
         return events

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from proxy.actions.digest import MAX_TEXT, executed, needs_confirmation, refused, spoken_command
+from proxy.actions.digest import (
+    MAX_TEXT,
+    executed,
+    needs_confirmation,
+    refused,
+    spoken_command,
+    unnamed,
+)
 from proxy.actions.digest_rules import gist, human, parse_size, spoken
 from proxy.actions.executors.base import RunResult
 
@@ -224,14 +231,16 @@ def test_confirmation_says_what_and_the_exact_words() -> None:
     digest = needs_confirmation(
         "systemctl restart nginx --no-pager",
         "restarting a unit interrupts the service while it comes back",
+        "restart",
         120.0,
         "r1-1",
     )
     assert digest.text == (
         "systemctl restart nginx --no-pager needs confirmation (id r1-1): restarting a unit "
-        "interrupts the service while it comes back. Say “confirm” or “cancel” within 120 s."
+        "interrupts the service while it comes back. Say “confirm restart” or “cancel” within "
+        "120 s."
     )
-    assert digest.speech == "systemctl restart nginx? Say confirm, or cancel."
+    assert digest.speech == "systemctl restart nginx? Say confirm restart, or cancel."
 
 
 def test_refusal_in_plain_words() -> None:
@@ -258,3 +267,16 @@ def test_sizes_and_speech_helpers() -> None:
     assert human(836 << 10) == "836 KB" and human(round(1.6 * (1 << 30))) == "1.6 GB"
     assert spoken("27 % used, 75 GB free") == "27 percent used, 75 gigabytes free"
     assert spoken_command("/usr/bin/systemctl status nginx --no-pager") == "systemctl status nginx"
+
+
+def test_a_confirmation_without_the_action_says_the_words_that_run_it() -> None:
+    alone = unnamed("systemctl restart nginx --no-pager", "restart", "r1.1", None)
+    assert alone.text == (
+        "Not run: say “confirm restart” to run systemctl restart nginx --no-pager (r1.1)."
+    )
+    assert alone.speech == "Say confirm restart to run systemctl restart nginx."
+    other = unnamed("docker rm web", "remove", "r2.1", "stop")
+    assert other.text == (
+        "Not run: say “confirm remove” to run docker rm web (r2.1); “confirm stop” names "
+        "nothing waiting."
+    )

@@ -32,9 +32,10 @@ from proxy.actions.events import (
     Step,
     StepDone,
     Sweep,
+    Unnamed,
 )
 from proxy.actions.machine import ActionMachine, IllegalTransitionError, transitions
-from tests.proxy.actions.test_executor_local import make_bin_dir, make_guard
+from tests.proxy.actions.test_executor_local import TEST_POLICY, make_bin_dir, make_guard
 
 # -- the machine
 
@@ -132,6 +133,43 @@ def test_destructive_command_waits_and_confirm_hands_back_exactly_that_step(guar
     assert state_of(m) is State.IDLE
     # Taken once: a second confirmation finds nothing.
     assert m.handle(ConfirmRequested(None, now=129.0)) == NothingPending(None)
+
+
+def test_a_spoken_confirmation_must_name_the_waiting_action(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    stopping = '[commands.systemctl.subcommands.stop]\nargs = { type = "unit", min = 1, max = 1 }'
+    policy = f'{TEST_POLICY}{stopping}\ndestructive = "stopping ends the service"\n'
+    guard = make_guard(make_bin_dir(tmp_path_factory.mktemp("stop")), policy)
+    m = ActionMachine(confirm_ttl=120.0)
+    m.handle(ExecuteRequested())
+    m.handle(Planned(checked(guard, "systemctl stop nginx"), now=0.0))
+    m.handle(Reported())
+    m.handle(ExecuteRequested())
+    m.handle(Planned(checked(guard, "systemctl restart nginx"), now=1.0))
+    m.handle(Reported())
+    # "confirm" alone, or naming an action nothing waits for: the words to say, nothing runs.
+    alone = m.handle(ConfirmRequested(None, now=2.0, spoken=True))
+    assert isinstance(alone, Unnamed) and alone.named is None
+    assert alone.waiting.step.id == "r2.1" and alone.waiting.step.say == "restart"
+    other = m.handle(ConfirmRequested(None, now=2.0, named="kill", spoken=True))
+    assert isinstance(other, Unnamed) and other.named == "kill"
+    assert [p.step.id for p in m.pending()] == ["r1.1", "r2.1"]
+    assert state_of(m) is State.AWAITING_CONFIRMATION
+    # Naming an action confirms the newest step with that action, not the newest step.
+    stop = m.handle(ConfirmRequested(None, now=3.0, named="stop", spoken=True))
+    assert isinstance(stop, Confirmed) and stop.pending.step.id == "r1.1"
+    assert [p.step.id for p in m.pending()] == ["r2.1"]
+
+
+def test_a_confirmation_by_id_or_typed_need_not_name_it(guard: Guard) -> None:
+    m = ActionMachine(confirm_ttl=120.0)
+    m.handle(ExecuteRequested())
+    m.handle(Planned(checked(guard, "systemctl restart nginx"), now=0.0))
+    m.handle(Reported())
+    named_wrong = m.handle(ConfirmRequested("r1.1", now=1.0, named="stop"))
+    assert isinstance(named_wrong, Unnamed)  # a typed action word must still be the right one
+    assert isinstance(m.handle(ConfirmRequested("r1.1", now=1.0)), Confirmed)
 
 
 def test_late_confirmation_is_expired_not_run(guard: Guard) -> None:

@@ -6,12 +6,17 @@ from dataclasses import replace
 
 import pytest
 
+from guard.loader import load_policy
+from proxy.listen.readings import rival_texts
 from proxy.listen.triggers import (
     DEFAULT_PHRASES,
+    SHIPPED_CONFIRM_WORDS,
+    Answer,
     TriggerMatch,
     TriggerMatcher,
     TriggerPhrase,
     match_utterance,
+    naming_actions,
     second_look_texts,
     typed_answer,
 )
@@ -35,11 +40,24 @@ def fired(
         at=1.0,
         logprob=logprob,
         recheck=lambda _hotwords: text if again is None else again,
-        rivalry=lambda texts: [
-            -1.0 if t.rstrip(".").lower() == "confirm" else -1.0 - margin for t in texts
-        ],
+        # The text as written first, then the text with each rival in place of the phrase.
+        rivalry=lambda texts: [-1.0, *[-1.0 - margin] * (len(texts) - 1)],
     )
     return [m.action for m in matches]
+
+
+def named(text: str, again: str | None = None) -> list[tuple[Action, str | None]]:
+    """What one utterance fires, with the action it names (decision pass hears ``again``)."""
+    matches = match_utterance(
+        text,
+        (),
+        DEFAULT_PHRASES,
+        at=1.0,
+        logprob=-0.1,
+        recheck=lambda _hotwords: text if again is None else again,
+        rivalry=lambda texts: [-1.0, *[-3.0] * (len(texts) - 1)],
+    )
+    return [(m.action, m.named) for m in matches]
 
 
 def test_confirm_must_read_likelier_than_every_rival() -> None:
@@ -252,7 +270,7 @@ def test_bad_phrases_are_refused() -> None:
 )  # fmt: skip
 def test_an_answer_confirms_spoken_or_typed(text: str) -> None:
     assert fired(text) == [Action.CONFIRM]
-    assert typed_answer(text) is Action.CONFIRM
+    assert typed_answer(text) == Answer(Action.CONFIRM)
 
 
 @pytest.mark.parametrize(
@@ -272,14 +290,14 @@ def test_agreement_without_confirm_or_a_negated_confirm_answers_nothing(text: st
 )
 def test_an_answer_cancels_spoken_or_typed(text: str) -> None:
     assert fired(text) == [Action.CANCEL]
-    assert typed_answer(text) is Action.CANCEL
+    assert typed_answer(text) == Answer(Action.CANCEL)
 
 
 @pytest.mark.parametrize("text", ["cancel net", "Cancel, not.", "cancel map", "cancel the restart"])
 def test_cancel_first_in_a_short_reply_cancels_whatever_follows(text: str) -> None:
     # tiny.en hears "cancel that" as "cancel net": cancelling is the harmless direction.
     assert fired(text) == [Action.CANCEL]
-    assert typed_answer(text) is Action.CANCEL
+    assert typed_answer(text) == Answer(Action.CANCEL)
 
 
 @pytest.mark.parametrize("text", ["confirm net", "Confirm, not.", "confirm map"])
@@ -302,4 +320,54 @@ def test_other_refusals_cancel_nothing(text: str) -> None:
 def test_a_typed_answer_needs_no_second_hearing() -> None:
     # Typed words are not misheard: no decision pass, no confidence floor.
     assert match_utterance("confirm", (), DEFAULT_PHRASES, at=1.0) == []
-    assert typed_answer("confirm") is Action.CONFIRM
+    assert typed_answer("confirm") == Answer(Action.CONFIRM)
+
+
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [("confirm restart", "restart"), ("Yes, confirm stop, please.", "stop"),
+     ("Confirm remove.", "remove"), ("okay confirm kill", "kill"), ("confirm", None),
+     ("Confirmed. Reload.", "reload")],
+)  # fmt: skip
+def test_a_confirmation_names_the_action_right_after_confirm(text: str, action: str | None) -> None:
+    assert named(text) == [(Action.CONFIRM, action)]
+    assert typed_answer(text) == Answer(Action.CONFIRM, action)
+
+
+@pytest.mark.parametrize(
+    "text", ["confirm the restart", "confirm restart nginx", "restart confirm", "confirm reboot"]
+)
+def test_a_confirmation_names_nothing_else(text: str) -> None:
+    # Only a policy action word, right after "confirm", may stand beside it.
+    assert named(text) == []
+    assert typed_answer(text) is None
+
+
+def test_both_hearings_must_name_the_same_action() -> None:
+    assert named("confirm restart", again="Confirm restart.") == [(Action.CONFIRM, "restart")]
+    assert named("confirm restart", again="confirm start") == []
+    assert named("confirm restart", again="confirm") == []
+    assert named("confirm", again="confirm restart") == []
+
+
+def test_the_actions_are_the_policys() -> None:
+    assert load_policy().confirm_words() == SHIPPED_CONFIRM_WORDS
+    other = naming_actions(DEFAULT_PHRASES, ("truncate",))
+    matches = match_utterance(
+        "confirm truncate", (), other, 1.0, recheck=lambda _h: "confirm truncate",
+        rivalry=lambda texts: [0.0, *[-1.0] * (len(texts) - 1)],
+    )  # fmt: skip
+    assert [(m.action, m.named) for m in matches] == [(Action.CONFIRM, "truncate")]
+    assert named("confirm truncate") == []
+
+
+def test_rivals_take_the_place_of_the_phrase_in_the_text_as_written() -> None:
+    texts = rival_texts(
+        "Yes, confirmed restart.", ("confirm", "confirmed"), ("conform", "can form")
+    )
+    assert texts == ("Yes, confirmed restart.", "Yes, conform restart.", "Yes, can form restart.")
+    assert rival_texts("Confirm stop.", ("confirm",), ("concern",)) == (
+        "Confirm stop.",
+        "Concern stop.",
+    )
+    assert rival_texts("okay", ("confirm",), ("concern",)) == ("okay",)

@@ -218,6 +218,13 @@ async def test_destructive_needs_confirmation_then_runs_the_pending_argv(api: Ap
     state = await (await api.client.get("/api/sessions/ops-1/actions")).json()
     assert state["state"] == "awaiting_confirmation"
     assert [p["id"] for p in state["pending"]] == ["r1.1"]
+    assert item["say"] == "confirm restart"
+    # A typed answer need not name the action, but one that names another runs nothing.
+    other = {"transcript": "confirm stop", "session_id": "ops-1"}
+    wrong = await api.post("/process", other, status=409)
+    assert wrong["outcome"] == "unnamed" and results(wrong) == []
+    assert "say “confirm restart”" in str(wrong["message"])
+    assert ran_log(api.bin_dir) == []
     confirmed = await api.post("/process", {"transcript": "confirm", "session_id": "ops-1"})
     [ran] = results(confirmed)
     assert ran["status"] == "executed" and ran["argv"] == item["argv"]

@@ -66,6 +66,7 @@ EXAMPLES: list[Record] = [
     events.SessionEvent("ws-1", events.RefusedEvent("execution is switched off")),
     events.SessionEvent("ws-1", events.BusyEvent(None)),
     events.SessionEvent("ws-1", events.NotPendingEvent("r9.9")),
+    events.SessionEvent("ws-1", events.UnnamedEvent("r1.1", "confirm restart", "stop")),
     api.ApiError("no session 'x'"),
     api.Health(),
     api.Readiness("draining", "shutting down"),

@@ -95,21 +95,31 @@ def test_a_sentence_ending_on_plan_does_not_execute(sentence: str) -> None:
     assert triggers(events) == []
 
 
-def test_replies_are_reported() -> None:
+def test_replies_are_reported_with_the_action_a_confirmation_names() -> None:
     audio = concat(
-        silence(0.5), say("confirm"), silence(4.0), say("cancel", "en-us+m3"), silence(1)
+        silence(0.5),
+        say("confirm restart"),
+        silence(4.0),
+        say("confirm"),
+        silence(4.0),
+        say("cancel", "en-us+m3"),
+        silence(1),
     )
     events, _ = listen(audio)
-    assert triggers(events) == [Action.CONFIRM, Action.CANCEL]
+    assert triggers(events) == [Action.CONFIRM, Action.CONFIRM, Action.CANCEL]
+    heard = [e.named for e in events if isinstance(e, TriggerHeard)]
+    assert heard == ["restart", None, None]
 
 
 @pytest.mark.parametrize(
     ("word", "voice", "speed"), [("concern", "en-us", 185), ("comfort", "en-us-nyc", 185)]
 )
-def test_a_sound_alike_said_alone_does_not_confirm(word: str, voice: str, speed: int) -> None:
+def test_a_sound_alike_does_not_confirm(word: str, voice: str, speed: int) -> None:
     # Long negative run: the hotword-biased pass heard these as "confirm"; a false confirm
     # would run a destructive command, so the decision pass must hear "confirm" too.
-    events, _ = listen(concat(silence(0.5), say(word, voice, speed), silence(1.0)))
+    alone = concat(silence(0.5), say(word, voice, speed), silence(1.0))
+    with_action = concat(say(f"{word} restart", voice, speed), silence(1.0))
+    events, _ = listen(concat(alone, with_action))
     assert Action.CONFIRM not in triggers(events)
 
 
@@ -117,8 +127,10 @@ def test_a_sound_alike_said_alone_does_not_confirm(word: str, voice: str, speed:
 def test_a_polite_confirm_is_kept(voice: str) -> None:
     # Held-out set, 185 wpm: the text pass heard "confirm, please", and the decision pass
     # heard only "please" until its list of hotwords ended with a full stop.
-    events, _ = listen(concat(silence(0.5), say("confirm please", voice, 185), silence(1.0)))
+    said = say("confirm stop please", voice, 185)
+    events, _ = listen(concat(silence(0.5), said, silence(1.0)))
     assert triggers(events) == [Action.CONFIRM]
+    assert [e.named for e in events if isinstance(e, TriggerHeard)] == ["stop"]
 
 
 @pytest.mark.parametrize(
@@ -172,16 +184,17 @@ def test_garbage_audio_is_counted_logged_once_and_speech_still_heard(
 
 
 def test_our_own_spoken_prompt_echoed_back_does_not_confirm() -> None:
-    # The proxy says "… Say confirm, or cancel." and a speakerphone plays it into the operator's
-    # channel; a real "confirm" after the echo has died down still counts.
-    prompt = say("systemctl restart nginx needs confirmation. Say confirm, or cancel.")
+    # The proxy says "… Say confirm restart, or cancel." and a speakerphone plays it into the
+    # operator's channel; a real "confirm restart" after the echo has died down still counts.
+    prompt = say("systemctl restart nginx needs confirmation. Say confirm restart, or cancel.")
     pipeline = SpeechPipeline("test", recognisers(), Transcript())
     events: list[TapEvent] = []
     lead = client_messages(silence(0.4))
     for message in lead:
         events += pipeline.client(message)
     events += pipeline.proxy_speaks(len(prompt) / 24_000)
-    for message in client_messages(concat(prompt, silence(1.5), say("confirm"), silence(1.0))):
+    answer = say("confirm restart")
+    for message in client_messages(concat(prompt, silence(1.5), answer, silence(1.0))):
         events += pipeline.client(message)
     events += pipeline.finish()
     spoken = [e.turn.text.lower() for e in events if isinstance(e, UserSpoke)]
