@@ -23,7 +23,7 @@ from pydantic import BaseModel
 
 from extraction.model import Extraction, Recollection, Turn
 from extraction.prompt import build_request, parse_response
-from extraction.targeting import server_names
+from extraction.targeting import FleetNames
 from fleet.model import FleetSource
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class AnthropicExtractor:
         self.timeout = timeout
         self.max_retries = max_retries
         self.max_commands = max_commands
-        self._fleet = fleet
+        self._fleet = FleetNames(fleet)
         self._client = anthropic.AsyncAnthropic(
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
         )
@@ -101,7 +101,7 @@ class AnthropicExtractor:
             return Extraction((), f"the language model did not answer within {self.timeout:g} s")
 
     async def _call(self, turns: Sequence[Turn], context: Sequence[Recollection]) -> Extraction:
-        names = server_names(self._fleet)
+        names = self._fleet.now()
         system, messages, tools, tool_choice = build_request(
             turns, context, self.max_commands, names
         )

@@ -32,7 +32,7 @@ from extraction.spoken import (
     split_clauses,
     spoken_to_literal,
 )
-from extraction.targeting import Targeting, server_names
+from extraction.targeting import FleetNames, Targeting
 from extraction.targets import Said
 from fleet.model import FleetSource
 from voiceops.errors import VoiceOpsError
@@ -338,7 +338,7 @@ class RulesExtractor:
     def __init__(self, rules_path: Path | None = None, *, fleet: FleetSource | None = None) -> None:
         self.ruleset = load_rules(rules_path)
         self.rules_path = rules_path or DEFAULT_RULES_PATH
-        self._fleet = fleet
+        self._fleet = FleetNames(fleet)
 
     def __repr__(self) -> str:
         return f"RulesExtractor(rules_path={str(self.rules_path)!r})"
@@ -355,7 +355,7 @@ class RulesExtractor:
     def extract_sync(self, turns: Sequence[Turn]) -> Extraction:
         """The same as :meth:`extract`, for callers without an event loop."""
         recent = list(turns)[-model.MAX_TURNS :]
-        targeting = Targeting(server_names(self._fleet))
+        targeting = Targeting(self._fleet.now())
         ordered: list[ProposedCommand] = []
         unmatched: list[Unmatched] = []
         pending: list[ProposedCommand] = []

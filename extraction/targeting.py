@@ -22,23 +22,28 @@ def asked(words: str, question: str) -> Unmatched:
     return Unmatched(words, f"I heard '{words}'. {question}" if words else question)
 
 
-_cache: list[ServerNames] = []
+@dataclass(slots=True)
+class FleetNames:
+    """One extractor's reader of server names for the fleet ``source`` gives (the live fleet
+    changes as nodes connect).  The last reader is kept while the source keeps giving the same
+    fleet object: building one compiles every node's names."""
 
+    source: FleetSource | None
+    _last: ServerNames | None = None
 
-def server_names(source: FleetSource | None) -> ServerNames | None:
-    """The reader for the fleet ``source`` gives now; ``None`` without a fleet or nodes (then
-    commands carry no targets, exactly as before fleets).  The last reader is kept while the
-    source keeps giving the same fleet object."""
-    fleet = source() if source is not None else None
-    if fleet is None or not fleet.nodes:
-        return None
-    # Extractions run in worker threads: read the cache once, so a reader never belongs to
-    # another thread's fleet.
-    cached = _cache[0] if _cache else None
-    if cached is None or cached.fleet is not fleet:
-        cached = ServerNames(fleet)
-        _cache[:] = [cached]
-    return cached
+    def now(self) -> ServerNames | None:
+        """The reader for the fleet now; ``None`` without a fleet or nodes (then commands carry
+        no targets, exactly as before fleets)."""
+        fleet = self.source() if self.source is not None else None
+        if fleet is None or not fleet.nodes:
+            return None
+        # Extractions run in worker threads: read the last reader once, so the one returned
+        # always belongs to this call's fleet.
+        last = self._last
+        if last is None or last.fleet is not fleet:
+            last = ServerNames(fleet)
+            self._last = last
+        return last
 
 
 @dataclass(slots=True)

@@ -45,7 +45,7 @@ from extraction.rules import accepts as says_yes
 from extraction.rules import clause_commands as rule_commands
 from extraction.slots import SlotFinder, Slots
 from extraction.spoken import normalise, remove_phrases
-from extraction.targeting import Targeting, server_names
+from extraction.targeting import FleetNames, Targeting
 from extraction.targets import either
 from fleet.model import FleetSource
 
@@ -83,7 +83,7 @@ class UnderstandingExtractor:
         *,
         fleet: FleetSource | None = None,
     ) -> None:
-        self._fleet = fleet
+        self._fleet = FleetNames(fleet)
         self._rules = RulesExtractor(rules_path)
         self.rules_path = self._rules.rules_path
         self.ruleset = self._rules.ruleset
@@ -120,7 +120,7 @@ class UnderstandingExtractor:
     ) -> Extraction:
         """The same as :meth:`extract`, in the calling thread."""
         recent = [t for t in list(turns)[-MAX_TURNS:] if t.text.strip()]
-        targeting = Targeting(server_names(self._fleet))
+        targeting = Targeting(self._fleet.now())
         read = [
             (t, [self._read(c, targeting) for c in _split(self.ruleset, t.text)]) for t in recent
         ]
@@ -146,6 +146,14 @@ class UnderstandingExtractor:
                 declined = answered and n == 0
                 self._clause(clause, state, vectors, "user", correcting=not declined)
         return state.extraction(recent)
+
+    def wants_name(self, text: str) -> bool:
+        """Whether one utterance asks for something that needs a service, container or program
+        it does not spell (:attr:`~extraction.reading.Clause.wants_name`): the speech side then
+        hears it again with the known names as hotwords (:mod:`proxy.listen.speech.names`).
+        Cheap: rules and slots only, no sentence model."""
+        targeting = Targeting(None)
+        return any(self._read(c, targeting).wants_name for c in _split(self.ruleset, text))
 
     # -- reading clauses without context
 
@@ -315,16 +323,6 @@ class UnderstandingExtractor:
         near = clause.slots.service or sound or self.slots.sounds_like(clause.words)
         found = _suggestions(self.index.rank(vector), clause.slots, near or state.service)
         return _said_back(clause.words, why, found)
-
-
-def wants_name(extractor: UnderstandingExtractor, text: str) -> bool:
-    """Whether one utterance asks for something that needs a service, container or program it
-    does not spell (:attr:`~extraction.reading.Clause.wants_name`): the speech side then hears
-    it again with the known names as hotwords (:mod:`proxy.listen.speech.names`).  Cheap:
-    rules and slots only, no sentence model."""
-    targeting = Targeting(None)
-    clauses = _split(extractor.ruleset, text)
-    return any(extractor._read(c, targeting).wants_name for c in clauses)
 
 
 def _ranked(
