@@ -9,11 +9,19 @@ run (``bench_triggers.py --negative-minutes``) found all its false replies there
 generates the script of ``--hours`` hours of non-trigger ops talk, exactly as the long run does
 (:func:`bench.bench_triggers.long_script`: same templates, sound-alikes such as "concern",
 "comfort", "conform", "council", "counsel", "can sell", "console", 8 voices × 3 speeds × clean
-and white-noise), keeps only its short replies and sound-alikes with their pauses, and hears
-them as the proxy does (Opus pages → decode → spotter + energy VAD → Whisper tiny.en with the
-shipped settings; short utterances keep Whisper's 30 s window) plus the decision passes where a
-text pass holds "confirm".  Rates are per hour of the *whole* script's speech, i.e. of
+and white-noise), keeps only its short utterances with their pauses — the categories ``short``
+(replies), ``soundalike`` and ``soundalike_action`` (a confirm sound-alike beside an action
+word, "conform restart", and talk with action words, "restart it": said beside the script from
+their own random stream, so the other categories are what they were for every seed) — and hears
+them as the proxy does (Opus pages → decode → spotter + the shipped VAD → Whisper tiny.en with
+the shipped settings; short utterances keep Whisper's 30 s window) plus the decision passes
+where a text pass holds "confirm".  Rates are per hour of the *whole* script's speech, i.e. of
 non-confirm speech.
+
+Stores: ``short_replay_silero.jsonl.gz`` (the default) holds recordings made with the Silero
+VAD (the shipped default since issue 15), all three categories; ``short_replay.jsonl.gz`` holds
+the earlier energy-VAD recordings (``short`` and ``soundalike`` only, 3.5 h; judge them with
+``--store bench/results/short_replay.jsonl.gz --judge-only``).
 
 Each hour is a block of 40 streams of 90 s of script with their own seeds; block 0 is the one-
 hour replay measured before.  espeak-ng says a given word the same way every time, so from
@@ -43,6 +51,7 @@ from typing import Any
 
 from bench.bench_triggers import (
     SHORT_CATEGORIES,
+    SOUNDALIKE_ACTIONS,
     SOUNDALIKES,
     Costs,
     Heard,
@@ -58,7 +67,9 @@ from proxy.listen.speech.settings import DEFAULT_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "triggers.json"
-STORE = ROOT / "bench" / "results" / "short_replay.jsonl.gz"
+STORE = ROOT / "bench" / "results" / "short_replay_silero.jsonl.gz"
+#: What the first records held (before they named their categories).
+FIRST_CATEGORIES = ("short", "soundalike")
 #: Streams per hour of script (90 s of speech each, as in the long run).
 STREAMS_PER_HOUR = 40
 #: Policies judged and reported (``bench_triggers.policies``).
@@ -157,6 +168,8 @@ def heard_of(h: dict[str, Any]) -> Heard:
 
 
 def category_of(text: str) -> str:
+    if text in SOUNDALIKE_ACTIONS:
+        return "soundalike_action"
     return "soundalike" if text in SOUNDALIKES else "short"
 
 
@@ -164,7 +177,7 @@ def covers(r: dict[str, Any], category: str) -> bool:
     """The record holds that category's utterances, with a forced reading wherever a decision
     pass ran (records made before the reading existed are recorded again)."""
     read = all(h.get("scores") or not h["rechecked"] for h in r["heard"])
-    return read and category in r.get("categories", SHORT_CATEGORIES)
+    return read and category in r.get("categories", FIRST_CATEGORIES)
 
 
 def judge(streams: list[list[dict[str, Any]]]) -> dict[str, Any]:

@@ -521,6 +521,16 @@ SOUNDALIKES = (
     "exit plan", "excellent plan", "exact plan", "the plan", "execute", "plan", "executive",
     "new plan", "execute it", "explain the plan", "confirmation sent", "cancellation fee",
 )  # fmt: skip
+#: Where a confirmation must name the action ("confirm restart"): a confirm sound-alike beside
+#: an action word, and short talk that holds action words but no "confirm" (adversarial).
+SOUNDALIKE_ACTIONS = (
+    "conform restart", "concern, stop", "comfort remove", "council start", "can form reload",
+    "console kill", "consent restart", "control stop", "the concert restart", "confer reload",
+    "counsel remove", "convert restart", "conflict, stop", "consult start", "confront kill",
+    "can firm restart", "comfort, reload", "conference stop", "restart it", "stop it",
+    "just restart", "then remove it", "okay restart", "start over", "kill it", "reload it",
+    "let's restart", "don't stop", "start again", "remove that", "stop there", "no, restart",
+)  # fmt: skip
 CATEGORIES: tuple[tuple[str, tuple[str, ...], float], ...] = (
     ("ops", OPS, 0.33),
     ("near_miss", NEAR_MISSES, 0.30),
@@ -528,7 +538,13 @@ CATEGORIES: tuple[tuple[str, tuple[str, ...], float], ...] = (
     ("short", SHORT, 0.13),
     ("soundalike", SOUNDALIKES, 0.10),
 )
-SHORT_CATEGORIES = ("short", "soundalike")
+#: Categories said *beside* the script above, each after a script utterance with its
+#: probability, from their own random stream: adding one leaves every seed's script as it was
+#: (old recordings stay comparable).
+SIDE_CATEGORIES: tuple[tuple[str, tuple[str, ...], float], ...] = (
+    ("soundalike_action", SOUNDALIKE_ACTIONS, 0.10),
+)
+SHORT_CATEGORIES = ("short", "soundalike", "soundalike_action")
 
 
 def fill(template: str, rng: random.Random) -> str:
@@ -585,28 +601,39 @@ def long_specs(minutes: float) -> list[StreamSpec]:
 def long_script(spec: StreamSpec, only: tuple[str, ...] = ()) -> tuple[Pcm, list[Said], float]:
     """A stream's audio, its scripted utterances and its seconds of speech (deterministic).
 
-    With ``only``, the audio holds just the utterances of those categories (with their pauses);
-    the script, and the speech seconds returned, are still the whole stream's."""
+    ``spec.speech_s`` bounds the main script (:data:`CATEGORIES`); the side categories come on
+    top, so the speech seconds returned (main and side) are a little more.  With ``only``, the
+    audio holds just the utterances of those categories (with their pauses); the script, and
+    the speech seconds returned, are still the whole stream's."""
     rng = random.Random(spec.seed)
+    sides = [(c, random.Random(f"{spec.seed}:{c[0]}")) for c in SIDE_CATEGORIES]
     names = [c[0] for c in CATEGORIES]
     weights = [c[2] for c in CATEGORIES]
     pools = {c[0]: c[1] for c in CATEGORIES}
     parts: list[Pcm] = [silence(0.5)]
-    clock, speech_s = 0.5, 0.0
+    clock, main_s, speech_s = 0.5, 0.0, 0.0
     said: list[Said] = []
-    while speech_s < spec.speech_s:
+    while main_s < spec.speech_s:
         category = rng.choices(names, weights)[0]
         text = fill(rng.choice(pools[category]), rng)
         audio = say(text, spec.voice, spec.speed, spec.pitch)
-        length = len(audio) / 24_000
         # Natural pauses: mostly a clear break, sometimes too short for the VAD to split.
         pause = rng.uniform(0.3, 0.55) if rng.random() < 0.15 else rng.uniform(0.8, 3.0)
-        speech_s += length
-        if only and category not in only:
-            continue
-        said.append(Said(text, category, clock, clock + length))
-        parts += [audio, silence(pause)]
-        clock += length + pause
+        main_s += len(audio) / 24_000
+        turns = [(category, text, audio, pause)]
+        for (name, pool, p), side in sides:
+            if side.random() < p:
+                line = side.choice(pool)
+                voiced = say(line, spec.voice, spec.speed, spec.pitch)
+                turns.append((name, line, voiced, side.uniform(0.8, 3.0)))
+        for category, text, audio, pause in turns:
+            length = len(audio) / 24_000
+            speech_s += length
+            if only and category not in only:
+                continue
+            said.append(Said(text, category, clock, clock + length))
+            parts += [audio, silence(pause)]
+            clock += length + pause
     parts.append(silence(1.0))
     audio = noisy(concat(*parts), spec.noise_rms, spec.seed)
     return audio, said, speech_s
