@@ -21,17 +21,18 @@ non-confirm speech.
 Stores: ``short_replay_silero.jsonl.gz`` (the default) holds recordings made with the Silero
 VAD (the shipped default since issue 15), all three categories; ``short_replay.jsonl.gz`` holds
 the earlier energy-VAD recordings (``short`` and ``soundalike`` only, 3.5 h; judge them with
-``--store bench/results/short_replay.jsonl.gz --judge-only``).
+``--store bench/results/short_replay.jsonl.gz --judge-only --no-reread``).
 
 Each hour is a block of 40 streams of 90 s of script with their own seeds; block 0 is the one-
 hour replay measured before.  espeak-ng says a given word the same way every time, so from
 block 1 on every stream also gets its own voice pitch (espeak-ng ``-p`` 35–65; block 0 keeps
 the voices' own) — otherwise the clean half would repeat the same few thousand recordings.
 
-Every stream's recordings (text, logprob, spotted keyphrases, decision-pass texts) are appended
-to ``--store`` as they finish: a cut-short run resumes where it stopped, and a changed decision
-rule is judged again on the same recordings without Whisper (``--hours`` no larger than what is
-stored).  Every policy of :func:`bench.bench_triggers.policies` is judged on the same recordings.
+Every stream's recordings (text, logprob, spotted keyphrases, decision-pass texts, forced
+readings) are appended to ``--store`` as they finish: a cut-short run resumes where it stopped,
+and a changed rule is judged again without Whisper.  The rules before a confirmation named its
+action are judged on the stored readings; the shipped rule by :mod:`bench.replay_naming` (an
+upper bound, then each possible false confirm heard again, kept in ``…_again.jsonl.gz``).
 """
 
 from __future__ import annotations
@@ -62,6 +63,16 @@ from bench.bench_triggers import (
     long_specs,
     poisson_upper,
 )
+from bench.replay_naming import (
+    CONFIRM,
+    heard_of,
+    hint,
+    possible_confirm,
+    reread_all,
+    rereads_of,
+    runs,
+    utterance_key,
+)
 from proxy.listen.speech.recognisers import Recognisers
 from proxy.listen.speech.settings import DEFAULT_SETTINGS
 
@@ -72,8 +83,9 @@ STORE = ROOT / "bench" / "results" / "short_replay_silero.jsonl.gz"
 FIRST_CATEGORIES = ("short", "soundalike")
 #: Streams per hour of script (90 s of speech each, as in the long run).
 STREAMS_PER_HOUR = 40
-#: Policies judged and reported (``bench_triggers.policies``).
-REPLAY_POLICIES = ("previous", "round1", "round2", "chosen")
+#: Rules judged on the stored readings (``bench_triggers.policies``): those before a
+#: confirmation named its action; the shipped rule is judged by :mod:`bench.replay_naming`.
+REPLAY_POLICIES = ("previous", "round1", "round2", "unnamed")
 PITCHES = (35, 66)  # espeak-ng -p range for blocks after the first
 
 _RECS: Recognisers | None = None
@@ -147,26 +159,6 @@ def run(todo: list[tuple[StreamSpec, tuple[str, ...]]], store: Path, workers: in
             )
 
 
-def heard_of(h: dict[str, Any]) -> Heard:
-    scores = h.get("scores") or {}
-    # Recorded before the readings were spelled out: one score per word, the best spelling's,
-    # stands for the reading of the word alone ("Confirm.").
-    spelled = {
-        f"{w.capitalize()}.": score
-        for w, score in scores.items()
-        if w.islower() and f"{w.capitalize()}." not in scores
-    }
-    return Heard(
-        h["text"],
-        tuple(h["spotted"]),
-        h["end"],
-        h["logprob"],
-        h["rechecked"],
-        h.get("rescored"),
-        {**scores, **spelled},
-    )
-
-
 def category_of(text: str) -> str:
     if text in SOUNDALIKE_ACTIONS:
         return "soundalike_action"
@@ -180,39 +172,101 @@ def covers(r: dict[str, Any], category: str) -> bool:
     return read and category in r.get("categories", FIRST_CATEGORIES)
 
 
-def judge(streams: list[list[dict[str, Any]]]) -> dict[str, Any]:
+def _where(r: dict[str, Any]) -> str:
+    spec, pitch = r["spec"], r["spec"].get("pitch")
+    return (
+        f"{spec['voice']}/{spec['speed']}/noise={spec['noise_rms']}"
+        f"{'' if pitch is None else f'/p{pitch}'}"
+    )
+
+
+def judged(streams: list[list[dict[str, Any]]], category: str) -> Iterator[dict[str, Any]]:
+    """Each wanted stream's newest record holding ``category`` (streams without one skipped)."""
+    for records in streams:
+        r = next((r for r in reversed(records) if covers(r, category)), None)
+        if r is not None:
+            yield r
+
+
+def utterances(r: dict[str, Any], category: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """A record's utterances heard from ``category``'s lines, with the line said nearest."""
+    said = r["said"]
+    for h in r["heard"]:
+        nearest = min(said, key=lambda s: abs(s[1] - h["end"]))[0] if said else "?"
+        if category_of(nearest) == category:
+            yield nearest, h
+
+
+def candidates(
+    streams: list[list[dict[str, Any]]],
+) -> list[tuple[dict[str, Any], list[str], list[float]]]:
+    """The utterances the naming rule's upper bound counts, per stream: (spec, categories
+    recorded, utterance ends), to be heard again."""
+    found: dict[str, tuple[dict[str, Any], list[str], list[float]]] = {}
+    for category in SHORT_CATEGORIES:
+        for r in judged(streams, category):
+            for _, h in utterances(r, category):
+                if possible_confirm(heard_of(h)) is not None:
+                    k = json.dumps(r["spec"], sort_keys=True)
+                    found.setdefault(k, (r["spec"], r["categories"], []))[2].append(h["end"])
+    return list(found.values())
+
+
+def _rate(n: int, hours: float) -> dict[str, float]:
+    return {
+        "count": n,
+        "per_hour": round(n / hours, 3),
+        "upper_95_per_hour": round(poisson_upper(n) / hours, 3),
+    }
+
+
+def judge(streams: list[list[dict[str, Any]]], again: dict[str, Heard]) -> dict[str, Any]:
     """False replies per policy and per category over the recorded streams (every reply here
-    is false); ``streams`` holds each wanted stream's records."""
+    is false); ``streams`` holds each wanted stream's records, ``again`` the upper bound's
+    utterances heard again with the shipped code (by :func:`_key`)."""
     keys = [f"{p}:{a}" for p in REPLAY_POLICIES for a in ("CONFIRM", "CANCEL", "EXECUTE")]
     by_category: dict[str, Any] = {}
     examples: dict[str, list[str]] = {}
+    bound: list[str] = []
+    ran: list[str] = []
     used: list[dict[str, Any]] = []  # the records judged, for the cost figures
     for category in SHORT_CATEGORIES:
         counts = dict.fromkeys(keys, 0)
-        speech_s, said_n = 0.0, 0
-        for records in streams:
-            r = next((r for r in reversed(records) if covers(r, category)), None)
-            if r is None:
-                continue
+        speech_s, said_n, possible, runs_n, missing, hints = 0.0, 0, 0, 0, 0, 0
+        for r in judged(streams, category):
             if all(r is not u for u in used):
                 used.append(r)
             speech_s += r["speech_s"]
-            said = r["said"]
-            said_n += sum(category_of(s[0]) == category for s in said)
-            for h in map(heard_of, r["heard"]):
-                nearest = min(said, key=lambda s: abs(s[1] - h.end))[0] if said else "?"
-                if category_of(nearest) != category:
-                    continue
+            said_n += sum(category_of(s[0]) == category for s in r["said"])
+            for nearest, stored_h in utterances(r, category):
+                h = heard_of(stored_h)
                 for policy in REPLAY_POLICIES:
                     for action in fired(policy, [h]):
                         key = f"{policy}:{action.name}"
                         counts[key] += 1
-                        spec, pitch = r["spec"], r["spec"].get("pitch")
                         examples.setdefault(key, []).append(
-                            f"{nearest!r} → {h.text!r} (logprob {h.logprob:.2f}) "
-                            f"[{spec['voice']}/{spec['speed']}/noise={spec['noise_rms']}"
-                            f"{'' if pitch is None else f'/p{pitch}'}]"
+                            f"{nearest!r} → {h.text!r} (logprob {h.logprob:.2f}) [{_where(r)}]"
                         )
+                hints += hint(h)
+                named = possible_confirm(h)
+                if named is None:
+                    continue
+                possible += 1
+                decided = h.recheck(CONFIRM.decision_hotwords)
+                bound.append(
+                    f"{nearest!r} → {h.text!r} (logprob {h.logprob:.2f}), decision pass "
+                    f"{decided!r} [{_where(r)}]"
+                )
+                heard = again.get(utterance_key(r["spec"], h.end))
+                if heard is None:
+                    missing += 1
+                    continue
+                if heard.text != h.text or heard.recheck(CONFIRM.decision_hotwords) != decided:
+                    bound[-1] += f"; heard again as {heard.text!r}"
+                word = runs(heard)
+                if word is not None:
+                    runs_n += 1
+                    ran.append(f"{bound[-1]} runs a waiting {word!r}")
         hours = speech_s / 3600.0
         by_category[category] = {
             "hours_of_script_speech": round(hours, 2),
@@ -220,25 +274,54 @@ def judge(streams: list[list[dict[str, Any]]]) -> dict[str, Any]:
             "false": counts,
             "false_per_hour_of_speech": {k: round(n / hours, 3) for k, n in counts.items()},
             "upper_95_per_hour": {k: round(poisson_upper(n) / hours, 3) for k, n in counts.items()},
+            "named_rule": {
+                "possible_false_confirms": _rate(possible, hours),
+                "false_confirms_heard_again": _rate(runs_n, hours),
+                "not_heard_again": missing,
+                "bare_confirm_hints": _rate(hints, hours),
+            },
         }
     records = used
     audio_s = sum(r["audio_s"] for r in records)
-    utterances = sum(len(r["heard"]) for r in records)
+    utterances_n = sum(len(r["heard"]) for r in records)
+    hours = sum(r["speech_s"] for r in records) / 3600.0
+    total = {
+        k: sum(c["named_rule"][k]["count"] for c in by_category.values())
+        for k in ("possible_false_confirms", "false_confirms_heard_again", "bare_confirm_hints")
+    }
     return {
         "what": "false replies in the short utterances (≤ 4 words: the only ones a reply can "
         "fire in) of a generated non-trigger ops script, per hour of the whole script's speech "
         "(non-confirm speech); one recording judged by every rule",
         "blocks": "40 streams of 90 s of script per hour, seeds 20240611 + stream; from hour 2 "
         "on each stream has its own espeak-ng pitch (35–65)",
+        "hours_of_script_speech": round(hours, 2),
+        "streams": len(records),
         "by_category": by_category,
+        "named_rule": {
+            "what": "the shipped rule (a confirmation names its action, 'confirm restart'): "
+            "possible = text pass a confirmation naming an action (≤ 4 words, harmless company) "
+            "and decision pass 'confirm' + an action word, without the forced reading (not "
+            "recorded for these texts) or the confidence floor: an upper bound; heard again = "
+            "each possible one heard again with the shipped code and judged by the shipped rule "
+            "(counts as false whatever action it names: an upper bound over which command "
+            "waits); hints = 'confirm' naming no action, heard twice and read likeliest by the "
+            "rule of the recording (runs nothing, the operator is told what to say)",
+            **{k: _rate(n, hours) for k, n in total.items()},
+            "possible_cases": bound,
+            "false_confirms": ran,
+        },
         "examples": {k: v[:25] for k, v in sorted(examples.items())},
         "decision_passes": sum(bool(h["rechecked"]) for r in records for h in r["heard"]),
         "cost": {
-            "utterances_heard": utterances,
+            "utterances_heard": utterances_n,
             "audio_s": round(audio_s, 1),
-            "cpu_s_per_utterance": round(sum(r["cpu_s"] for r in records) / max(1, utterances), 3),
+            "cpu_s_total": round(sum(r["cpu_s"] for r in records), 1),
+            "cpu_s_per_utterance": round(
+                sum(r["cpu_s"] for r in records) / max(1, utterances_n), 3
+            ),
             "whisper_wall_s_per_utterance": round(
-                sum(r["whisper_s"] for r in records) / max(1, utterances), 3
+                sum(r["whisper_s"] for r in records) / max(1, utterances_n), 3
             ),
             "rtf": round(sum(r["wall_s"] for r in records) / max(1e-9, audio_s), 3),
         },
@@ -259,7 +342,12 @@ def main() -> None:
     parser.add_argument("--store", type=Path, default=STORE, help="recordings (resumed)")
     parser.add_argument("--no-write", action="store_true", help="print, keep triggers.json")
     parser.add_argument(
-        "--judge-only", action="store_true", help="record nothing: judge what is stored"
+        "--judge-only", action="store_true", help="record no stream: judge what is stored"
+    )
+    parser.add_argument(
+        "--no-reread",
+        action="store_true",
+        help="do not hear the naming rule's possible false confirms again (judge those stored)",
     )
     args = parser.parse_args()
     began, load = time.perf_counter(), os.getloadavg()
@@ -285,7 +373,14 @@ def main() -> None:
         for r in stored(args.store):
             have.setdefault(r["spec"]["index"], []).append(r)
     streams = [[r for r in have.get(s.index, []) if r["spec"] == asdict(s)] for s in wanted]
-    result = judge(streams)
+    rereads = rereads_of(args.store)
+    if not args.no_reread:
+        reread_all(candidates(streams), list(stored(rereads)), rereads, args.workers)
+    again = {utterance_key(r["spec"], r["end"]): heard_of(r["heard"]) for r in stored(rereads)}
+    result = judge(streams, again)
+    result["store"] = str(
+        args.store.relative_to(ROOT) if args.store.is_relative_to(ROOT) else args.store
+    )
     result["machine"] = (
         f"2 shared cores, other helpers' jobs running; load average {load[0]:.1f} at the start, "
         f"{os.getloadavg()[0]:.1f} at the end; this run recorded {len(todo)} streams with "

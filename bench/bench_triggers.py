@@ -18,11 +18,17 @@ the decision policies are then compared on the same recordings:
 * ``round2``     — as ``round1``, the list ends with a full stop, and "cancel" needs a sure
   text pass too (same floor; no decision pass, never the spotter alone);
 * ``no_second_look`` — as ``chosen`` below, without the second look at a missed "execute plan";
-* ``chosen``     — the shipped default: as ``round2``; "confirm" must also read likelier than
-  each rival (unprompted, teacher-forced reading); a sure "cancel" first in a reply of at most
-  three words cancels whatever follows ("cancel net": tiny.en's "cancel that"); when the text
-  ends on "plan" (or the spotter heard "execute plan") but missed the phrase, Whisper scores
-  the text with its last words replaced by "execute plan" (the second look).
+* ``unnamed``    — as ``chosen``, but "confirm" names no action (the rule before it had to):
+  as ``round2``; "confirm" must also read likelier than each rival (unprompted, teacher-forced
+  reading); a sure "cancel" first in a reply of at most three words cancels whatever follows
+  ("cancel net": tiny.en's "cancel that"); when the text ends on "plan" (or the spotter heard
+  "execute plan") but missed the phrase, Whisper scores the text with its last words replaced
+  by "execute plan" (the second look);
+* ``chosen``     — the shipped default: as ``unnamed``, and a confirmation that runs a command
+  names its action ("confirm restart": both passes hear the same action word right after
+  "confirm"); a "confirm" naming none still matches (``TriggerMatch.named`` is ``None``), and
+  the flow answers it with what to say (a hint), so it is counted here although it runs
+  nothing.  Historical rules (``previous`` … ``round2``) had no action words either.
 
 A held-out set (voices and sentences never used to tune anything) says "execute plan" and
 "confirm" fast (185 wpm) in steady room noise (pink noise at 15 dB SNR).  A dev set of the same
@@ -201,6 +207,38 @@ class Costs:
     utterances: int = 0
 
 
+def hear(recs: Recognisers, pcm: Pcm, end: float, near: tuple[str, ...], costs: Costs) -> Heard:
+    """One utterance heard as the proxy hears it (text pass; decision pass and forced reading
+    where the text holds a phrase with rivals; second look), with the keyphrases ``near`` it."""
+    t = time.perf_counter()
+    got = recs.transcriber.hear(pcm)
+    costs.whisper_s += time.perf_counter() - t
+    costs.utterances += 1
+    rechecked: dict[str, str] = {}
+    scores: dict[str, float] = {}
+    for p in DEFAULT_PHRASES:
+        said = words(got.text)
+        short = p.max_utterance_words is None or len(said) <= p.max_utterance_words
+        if p.rivals and short and any(contains_words(said, w) for w in p.spellings):
+            t = time.perf_counter()
+            rechecked[p.decision_hotwords] = recs.transcriber.hear(pcm, p.decision_hotwords).text
+            forms = rival_texts(got.text, (p.phrase, *p.variants), p.rivals)
+            read = recs.transcriber.score(pcm, forms, prompt=False)
+            scores.update(zip(forms, read, strict=False))
+            costs.recheck_s += time.perf_counter() - t
+            if p.action is Action.CONFIRM:  # round1's decision pass, for the comparison
+                unstopped = p.decision_hotwords.removesuffix(".")
+                rechecked[unstopped] = recs.transcriber.hear(pcm, unstopped).text
+    rescored: dict[str, float] = {}
+    if wants_second_look(EXECUTE, words(got.text), [words(n) for n in near]):
+        texts = second_look_texts(EXECUTE, got.text)
+        t = time.process_time()
+        rescored = dict(zip(texts, recs.transcriber.score(pcm, texts), strict=False))
+        costs.second_look_cpu_s += time.process_time() - t
+        costs.second_looks += 1
+    return Heard(got.text, near, end, got.logprob, rechecked, rescored, scores)
+
+
 def listen(recs: Recognisers, audio: Pcm, costs: Costs) -> list[Heard]:
     """Run one stream through decode → spotter + VAD → Whisper; record each utterance."""
     pages = encode_pages(audio)
@@ -210,36 +248,8 @@ def listen(recs: Recognisers, audio: Pcm, costs: Costs) -> list[Heard]:
     heard: list[Heard] = []
 
     def utterance(pcm: Pcm, start: float, end: float) -> None:
-        t = time.perf_counter()
-        got = recs.transcriber.hear(pcm)
-        costs.whisper_s += time.perf_counter() - t
-        costs.utterances += 1
         near = tuple(p for p, at in hits if start - 0.5 <= at <= end + 0.5)
-        rechecked: dict[str, str] = {}
-        scores: dict[str, float] = {}
-        for p in DEFAULT_PHRASES:
-            said = words(got.text)
-            short = p.max_utterance_words is None or len(said) <= p.max_utterance_words
-            if p.rivals and short and any(contains_words(said, w) for w in p.spellings):
-                t = time.perf_counter()
-                rechecked[p.decision_hotwords] = recs.transcriber.hear(
-                    pcm, p.decision_hotwords
-                ).text
-                forms = rival_texts(got.text, (p.phrase, *p.variants), p.rivals)
-                read = recs.transcriber.score(pcm, forms, prompt=False)
-                scores.update(zip(forms, read, strict=False))
-                costs.recheck_s += time.perf_counter() - t
-                if p.action is Action.CONFIRM:  # round1's decision pass, for the comparison
-                    unstopped = p.decision_hotwords.removesuffix(".")
-                    rechecked[unstopped] = recs.transcriber.hear(pcm, unstopped).text
-        rescored: dict[str, float] = {}
-        if wants_second_look(EXECUTE, words(got.text), [words(n) for n in near]):
-            texts = second_look_texts(EXECUTE, got.text)
-            t = time.process_time()
-            rescored = dict(zip(texts, recs.transcriber.score(pcm, texts), strict=False))
-            costs.second_look_cpu_s += time.process_time() - t
-            costs.second_looks += 1
-        heard.append(Heard(got.text, near, end, got.logprob, rechecked, rescored, scores))
+        heard.append(hear(recs, pcm, end, near, costs))
 
     for page in pages:
         pcm = decoder.push(page)
@@ -260,7 +270,8 @@ def listen(recs: Recognisers, audio: Pcm, costs: Costs) -> list[Heard]:
 
 def policies() -> dict[str, tuple[TriggerPhrase, ...]]:
     no_second_look = tuple(replace(p, second_look=0) for p in DEFAULT_PHRASES)
-    round2 = tuple(replace(p, lead_max_words=None, rival_margin=None) for p in DEFAULT_PHRASES)
+    unnamed = tuple(replace(p, objects=()) for p in DEFAULT_PHRASES)
+    round2 = tuple(replace(p, lead_max_words=None, rival_margin=None) for p in unnamed)
     before = tuple(replace(p, second_look=0) for p in round2)
     previous = tuple(
         replace(p, keyphrase_alone=p.action is not Action.EXECUTE, min_logprob=None, rivals=())
@@ -277,6 +288,7 @@ def policies() -> dict[str, tuple[TriggerPhrase, ...]]:
         "round1": round1,
         "no_second_look": no_second_look,
         "round2": round2,
+        "unnamed": unnamed,
         "chosen": DEFAULT_PHRASES,
     }
 
@@ -821,6 +833,7 @@ def quick(began: float, vad: str) -> dict[str, Any]:
         "round1",
         "round2",
         "no_second_look",
+        "unnamed",
         "chosen",
     )
     pos: dict[str, dict[str, list[int]]] = {n: {"execute": [], "reply": []} for n in names}
