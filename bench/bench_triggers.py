@@ -75,6 +75,7 @@ from proxy.listen.speech.settings import DEFAULT_SETTINGS, VAD_KINDS
 from proxy.listen.transcript import Transcript
 from proxy.listen.triggers import (
     DEFAULT_PHRASES,
+    TriggerMatch,
     TriggerPhrase,
     contains_words,
     match_utterance,
@@ -152,6 +153,22 @@ class Heard:
     def recheck_unstopped(self, hotwords: str) -> str:
         """The decision pass as ``round1`` ran it: the hotword list without its full stop."""
         return self.recheck(hotwords.removesuffix("."))
+
+    def matches(
+        self, phrases: Sequence[TriggerPhrase], *, unstopped: bool = False
+    ) -> list[TriggerMatch]:
+        """What ``phrases`` match in this utterance as recorded (``unstopped``: with
+        ``round1``'s decision pass)."""
+        return match_utterance(
+            self.text,
+            self.spotted,
+            phrases,
+            self.end,
+            logprob=self.logprob,
+            recheck=self.recheck_unstopped if unstopped else self.recheck,
+            rescore=self.rescore,
+            rivalry=self.rivalry,
+        )
 
 
 #: Held-out: voices, phrasings and noise never used to choose a threshold or a rule.
@@ -299,20 +316,7 @@ def fired(policy: str, heard: list[Heard]) -> list[Action]:
     for h in heard:
         if policy in policies():
             phrases = policies()[policy]
-            recheck = h.recheck_unstopped if policy == "round1" else h.recheck
-            actions += [
-                m.action
-                for m in match_utterance(
-                    h.text,
-                    h.spotted,
-                    phrases,
-                    h.end,
-                    logprob=h.logprob,
-                    recheck=recheck,
-                    rescore=h.rescore,
-                    rivalry=h.rivalry,
-                )
-            ]
+            actions += [m.action for m in h.matches(phrases, unstopped=policy == "round1")]
             continue
         for p in DEFAULT_PHRASES:
             by_spotter = p.phrase in h.spotted

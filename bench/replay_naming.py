@@ -29,7 +29,7 @@ from proxy.listen.readings import rival_texts
 from proxy.listen.speech.audio import PageDecoder
 from proxy.listen.speech.recognisers import Recognisers
 from proxy.listen.speech.settings import DEFAULT_SETTINGS
-from proxy.listen.triggers import DEFAULT_PHRASES, match_utterance, named_object, typed_answer
+from proxy.listen.triggers import DEFAULT_PHRASES, named_object, typed_answer
 from proxy.relay.codec import Action
 from voiceops.words import words
 
@@ -83,16 +83,7 @@ def hint(h: Heard) -> bool:
 
 def runs(h: Heard) -> str | None:
     """The action word a shipped-rule confirmation names in ``h`` (``None``: it runs nothing)."""
-    for m in match_utterance(
-        h.text,
-        h.spotted,
-        DEFAULT_PHRASES,
-        h.end,
-        logprob=h.logprob,
-        recheck=h.recheck,
-        rescore=h.rescore,
-        rivalry=h.rivalry,
-    ):
+    for m in h.matches(DEFAULT_PHRASES):
         if m.action is Action.CONFIRM and m.named is not None:
             return m.named
     return None
