@@ -38,7 +38,7 @@ def parked(fate: Asks | Held | Blocked) -> CommandResult:
                 reason=why,
                 rule=approval.rule,
                 node=step.node,
-                say=None if step.say is None else confirming(step.say),
+                say=_say(step),
             )
         case Held(approval=approval, behind=behind, asks=asks):
             reason = f"held: runs after {behind} is confirmed"
@@ -86,4 +86,10 @@ def pending_command(entry: Pending, now: float) -> PendingCommand:
         expires_in=max(0.0, round(entry.expires_at - now, 1)),
         held=tuple(HeldCommand(s.id, s.proposed.command) for s in entry.held),
         node=step.node,
+        say=_say(step),
     )
+
+
+def _say(step: Step) -> str | None:
+    # What to say to confirm the step aloud ("confirm restart"), for a step that waits.
+    return None if step.say is None else confirming(step.say)

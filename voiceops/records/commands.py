@@ -85,6 +85,8 @@ class PendingCommand(Record):
     held: tuple[HeldCommand, ...] = ()
     #: The fleet node it is to run on; left out without a fleet.
     node: str | None = optional()
+    #: What to say to confirm it aloud ("confirm restart").
+    say: str | None = optional()
 
 
 @dataclass(frozen=True, slots=True)

@@ -217,7 +217,7 @@ async def test_destructive_needs_confirmation_then_runs_the_pending_argv(api: Ap
     assert ran_log(api.bin_dir) == []
     state = await (await api.client.get("/api/sessions/ops-1/actions")).json()
     assert state["state"] == "awaiting_confirmation"
-    assert [p["id"] for p in state["pending"]] == ["r1.1"]
+    assert [(p["id"], p["say"]) for p in state["pending"]] == [("r1.1", "confirm restart")]
     assert item["say"] == "confirm restart"
     # A typed answer need not name the action, but one that names another runs nothing.
     other = {"transcript": "confirm stop", "session_id": "ops-1"}
