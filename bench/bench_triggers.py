@@ -73,10 +73,9 @@ from proxy.listen.speech.pipeline import SpeechPipeline
 from proxy.listen.speech.recognisers import Recognisers
 from proxy.listen.speech.settings import DEFAULT_SETTINGS, VAD_KINDS
 from proxy.listen.transcript import Transcript
+from proxy.listen.trigger_phrases import DEFAULT_PHRASES, TriggerPhrase
 from proxy.listen.triggers import (
-    DEFAULT_PHRASES,
     TriggerMatch,
-    TriggerPhrase,
     contains_words,
     match_utterance,
     second_look_texts,

@@ -121,9 +121,7 @@ class UnderstandingExtractor:
         """The same as :meth:`extract`, in the calling thread."""
         recent = [t for t in list(turns)[-MAX_TURNS:] if t.text.strip()]
         targeting = Targeting(self._fleet.now())
-        read = [
-            (t, [self._read(c, targeting) for c in _split(self.ruleset, t.text)]) for t in recent
-        ]
+        read = [(t, read_clauses(self.ruleset, self.slots, t.text, targeting)) for t in recent]
         vectors = self._vectors([c for _, cs in read for c in cs])
         # The most recent remembered request that ran something ("same as last time").
         latest = max((r for r in context if r.commands), key=lambda r: r.time, default=None)
@@ -147,39 +145,6 @@ class UnderstandingExtractor:
                 self._clause(clause, state, vectors, "user", correcting=not declined)
         return state.extraction(recent)
 
-    def wants_name(self, text: str) -> bool:
-        """Whether one utterance asks for something that needs a service, container or program
-        it does not spell (:attr:`~extraction.reading.Clause.wants_name`): the speech side then
-        hears it again with the known names as hotwords (:mod:`proxy.listen.speech.names`).
-        Cheap: rules and slots only, no sentence model."""
-        targeting = Targeting(None)
-        return any(self._read(c, targeting).wants_name for c in _split(self.ruleset, text))
-
-    # -- reading clauses without context
-
-    def _read(self, words: str, targeting: Targeting) -> Clause:
-        rest, corrects = clauses.correction(words)
-        place = targeting.read(rest)
-        rest = place.rest
-        negation = self.ruleset.negation
-        ruled: tuple[str, ...] = ()
-        if rest:
-            ruled = tuple(_ruled(self.ruleset, self.slots, rest))
-        slots = self.slots.find(rest)
-        return Clause(
-            words=rest,
-            slots=slots,
-            by_sound=self.slots.by_sound(rest) if rest and not ruled else None,
-            corrects=corrects,
-            negated=negation is not None and negation.search(words) is not None,
-            later=clauses.not_now(rest),
-            shaped=clauses.request_shaped(rest),
-            verbless=bool(rest) and not clauses.has_verb(rest),
-            again=clauses.asks_again(rest) and not slots.values().keys() - {"lines"},
-            ruled=ruled,
-            place=place,
-        )
-
     def _vectors(self, said: list[Clause]) -> dict[str, Vectors]:
         texts = sorted(
             {s.plain for c in said if c.words and not c.ruled for s in (c.slots, c.by_sound) if s}
@@ -195,7 +160,7 @@ class UnderstandingExtractor:
     ) -> list[ProposedCommand]:
         """What the assistant just offered (its names count for a later "it")."""
         offered = clauses.proposal(normalise(turn.text[:MAX_TURN_CHARS]))
-        said = [self._read(c, state.targeting) for c in _split(self.ruleset, turn.text)]
+        said = read_clauses(self.ruleset, self.slots, turn.text, state.targeting)
         for clause in said:
             state.service = clause.slots.service or state.service
             state.container = clause.slots.container or state.container
@@ -204,7 +169,7 @@ class UnderstandingExtractor:
         # The voice model's words never move the focus; only an accepted offer runs somewhere.
         scratch = Reading(requesting=True, targeting=replace(state.targeting, follows=False))
         scratch.service, scratch.container = state.service, state.container
-        offer = [self._read(c, scratch.targeting) for c in _split(self.ruleset, offered)]
+        offer = read_clauses(self.ruleset, self.slots, offered, scratch.targeting)
         more = self._vectors(offer)
         for clause in offer:
             self._clause(clause, scratch, {**vectors, **more}, "assistant", correcting=False)
@@ -323,6 +288,46 @@ class UnderstandingExtractor:
         near = clause.slots.service or sound or self.slots.sounds_like(clause.words)
         found = _suggestions(self.index.rank(vector), clause.slots, near or state.service)
         return _said_back(clause.words, why, found)
+
+
+def read_clause(ruleset: RuleSet, slots: SlotFinder, words: str, targeting: Targeting) -> Clause:
+    """One clause read on its own words, before any context: correction, place, negation,
+    tense, the rules' commands and the slots (``targeting`` takes the place words)."""
+    rest, corrects = clauses.correction(words)
+    place = targeting.read(rest)
+    rest = place.rest
+    negation = ruleset.negation
+    ruled = tuple(_ruled(ruleset, slots, rest)) if rest else ()
+    found = slots.find(rest)
+    return Clause(
+        words=rest,
+        slots=found,
+        by_sound=slots.by_sound(rest) if rest and not ruled else None,
+        corrects=corrects,
+        negated=negation is not None and negation.search(words) is not None,
+        later=clauses.not_now(rest),
+        shaped=clauses.request_shaped(rest),
+        verbless=bool(rest) and not clauses.has_verb(rest),
+        again=clauses.asks_again(rest) and not found.values().keys() - {"lines"},
+        ruled=ruled,
+        place=place,
+    )
+
+
+def read_clauses(
+    ruleset: RuleSet, slots: SlotFinder, text: str, targeting: Targeting
+) -> list[Clause]:
+    """Each clause of one turn's ``text``, read on its own words (:func:`read_clause`)."""
+    return [read_clause(ruleset, slots, c, targeting) for c in _split(ruleset, text)]
+
+
+def wants_name(extractor: UnderstandingExtractor, text: str) -> bool:
+    """Whether one utterance asks for something that needs a service, container or program it
+    does not spell (:attr:`~extraction.reading.Clause.wants_name`): the speech side then hears
+    it again with the known names as hotwords (:mod:`proxy.listen.speech.names`).  Cheap:
+    rules and slots only, no sentence model."""
+    said = read_clauses(extractor.ruleset, extractor.slots, text, Targeting(None))
+    return any(clause.wants_name for clause in said)
 
 
 def _ranked(

@@ -32,7 +32,7 @@ from proxy.actions.settings import FlowSettings, exec_permission
 from proxy.config import Config
 from proxy.listen.speech.pool import SpeechPool
 from proxy.listen.speech.settings import TapSettings
-from proxy.listen.triggers import DEFAULT_PHRASES, naming_actions
+from proxy.listen.trigger_phrases import DEFAULT_PHRASES, naming_actions
 from proxy.server.metrics import Metrics
 from proxy.server.pipeline import Services
 from proxy.speak.synth import EspeakSynthesiser, Synthesiser

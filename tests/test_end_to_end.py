@@ -70,7 +70,7 @@ def _restart_nginx_then(*answers: str) -> Pcm:
         silence(1.0),
         say("execute plan"),
         # The proxy says the question (≈6 s), or what to say (≈3 s).
-        *(part for answer in answers for part in (silence(10.0), say(answer))),
+        *(part for answer in answers for part in (silence(12.0), say(answer))),
         silence(1.0),
     )
 

@@ -26,12 +26,20 @@ from proxy.actions.events import (
     Runs,
     Scheduled,
     StepDone,
+    Unnamed,
 )
 from proxy.actions.machine import ActionMachine
 from proxy.actions.ports import TranscriptSource
 from proxy.actions.reporter import Reporter
+from voiceops.phrases import confirming
 from voiceops.records.commands import ActionReport, CommandResult, ReportOutcome
-from voiceops.records.events import AcceptedEvent, DoneEvent, ExpiredEvent, InferredEvent
+from voiceops.records.events import (
+    AcceptedEvent,
+    DoneEvent,
+    ExpiredEvent,
+    InferredEvent,
+    UnnamedEvent,
+)
 
 
 class Performer:
@@ -132,6 +140,15 @@ class Performer:
         message = messages.dropped(outcome.fates[0])
         request_id = outcome.pending.step.request_id
         return ActionReport(self.session_id, "cancel", "cancelled", message, request_id, done)
+
+    async def unnamed(self, outcome: Unnamed) -> ActionReport:
+        """Tell the operator the words that run the waiting command: the confirmation named
+        no action, or not its action.  Nothing ran."""
+        step = outcome.waiting.step
+        assert step.say is not None  # a pending step waits for a confirmation
+        said = messages.unnamed(step, step.say, outcome.named)
+        await self.report.tell(said, UnnamedEvent(step.id, confirming(step.say), outcome.named))
+        return ActionReport(self.session_id, "confirm", "unnamed", said.text)
 
     async def expired(self, outcome: Expired, message: str) -> tuple[CommandResult, ...]:
         """Report pending steps that ran out of time (told together in ``message``) and the

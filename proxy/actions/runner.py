@@ -53,16 +53,9 @@ from proxy.actions.reporter import Reporter
 from proxy.actions.settings import FlowSettings
 from proxy.listen.triggers import Answer, typed_answer
 from proxy.relay.codec import Action
-from voiceops.phrases import confirming
 from voiceops.records.audit import RequestRecord
 from voiceops.records.commands import ActionReport, HistoryEntry, PendingCommand
-from voiceops.records.events import (
-    BusyEvent,
-    InvalidEvent,
-    NotPendingEvent,
-    RefusedEvent,
-    UnnamedEvent,
-)
+from voiceops.records.events import BusyEvent, InvalidEvent, NotPendingEvent, RefusedEvent
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +253,7 @@ class SessionFlow:
                         self._machine.handle(Abort())
                     raise
             case Unnamed():
-                return await self._unnamed(outcome)
+                return await self._perform.unnamed(outcome)
             case _:
                 assert isinstance(outcome, NothingPending)
                 return await self._not_pending("confirm", outcome)
@@ -305,13 +298,6 @@ class SessionFlow:
     async def _busy(self, action: Literal["execute", "confirm"], outcome: Busy) -> ActionReport:
         await self._report.tell(messages.BUSY, BusyEvent(outcome.request_id))
         return ActionReport(self.session_id, action, "busy", messages.BUSY)
-
-    async def _unnamed(self, outcome: Unnamed) -> ActionReport:
-        step = outcome.waiting.step
-        assert step.say is not None  # a pending step waits for a confirmation
-        said = messages.unnamed(step, step.say, outcome.named)
-        await self._report.tell(said, UnnamedEvent(step.id, confirming(step.say), outcome.named))
-        return ActionReport(self.session_id, "confirm", "unnamed", said.text)
 
     async def _not_pending(
         self, action: Literal["confirm", "cancel"], outcome: NothingPending

@@ -65,150 +65,15 @@ Decision rule, chosen from ``bench/bench_triggers.py`` (see the tap's report):
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from proxy.listen.readings import Rescore, reads_likeliest
+from proxy.listen.trigger_phrases import DEFAULT_PHRASES, TriggerPhrase
 from proxy.relay.codec import Action
-from voiceops import phrases
 from voiceops.words import words
 
 #: Default seconds of audio during which the same action cannot fire twice.
 DEFAULT_COOLDOWN_S = 3.0
-
-
-@dataclass(frozen=True, slots=True)
-class TriggerPhrase:
-    """One configured phrase and the action it stands for.
-
-    ``variants`` are other spellings the text recogniser produces for the same words
-    ("confirmed"); ``max_utterance_words`` limits the phrase to short utterances (``None``:
-    any length); ``max_words_after`` is how many words may follow the phrase in its utterance
-    (``None``: any; 0: the phrase must end the utterance, i.e. be followed by a pause);
-    ``keyphrase_alone`` lets a spotter hit fire without the text agreeing.
-    ``spotter_threshold`` is the pocketsphinx keyphrase threshold (smaller: fewer false alarms).
-    ``min_logprob``: the text pass's mean token log-probability must reach this (``None``: no
-    limit).  ``rivals``: words that sound like the phrase; when given, a decision pass that
-    lists the phrase and its rivals as equal hotwords must also hear the phrase.
-    ``company``: the only other words the utterance may hold (``None``: any).
-    ``second_look``: how many final words of the text may be the phrase misheard (0: none);
-    when the text missed the phrase (:func:`wants_second_look`), the recogniser scores the text
-    with its last 1…``second_look`` words replaced by the phrase, and the phrase fires when one
-    of those scores ``second_look_gain`` (log-probability) or more above the text itself.
-    ``lead_max_words``: the phrase *first* in an utterance of at most this many words needs no
-    company (``None``: always the company rule).
-    ``rival_margin``: with rivals, the text read unprompted must also be likelier, by this many
-    nats of log-probability, than the text with a rival in place of the phrase (``None``: no
-    such test).
-    ``objects``: words that name what the phrase acts on ("restart" in "confirm restart"); the
-    one right after the phrase is part of the match (:attr:`TriggerMatch.named`) and needs no
-    company.
-    """
-
-    phrase: str
-    action: Action
-    variants: tuple[str, ...] = ()
-    max_utterance_words: int | None = None
-    max_words_after: int | None = None
-    keyphrase_alone: bool = False
-    spotter_threshold: float = 1e-20
-    min_logprob: float | None = None
-    rivals: tuple[str, ...] = ()
-    company: frozenset[str] | None = None
-    second_look: int = 0
-    second_look_gain: float = 0.0
-    lead_max_words: int | None = None
-    rival_margin: float | None = None
-    objects: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        if not words(self.phrase):
-            raise ValueError(f"trigger phrase {self.phrase!r} has no words")
-        if self.action not in (Action.EXECUTE, Action.CONFIRM, Action.CANCEL):
-            raise ValueError(
-                f"trigger action must be EXECUTE, CONFIRM or CANCEL, not {self.action}"
-            )
-
-    @property
-    def spellings(self) -> tuple[tuple[str, ...], ...]:
-        """The phrase and its variants as word tuples."""
-        return tuple(words(p) for p in (self.phrase, *self.variants))
-
-    @property
-    def decision_hotwords(self) -> str:
-        """Hotwords of the decision pass: the phrase among its rivals, none favoured.
-
-        The list ends with a full stop.  Measured (185 wpm, 15 dB room noise): without it
-        tiny.en took the list for words already said and heard "confirm, please" as "please"."""
-        return ", ".join((self.phrase, *self.rivals)) + "."
-
-
-#: Words Whisper confuses with "confirm" (same "con-/com-" onset, one stressed syllable after).
-CONFIRM_RIVALS = (
-    "concern", "conform", "comfort", "conference", "council", "counsel", "console", "control",
-    "consent", "can form",
-)  # fmt: skip
-#: Final words a second look may take for a misheard "execute plan" (bench_triggers dev set:
-#: "Okay, so that's the cute plan" → "Okay, so execute plan" replaces four).
-EXECUTE_SECOND_LOOK = 4
-#: How much more likely (log-probability) the words ending in "execute plan" must be than the
-#: text as written: 0, the recogniser prefers them (dev set: misses +1.8…+3.0, sentences ending
-#: on "plan" -2.2 and below).
-EXECUTE_SECOND_LOOK_GAIN = 0.0
-#: Least sure a text pass may be of a "confirm" (mean token log-probability; bench_triggers).
-CONFIRM_MIN_LOGPROB = -1.0
-#: How much likelier than every rival "confirm" must read (nats): just likelier, no tuning.
-CONFIRM_RIVAL_MARGIN = 0.0
-#: Least sure a text pass may be of a "cancel" (the same floor; bench_triggers short replay).
-CANCEL_MIN_LOGPROB = -1.0
-#: The actions the shipped policy confirms (``guard/default_policy.toml``: each destructive
-#: rule's ``say``; a test checks they agree).  A proxy with another policy uses its words
-#: (:func:`naming_actions`).
-SHIPPED_CONFIRM_WORDS = ("kill", "reload", "remove", "restart", "start", "stop")
-
-
-DEFAULT_PHRASES: tuple[TriggerPhrase, ...] = (
-    TriggerPhrase(
-        phrases.EXECUTE_PLAN,
-        Action.EXECUTE,
-        max_words_after=0,
-        spotter_threshold=1e-20,
-        second_look=EXECUTE_SECOND_LOOK,
-        second_look_gain=EXECUTE_SECOND_LOOK_GAIN,
-    ),
-    TriggerPhrase(
-        phrases.CONFIRM,
-        Action.CONFIRM,
-        variants=phrases.CONFIRM_SPELLINGS[1:],
-        max_utterance_words=phrases.ANSWER_MAX_WORDS,
-        spotter_threshold=1e-20,
-        min_logprob=CONFIRM_MIN_LOGPROB,
-        rivals=CONFIRM_RIVALS,
-        company=phrases.ANSWER_COMPANY,
-        rival_margin=CONFIRM_RIVAL_MARGIN,
-        objects=SHIPPED_CONFIRM_WORDS,
-    ),
-    TriggerPhrase(
-        phrases.CANCEL,
-        Action.CANCEL,
-        variants=phrases.CANCEL_SPELLINGS[1:],
-        max_utterance_words=phrases.ANSWER_MAX_WORDS,
-        spotter_threshold=1e-20,
-        min_logprob=CANCEL_MIN_LOGPROB,
-        company=phrases.CANCEL_COMPANY,
-        lead_max_words=phrases.CANCEL_LEAD_MAX_WORDS,
-    ),
-)
-
-
-def naming_actions(
-    phrases: Sequence[TriggerPhrase], confirm_words: Sequence[str]
-) -> tuple[TriggerPhrase, ...]:
-    """``phrases`` with ``confirm_words`` as the actions a confirmation names (a policy's
-    :meth:`~guard.policy.Policy.confirm_words`)."""
-    return tuple(
-        replace(p, objects=tuple(confirm_words)) if p.action is Action.CONFIRM else p
-        for p in phrases
-    )
 
 
 @dataclass(frozen=True, slots=True)

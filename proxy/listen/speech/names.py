@@ -6,7 +6,7 @@ get next").  Given the names as hotwords on every utterance it heard 73 % of the
 89 % on the trigger bench's quick set, and 3 of 24 sentences without a name came back with one
 ("who is on call" → "mongo").  So the names are given to Whisper only for a second decode of
 an utterance that already looks like a request needing a name, by the offline extractor's own
-reading (:meth:`extraction.understand.UnderstandingExtractor.wants_name`), and only the name
+reading (:func:`extraction.understand.wants_name`), and only the name
 is taken from that decode, spliced into the text pass where it stood (:func:`with_names`).
 The encoder output is reused (:mod:`.whisper`), so the pass costs one decode.  Triggers are
 matched on the text pass alone: the names pass only changes the transcript the extractor reads.
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from extraction.soundalike import find_names, loosely_like, sound_distance
-from extraction.understand import UnderstandingExtractor
+from extraction.understand import UnderstandingExtractor, wants_name
 from proxy.listen.triggers import typed_answer
 from voiceops.words import words
 
@@ -125,7 +125,7 @@ class NamesPass:
     def wanted(self, text: str) -> bool:
         """Whether the text pass ``text`` is worth hearing again with the names (not a reply:
         "confirm" is a request-shaped word, and needs no name)."""
-        return typed_answer(text) is None and self.reader.wants_name(text)
+        return typed_answer(text) is None and wants_name(self.reader, text)
 
     def transcript_text(self, text: str, again: Callable[[str], str]) -> str:
         """What goes into the transcript for an utterance heard as ``text``: the names pass

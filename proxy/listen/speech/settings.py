@@ -7,7 +7,8 @@ from pathlib import Path
 
 from extraction.model import MAX_TURN_CHARS, MAX_TURNS
 from proxy.listen.transcript import DEFAULT_MAX_CHARS
-from proxy.listen.triggers import DEFAULT_COOLDOWN_S, DEFAULT_PHRASES, TriggerPhrase
+from proxy.listen.trigger_phrases import DEFAULT_PHRASES, TriggerPhrase
+from proxy.listen.triggers import DEFAULT_COOLDOWN_S
 
 #: The voice-activity detectors :attr:`TapSettings.vad` may name.
 VAD_KINDS = ("energy", "silero")

@@ -99,6 +99,7 @@ def hotwords(trigger_phrases: Iterable[str], servers: Iterable[str] = ()) -> str
 def names_hotwords(vocabulary: Vocabulary, servers: Iterable[str] = ()) -> str:
     """The names pass's hotwords (:mod:`proxy.listen.speech.names`): the servers, then the
     service and program names to expect, ending with a full stop (tiny.en otherwise took a
-    list for words already said: see :attr:`proxy.listen.triggers.TriggerPhrase.decision_hotwords`;
-    here it kept "on web too" that it heard as "un-wem2" after a bare list)."""
+    list for words already said: see
+    :attr:`proxy.listen.trigger_phrases.TriggerPhrase.decision_hotwords`; here it kept "on web
+    too" that it heard as "un-wem2" after a bare list)."""
     return ", ".join([*servers, *vocabulary.prompt]) + "."

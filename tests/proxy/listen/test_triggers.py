@@ -8,15 +8,17 @@ import pytest
 
 from guard.loader import load_policy
 from proxy.listen.readings import rival_texts
-from proxy.listen.triggers import (
+from proxy.listen.trigger_phrases import (
     DEFAULT_PHRASES,
     SHIPPED_CONFIRM_WORDS,
+    TriggerPhrase,
+    naming_actions,
+)
+from proxy.listen.triggers import (
     Answer,
     TriggerMatch,
     TriggerMatcher,
-    TriggerPhrase,
     match_utterance,
-    naming_actions,
     second_look_texts,
     typed_answer,
 )
