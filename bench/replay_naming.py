@@ -29,7 +29,8 @@ from proxy.listen.readings import rival_texts
 from proxy.listen.speech.audio import PageDecoder
 from proxy.listen.speech.recognisers import Recognisers
 from proxy.listen.speech.settings import DEFAULT_SETTINGS
-from proxy.listen.triggers import DEFAULT_PHRASES, named_object, typed_answer
+from proxy.listen.trigger_phrases import DEFAULT_PHRASES
+from proxy.listen.triggers import named_object, typed_answer
 from proxy.relay.codec import Action
 from voiceops.words import words
 
