@@ -160,6 +160,7 @@ async def _converse(args: argparse.Namespace, executor: Callable[[Config], Confi
             await stop.wait()
         stop.set()
         await proxy
+        await asyncio.to_thread(services.close)
     print("stopped: proxy and moshi server are down", flush=True)
     return 0 if ok else 1
 

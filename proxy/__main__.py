@@ -1,4 +1,4 @@
-"""``python -m proxy``: serve until SIGTERM/SIGINT, then drain and exit 0."""
+"""``python -m proxy``: serve until SIGTERM/SIGINT, drain, exit 0 (130: Ctrl-C while starting)."""
 
 from __future__ import annotations
 
@@ -139,6 +139,7 @@ async def _main(config: Config) -> None:
         await serve(config, services, started=started)
     finally:
         freezer.cancel()
+        await asyncio.to_thread(services.close)
 
 
 async def _freeze_start_up_heap(started: asyncio.Event) -> None:
@@ -182,6 +183,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         log.error("cannot listen on [%s]:%d: %s", config.listen, config.port, exc.strerror)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C before serving began (or a second one while stopping)
+        log.info("interrupted: stopped")
+        return 130
     return 0
 
 

@@ -99,6 +99,12 @@ class Services:
         self.live[conv.id] = pipeline
         return pipeline
 
+    def close(self) -> None:
+        """Stop the speech workers and wait for them: the end of the proxy's orderly shutdown,
+        after its conversations closed.  Blocks (call it off the event loop)."""
+        if self.recognisers is not None:
+            self.recognisers.close()
+
     def ended(self, pipeline: ConversationPipeline) -> None:
         """Fold a finished conversation's speech figures into the totals."""
         if self.live.pop(pipeline.session_id, None) is not None:

@@ -12,9 +12,11 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import signal
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection, wait
 from typing import Final
 
@@ -44,6 +46,8 @@ _ACK_EVERY: Final = 32
 _IDLE_FLUSH_S: Final = 0.25
 #: Scheduling niceness added to the worker process (lower priority than the relay).
 WORKER_NICE: Final = 10
+#: What a terminal's Ctrl-C or a stop of the whole process group sends; the worker ignores them.
+STOP_SIGNALS: Final = frozenset({signal.SIGINT, signal.SIGTERM})
 
 
 @dataclass(slots=True)
@@ -59,6 +63,7 @@ class _Hosted:
 
 def serve(settings: TapSettings, requests: Connection, replies: Connection, level: int) -> None:
     """The worker process's main: load the models, then run sessions until told to stop."""
+    _ignore_stop_signals()
     logging.basicConfig(
         level=level,
         format=f"%(asctime)s %(levelname)s speech-worker[{os.getpid()}] %(name)s: %(message)s",
@@ -171,6 +176,34 @@ def _run(
         log.exception("session %s: tap failed on %s", pipeline.session_id, what)
         return
     session.events.extend(events)
+
+
+@contextlib.contextmanager
+def stop_signals_blocked() -> Iterator[None]:
+    """Start a worker process inside this block: it ignores Ctrl-C and SIGTERM from its start.
+
+    The worker is in the proxy's process group, so a terminal's Ctrl-C (or a stop of the whole
+    group) reaches it too.  Killed by it, the worker would die before the proxy's orderly
+    shutdown, which would report a crash and start a replacement; the proxy ends it with a
+    SHUTDOWN request instead.  :func:`serve` ignores both signals; until then (the child's
+    imports) they are blocked, a mask the child inherits from the thread that starts it.  Only
+    that thread blocks them, and only meanwhile: the proxy's main thread still takes its own stop.
+    """
+    # Starting the resource tracker (on the first start()) would unblock both: start it first.
+    resource_tracker.ensure_running()
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _ignore_stop_signals() -> None:
+    # See stop_signals_blocked: one of them that came meanwhile is pending, and discarded once
+    # ignored.
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
 def _exit_with_parent() -> None:

@@ -26,6 +26,9 @@ class SessionHost(Protocol):
     ) -> SessionChannel | None:
         """Attach a session (non-blocking); ``None`` when nothing can take it."""
 
+    def close(self) -> None:
+        """Stop the worker process(es) and wait for them (the proxy's shutdown)."""
+
 
 def default_size() -> int:
     """One worker per core this process may run on."""

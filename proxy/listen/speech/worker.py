@@ -22,9 +22,12 @@ messages, so the proxy can bound what each session has in flight
 in the proxy receives the replies and passes them to each session's :class:`SessionSink` (which
 moves them onto its event loop).
 
-Lifetime: the child is a daemon process (terminated when the proxy exits normally) and also exits
-by itself when the proxy dies.  If it crashes, the proxy logs it loudly, the sessions it hosted go
-on without speech, and a new worker is started for the sessions that come after.
+Lifetime: the child ignores SIGINT and SIGTERM (a terminal's Ctrl-C reaches its whole process
+group): the proxy stops it with a SHUTDOWN request in its own orderly shutdown
+(:meth:`SpeechWorker.close`, at the latest at exit) and waits for it.  It also exits by itself
+when the proxy dies.  If it crashes, the proxy logs it loudly, the sessions it hosted go on
+without speech, and a new worker is started for the sessions that come after (never once
+:meth:`SpeechWorker.close` was called).
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from multiprocessing.process import BaseProcess
 from typing import Final, Protocol
 
 from proxy.listen.speech.events import TapEvent
-from proxy.listen.speech.host import serve
+from proxy.listen.speech.host import serve, stop_signals_blocked
 from proxy.listen.speech.pipeline import PipelineStats
 from proxy.listen.speech.recognisers import RecogniserError
 from proxy.listen.speech.settings import DEFAULT_SETTINGS, TapSettings
@@ -112,7 +115,8 @@ class _Generation:
             name=f"speech-worker-{number}",
             daemon=True,
         )
-        self.process.start()
+        with stop_signals_blocked():
+            self.process.start()
         # Only the child may hold these ends: then its death reads as EOF (replies) and EPIPE
         # (requests) here.
         reply_writer.close()
