@@ -87,6 +87,7 @@ from voiceops.words import words
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository
 EXECUTE = next(p for p in DEFAULT_PHRASES if p.action is Action.EXECUTE)
+CONFIRM = next(p for p in DEFAULT_PHRASES if p.action is Action.CONFIRM)
 
 VOICES = ("en-us", "en", "en-gb-x-rp", "en-us+f3", "en-us+m3", "en-029")
 SPEEDS = (135, 175)
@@ -97,11 +98,13 @@ EXECUTE_PHRASINGS = (
     ("", "okay, execute plan"),
     ("please restart nginx on web two", "execute plan"),
 )
-REPLY_PHRASINGS = (
-    ("confirm", Action.CONFIRM),
-    ("yes, confirm", Action.CONFIRM),
-    ("cancel", Action.CANCEL),
-    ("cancel that", Action.CANCEL),
+#: Replies: the words, the action, and the action a confirmation names (it runs only a
+#: command of that action: "confirm" alone runs nothing, so it is not among the replies).
+REPLY_PHRASINGS: tuple[tuple[str, Action, str | None], ...] = (
+    ("confirm restart", Action.CONFIRM, "restart"),
+    ("yes, confirm stop", Action.CONFIRM, "stop"),
+    ("cancel", Action.CANCEL, None),
+    ("cancel that", Action.CANCEL, None),
 )
 NEGATIVES = (
     "we will execute the plan tomorrow",
@@ -184,7 +187,22 @@ HELD_OUT_EXECUTE = (
     ("list the running containers", "good, execute plan"),
     ("what is the uptime of this box", "execute plan"),
 )
-HELD_OUT_CONFIRM = ("confirm", "yes, confirm", "okay, confirm", "confirm please")
+#: Confirmations that name the action ("confirm restart"), with the action named; none of
+#: these phrasings is in :data:`DEV_CONFIRM`.
+HELD_OUT_CONFIRM = (
+    ("confirm stop", "stop"),
+    ("confirm restart, please", "restart"),
+    ("yes, confirm reload", "reload"),
+    ("okay, confirm kill", "kill"),
+    ("confirm remove", "remove"),
+    ("sure, confirm start", "start"),
+    ("alright, confirm restart", "restart"),
+    ("confirm stop now", "stop"),
+)
+#: "confirm" alone (the held-out confirmations of the rule before actions were named): it must
+#: now be heard as a confirmation that names nothing, which runs nothing and tells the operator
+#: what to say.
+HELD_OUT_BARE_CONFIRM = ("confirm", "yes, confirm", "okay, confirm", "confirm please")
 #: Dev set of the second look at a missed "execute plan" (tuned here, never on the held-out).
 DEV_VOICES = ("en-us+f2", "en-us+f5", "en+f3", "en-gb-scotland", "en-us+m5", "en-us-nyc")
 DEV_EXECUTE = (
@@ -196,6 +214,15 @@ DEV_EXECUTE = (
     ("is the cron service running", "then execute plan"),
     ("show me the running processes", "okay so execute plan"),
     ("how much memory is free on db three", "yes, execute plan"),
+)
+#: Dev set of the confirmations that name the action (looked at and tuned on).
+DEV_CONFIRM = (
+    ("confirm restart", "restart"),
+    ("yes, confirm stop", "stop"),
+    ("okay, confirm remove", "remove"),
+    ("confirm kill, please", "kill"),
+    ("confirm reload", "reload"),
+    ("confirm start", "start"),
 )
 #: Sentences ending on "plan" that ask for nothing (where a second look could put words in).
 DEV_PLAN_NEGATIVES = (
@@ -218,6 +245,8 @@ class Costs:
     spotter_s: float = 0.0
     whisper_s: float = 0.0
     recheck_s: float = 0.0
+    recheck_cpu_s: float = 0.0  # decision pass + forced reading (round1's pass not counted)
+    rechecks: int = 0
     second_look_cpu_s: float = 0.0
     second_looks: int = 0
     utterances: int = 0
@@ -236,12 +265,14 @@ def hear(recs: Recognisers, pcm: Pcm, end: float, near: tuple[str, ...], costs: 
         said = words(got.text)
         short = p.max_utterance_words is None or len(said) <= p.max_utterance_words
         if p.rivals and short and any(contains_words(said, w) for w in p.spellings):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             rechecked[p.decision_hotwords] = recs.transcriber.hear(pcm, p.decision_hotwords).text
             forms = rival_texts(got.text, (p.phrase, *p.variants), p.rivals)
             read = recs.transcriber.score(pcm, forms, prompt=False)
             scores.update(zip(forms, read, strict=False))
             costs.recheck_s += time.perf_counter() - t
+            costs.recheck_cpu_s += time.process_time() - c
+            costs.rechecks += 1
             if p.action is Action.CONFIRM:  # round1's decision pass, for the comparison
                 unstopped = p.decision_hotwords.removesuffix(".")
                 rechecked[unstopped] = recs.transcriber.hear(pcm, unstopped).text
@@ -309,38 +340,74 @@ def policies() -> dict[str, tuple[TriggerPhrase, ...]]:
     }
 
 
+#: An action fired, and the action a confirmation named ("restart"; ``None``: none, or not a
+#: confirmation).
+Fired = tuple[Action, str | None]
+
+
 def fired(policy: str, heard: list[Heard]) -> list[Action]:
     """Actions fired over a stream under one policy (each action at most once per utterance)."""
-    actions: list[Action] = []
+    return [action for action, _ in fired_named(policy, heard)]
+
+
+def fired_named(policy: str, heard: list[Heard]) -> list[Fired]:
+    """:func:`fired`, each with the action a confirmation named (the spotter names none)."""
+    actions: list[Fired] = []
     for h in heard:
         if policy in policies():
             phrases = policies()[policy]
-            actions += [m.action for m in h.matches(phrases, unstopped=policy == "round1")]
+            actions += [
+                (m.action, m.named) for m in h.matches(phrases, unstopped=policy == "round1")
+            ]
             continue
         for p in DEFAULT_PHRASES:
             by_spotter = p.phrase in h.spotted
-            by_text = bool(match_utterance(h.text, (), (replace(p, keyphrase_alone=False),), 0))
-            if (policy == "keyphrase" and by_spotter) or (
-                policy == "both" and by_spotter and by_text
-            ):
-                actions.append(p.action)
+            by_text = match_utterance(h.text, (), (replace(p, keyphrase_alone=False),), 0)
+            if policy == "keyphrase" and by_spotter:
+                actions.append((p.action, None))
+            elif policy == "both" and by_spotter and by_text:
+                actions.append((p.action, by_text[0].named))
     return actions
 
 
+#: A clip of the fast, noisy sets: words before the phrase (a pause between), the phrase, and
+#: what it must fire (``None``: nothing; a CONFIRM names the action in the second place).
+Item = tuple[str, str, Fired | None]
+
+
+def row(want: Fired) -> str:
+    """The recall row of a wanted firing: the action, or whether a confirmation names one."""
+    action, named = want
+    if action is not Action.CONFIRM:
+        return action.name
+    return "CONFIRM" if named is not None else "CONFIRM_alone"
+
+
+def hearing(h: Heard) -> dict[str, Any]:
+    """What each pass heard in one utterance: the text pass (and its confidence), the decision
+    pass and the forced reading's margin (the text over its likeliest rival, nats)."""
+    texts = rival_texts(h.text, (CONFIRM.phrase, *CONFIRM.variants), CONFIRM.rivals)
+    read = h.rivalry(texts) if len(texts) > 1 else []
+    return {
+        "text": h.text,
+        "logprob": round(h.logprob, 3),
+        "decision": h.recheck(CONFIRM.decision_hotwords) if h.rechecked else None,
+        "margin": round(read[0] - max(read[1:]), 3) if read else None,
+        "rival": texts[1 + read[1:].index(max(read[1:]))] if read else None,
+    }
+
+
 def fast_noisy(
-    recs: Recognisers,
-    costs: Costs,
-    voices: Sequence[str],
-    items: Sequence[tuple[str, str, Action | None]],
-    seed: int,
+    recs: Recognisers, costs: Costs, voices: Sequence[str], items: Sequence[Item], seed: int
 ) -> dict[str, Any]:
-    """Recall (and false EXECUTEs, for items with no action) of every policy on ``items``
-    (context, phrase, action) said by each voice fast and in steady room noise."""
+    """Recall (and false EXECUTEs, for items that want nothing) of every policy on ``items``
+    said by each voice fast and in steady room noise.  A confirmation is recalled only when it
+    names the action it was said with ("confirm restart" → CONFIRM, "restart")."""
     rows: dict[str, dict[str, list[int]]] = {}
-    misses: list[str] = []
+    misses: list[dict[str, Any]] = []
     false: dict[str, list[str]] = {}
     for voice in voices:
-        for ctx, phrase, action in items:
+        for ctx, phrase, want in items:
             seed += 1
             speech = say(phrase, voice, HELD_OUT_SPEED)
             parts = [silence(0.6)]
@@ -350,17 +417,23 @@ def fast_noisy(
             rms = float(np.sqrt(np.mean(speech**2)))
             heard = listen(recs, room_noise(concat(*parts), rms, HELD_OUT_SNR_DB, seed), costs)
             for n in policies():
-                got = fired(n, heard)
-                if action is None:
-                    rows.setdefault(n, {}).setdefault("false_EXECUTE", []).append(
-                        int(Action.EXECUTE in got)
-                    )
-                    if Action.EXECUTE in got:
+                got = fired_named(n, heard)
+                if want is None:
+                    wrong = Action.EXECUTE in (a for a, _ in got)
+                    rows.setdefault(n, {}).setdefault("false_EXECUTE", []).append(int(wrong))
+                    if wrong:
                         false.setdefault(n, []).append(f"{voice}: {phrase!r} → {heard[-1].text!r}")
                     continue
-                rows.setdefault(n, {}).setdefault(action.name, []).append(int(action in got))
-                if n == "chosen" and action not in got:
-                    misses.append(f"{voice}: {phrase!r} → {[h.text for h in heard]}")
+                rows.setdefault(n, {}).setdefault(row(want), []).append(int(want in got))
+                if n == "chosen" and want not in got:
+                    misses.append(
+                        {
+                            "voice": voice,
+                            "said": phrase,
+                            "fired": [[a.name, named] for a, named in got],
+                            "heard": [hearing(h) for h in heard],
+                        }
+                    )
     return {
         "voices": list(voices),
         "speed_wpm": HELD_OUT_SPEED,
@@ -372,28 +445,40 @@ def fast_noisy(
         },
         "false_execute": {n: sum(d.get("false_EXECUTE", [])) for n, d in rows.items()},
         "counts": {a: len(v) for a, v in rows["chosen"].items()},
+        "recalled": {a: sum(v) for a, v in rows["chosen"].items() if a != "false_EXECUTE"},
         "chosen_misses": misses,
         "false_examples": false,
     }
 
 
 def held_out(recs: Recognisers, costs: Costs) -> dict[str, Any]:
-    """Execute/confirm recall, fast and in room noise, on voices and phrasings never tuned on."""
-    items: list[tuple[str, str, Action | None]] = [
-        (ctx, ph, Action.EXECUTE) for ctx, ph in HELD_OUT_EXECUTE
-    ]
-    items += [("", ph, Action.CONFIRM) for ph in HELD_OUT_CONFIRM]
+    """Execute recall, fast and in room noise, on voices and phrasings never tuned on, and
+    "confirm" alone (the same recordings as before confirmations named the action): heard as a
+    confirmation that names nothing."""
+    items: list[Item] = [(ctx, ph, (Action.EXECUTE, None)) for ctx, ph in HELD_OUT_EXECUTE]
+    items += [("", ph, (Action.CONFIRM, None)) for ph in HELD_OUT_BARE_CONFIRM]
     return fast_noisy(recs, costs, HELD_OUT_VOICES, items, 7000)
+
+
+def held_out_confirm(recs: Recognisers, costs: Costs) -> dict[str, Any]:
+    """Confirmations that name the action, fast and in room noise, on the held-out voices and
+    phrasings never tuned on (run once, after any tuning on :func:`dev_confirm`)."""
+    items: list[Item] = [("", ph, (Action.CONFIRM, named)) for ph, named in HELD_OUT_CONFIRM]
+    return fast_noisy(recs, costs, HELD_OUT_VOICES, items, 7500)
 
 
 def dev_set(recs: Recognisers, costs: Costs) -> dict[str, Any]:
     """The set the second look was tuned on: "execute plan" and sentences that end on "plan"
     without asking for it, fast and in room noise, on voices the held-out set does not use."""
-    items: list[tuple[str, str, Action | None]] = [
-        (ctx, ph, Action.EXECUTE) for ctx, ph in DEV_EXECUTE
-    ]
+    items: list[Item] = [(ctx, ph, (Action.EXECUTE, None)) for ctx, ph in DEV_EXECUTE]
     items += [("", ph, None) for ph in DEV_PLAN_NEGATIVES]
     return fast_noisy(recs, costs, DEV_VOICES, items, 9000)
+
+
+def dev_confirm(recs: Recognisers, costs: Costs) -> dict[str, Any]:
+    """Confirmations that name the action on the dev voices (looked at and tuned on)."""
+    items: list[Item] = [("", ph, (Action.CONFIRM, named)) for ph, named in DEV_CONFIRM]
+    return fast_noisy(recs, costs, DEV_VOICES, items, 9500)
 
 
 def noisy(audio: Pcm, rms: float, seed: int) -> Pcm:
@@ -848,10 +933,10 @@ def quick(began: float, vad: str) -> dict[str, Any]:
 
     for vi, voice in enumerate(VOICES):
         for si, speed in enumerate(SPEEDS):
-            items: list[tuple[str, str, Action]] = [
-                (ctx, phrase, Action.EXECUTE) for ctx, phrase in EXECUTE_PHRASINGS
-            ] + [("", phrase, action) for phrase, action in REPLY_PHRASINGS]
-            for ii, (ctx, phrase, action) in enumerate(items):
+            items: list[tuple[str, str, Fired]] = [
+                (ctx, phrase, (Action.EXECUTE, None)) for ctx, phrase in EXECUTE_PHRASINGS
+            ] + [("", phrase, (action, named)) for phrase, action, named in REPLY_PHRASINGS]
+            for ii, (ctx, phrase, want) in enumerate(items):
                 seed += 1
                 parts = [silence(0.4)]
                 if ctx:
@@ -859,12 +944,12 @@ def quick(began: float, vad: str) -> dict[str, Any]:
                 parts += [say(phrase, voice, speed), silence(1.0)]
                 rms = NOISE_RMS[(vi + si + ii) % len(NOISE_RMS)]
                 heard = listen(recs, noisy(concat(*parts), rms, seed), costs)
-                kind = "execute" if action is Action.EXECUTE else "reply"
+                kind = "execute" if want[0] is Action.EXECUTE else "reply"
                 for n in names:
-                    got = fired(n, heard)
-                    pos[n][kind].append(int(action in got))
-                    wrong_on_pos[n] += sum(a != action for a in got)
-                    if n == "chosen" and action not in got:
+                    got = fired_named(n, heard)
+                    pos[n][kind].append(int(want in got))
+                    wrong_on_pos[n] += sum(a != want[0] for a, _ in got)
+                    if n == "chosen" and want not in got:
                         misses.append(
                             f"{voice}/{speed}/noise={rms}: {phrase!r} → {[h.text for h in heard]}"
                         )
@@ -882,9 +967,9 @@ def quick(began: float, vad: str) -> dict[str, Any]:
                 recs, noisy(concat(silence(0.4), speech, silence(1.0)), rms, seed), costs
             )
             for n in names:
-                got = fired(n, heard)
-                neg_false[n] += len(got)
-                if got:
+                wrong = fired(n, heard)
+                neg_false[n] += len(wrong)
+                if wrong:
                     neg_examples[n].append(f"{voice}: {sentence!r} → {[h.text for h in heard]}")
     neg_audio_s = costs.audio_s - neg_audio_start
 
@@ -926,6 +1011,9 @@ def quick(began: float, vad: str) -> dict[str, Any]:
             "rtf_spotter": round(costs.spotter_s / costs.audio_s, 4),
             "whisper_s_per_utterance": round(costs.whisper_s / max(1, costs.utterances), 3),
             "decision_pass_s_total": round(costs.recheck_s, 2),
+            "decision_pass_and_reading_cpu_s_each": round(
+                costs.recheck_cpu_s / max(1, costs.rechecks), 3
+            ),
             "second_looks": costs.second_looks,
             "second_look_cpu_s_each": round(
                 costs.second_look_cpu_s / max(1, costs.second_looks), 3
@@ -936,6 +1024,8 @@ def quick(began: float, vad: str) -> dict[str, Any]:
     }
     result["dev_fast_noisy"] = dev_set(recs, costs)
     result["held_out_fast_noisy"] = held_out(recs, costs)
+    result["dev_confirm"] = dev_confirm(recs, costs)
+    result["held_out_confirm"] = held_out_confirm(recs, costs)
     result["bench_wall_s"] = round(time.perf_counter() - began, 1)
 
     head = ("policy", "exec recall", "reply recall", "false/neg", "false/h speech")

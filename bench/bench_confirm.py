@@ -1,0 +1,164 @@
+"""Confirmations that name the action ("confirm restart"): recall, and what a sound-alike costs.
+
+Run: ``PYTHONPATH=. nice -n 10 .venv/bin/python bench/bench_confirm.py --set dev`` (one set at
+a time, one process; each updates its own section of ``bench/results/triggers.json``):
+
+* ``dev`` — :func:`bench.bench_triggers.dev_confirm`: the dev phrasings on the dev voices, fast
+  (185 wpm) in room noise (15 dB SNR); looked at and tuned on.  Section ``dev_confirm``.
+* ``held_out`` — :func:`bench.bench_triggers.held_out_confirm` (other phrasings, held-out
+  voices; run once, after any tuning) and the held-out "confirm" alone, on the recordings the
+  rule before named actions was measured on (it must now name nothing: the flow only tells the
+  operator what to say).  Sections ``held_out_confirm`` and ``held_out_fast_noisy``.
+* ``clips`` — the trade-off of the forced reading's margin on isolated clips: "confirm restart"
+  against the sound-alikes "conform restart" and "concern stop", 8 voices × 135/185 wpm ×
+  espeak pitch 38/62 (32 clips each), through Opus and white noise.  A clip is *taken* when
+  it fires CONFIRM naming an action; judged with no reading, margin 0 (shipped) and 0.5, on
+  the same recordings.  Section ``confirm_margin_clips``.
+
+Each set also reports the CPU of the decision pass and forced reading per heard "confirm" and
+the load average before and after (the machine is shared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from bench.bench_triggers import (
+    LONG_VOICES,
+    Costs,
+    dev_confirm,
+    hearing,
+    held_out,
+    held_out_confirm,
+    listen,
+    noisy,
+)
+from proxy.listen.speech.recognisers import Recognisers
+from proxy.listen.speech.settings import DEFAULT_SETTINGS
+from proxy.listen.trigger_phrases import DEFAULT_PHRASES
+from proxy.listen.triggers import match_utterance
+from proxy.relay.codec import Action
+from tests.voices import concat, say, silence
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "triggers.json"
+#: The isolated clips: the confirmation, and sound-alikes that name an action.
+CLIP_PHRASES = ("confirm restart", "conform restart", "concern stop")
+CLIP_SPEEDS = (135, 185)
+CLIP_PITCHES = (38, 62)
+CLIP_NOISE_RMS = 0.01
+#: Margins of the forced reading judged on the clips (``None``: no reading).
+MARGINS: tuple[float | None, ...] = (None, 0.0, 0.5)
+
+
+def clips(recs: Recognisers, costs: Costs) -> dict[str, Any]:
+    """Every clip of :data:`CLIP_PHRASES`, what was heard, and the takes per margin."""
+    rules = {
+        "none" if m is None else f"{m:g}": tuple(
+            replace(p, rival_margin=m) for p in DEFAULT_PHRASES
+        )
+        for m in MARGINS
+    }
+    taken = {rule: dict.fromkeys(CLIP_PHRASES, 0) for rule in rules}
+    heard_clips: list[dict[str, Any]] = []
+    seed = 12000
+    for voice in LONG_VOICES:
+        for speed in CLIP_SPEEDS:
+            for pitch in CLIP_PITCHES:
+                for phrase in CLIP_PHRASES:
+                    seed += 1
+                    audio = concat(silence(0.4), say(phrase, voice, speed, pitch), silence(1.0))
+                    heard = listen(recs, noisy(audio, CLIP_NOISE_RMS, seed), costs)
+                    took: dict[str, list[str | None]] = {}
+                    for rule, phrases in rules.items():
+                        named = [
+                            m.named
+                            for h in heard
+                            for m in match_utterance(
+                                h.text,
+                                h.spotted,
+                                phrases,
+                                h.end,
+                                logprob=h.logprob,
+                                recheck=h.recheck,
+                                rescore=h.rescore,
+                                rivalry=h.rivalry,
+                            )
+                            if m.action is Action.CONFIRM
+                        ]
+                        took[rule] = named
+                        taken[rule][phrase] += any(n is not None for n in named)
+                    heard_clips.append(
+                        {
+                            "said": phrase,
+                            "voice": voice,
+                            "speed": speed,
+                            "pitch": pitch,
+                            "confirm_named": took,
+                            "heard": [hearing(h) for h in heard],
+                        }
+                    )
+    per_phrase = len(LONG_VOICES) * len(CLIP_SPEEDS) * len(CLIP_PITCHES)
+    return {
+        "what": "isolated clips through Opus + white noise; taken = fires CONFIRM naming an "
+        "action (the sound-alikes' takes are false confirmations, 'confirm restart' ones kept)",
+        "voices": list(LONG_VOICES),
+        "speeds": list(CLIP_SPEEDS),
+        "pitches": list(CLIP_PITCHES),
+        "noise_rms": CLIP_NOISE_RMS,
+        "clips_per_phrase": per_phrase,
+        "taken": taken,
+        "clips": heard_clips,
+    }
+
+
+def load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--set", choices=("dev", "held_out", "clips"), required=True)
+    args = parser.parse_args()
+    recs = Recognisers.load(DEFAULT_SETTINGS)
+    costs = Costs()
+    before, began, cpu = load(), time.perf_counter(), time.process_time()
+    sections: dict[str, dict[str, Any]] = {}
+    if args.set == "dev":
+        sections["dev_confirm"] = dev_confirm(recs, costs)
+    elif args.set == "held_out":
+        sections["held_out_confirm"] = held_out_confirm(recs, costs)
+        sections["held_out_fast_noisy"] = held_out(recs, costs)
+    else:
+        sections["confirm_margin_clips"] = clips(recs, costs)
+    cost = {
+        "load_before": before,
+        "load_after": load(),
+        "wall_s": round(time.perf_counter() - began, 1),
+        "cpu_s": round(time.process_time() - cpu, 1),
+        "audio_s": round(costs.audio_s, 1),
+        "utterances": costs.utterances,
+        "heard_confirms": costs.rechecks,
+        "decision_pass_and_reading_cpu_s_each": round(
+            costs.recheck_cpu_s / max(1, costs.rechecks), 3
+        ),
+        "whisper_threads": DEFAULT_SETTINGS.whisper_threads,
+        "nice": os.nice(0),
+    }
+    results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    for name, section in sections.items():
+        results[name] = {**section, "run": cost}
+        print(f"{name}:", json.dumps({k: v for k, v in section.items() if k != "clips"}, indent=1))
+    print("cost:", json.dumps(cost))
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
