@@ -52,12 +52,12 @@ Decision rule, chosen from ``bench/bench_triggers.py`` (see the tap's report):
   :mod:`proxy.listen.readings`): both passes wrote "confirm" for espeak's "conform".  The text
   as written is scored against the same text with each rival in place of "confirm".
 * "confirm" names the action it runs (``objects``: "confirm restart", "confirm remove"; the
-  words are the policy's, :meth:`guard.policy.Policy.confirm_words`); the decision pass must not
-  hear another action word after it (it may garble it: "confirm, staff"; bench_triggers dev set,
-  21 → 24 of 36).  Measured on the short replay: every false confirm was a sound-alike said
-  alone, which can no longer run anything; a false confirm now needs two words misheard, and
-  the action of the waiting command at that.  "confirm" alone (heard the same careful way)
-  still matches, without an action word, so the flow can tell the operator what to say.
+  words are the policy's, :meth:`guard.policy.Policy.confirm_words`), and both passes must hear
+  the same action word right after it.  Measured on the short replay: every false confirm was
+  a sound-alike said alone, which can no longer run anything; a false confirm now needs two
+  words misheard, and the action of the waiting command at that.  "confirm" alone (heard the
+  same careful way) still matches, without an action word, so that the flow can tell the
+  operator what to say; it runs nothing.
 * One utterance fires each action at most once, and an action does not fire again within
   ``cooldown_s`` seconds of audio (an utterance split by a pause must not fire twice).
 """
@@ -187,8 +187,8 @@ def _heard_twice(
     rivalry: Rescore | None,
 ) -> bool:
     """The text pass (``text``, naming ``named``) is sure enough and, for a phrase with rivals,
-    the decision pass agrees (naming the same object or none), and (with ``rival_margin``)
-    ``text`` reads likelier than with a rival in place of the phrase."""
+    the decision pass agrees, object included, and (with ``rival_margin``) ``text`` reads
+    likelier than with a rival in place of the phrase."""
     if p.min_logprob is not None and logprob < p.min_logprob:
         return False
     if not p.rivals:
@@ -200,7 +200,7 @@ def _heard_twice(
         return False
     if not any(contains_words(again, s, p.max_words_after) for s in p.spellings):
         return False
-    if named_object(again, p) not in (named, None):
+    if named_object(again, p) != named:
         return False
     if p.rival_margin is None:
         return True

@@ -345,17 +345,11 @@ def test_a_confirmation_names_nothing_else(text: str) -> None:
     assert typed_answer(text) is None
 
 
-def test_the_hearings_must_not_name_different_actions() -> None:
+def test_both_hearings_must_name_the_same_action() -> None:
     assert named("confirm restart", again="Confirm restart.") == [(Action.CONFIRM, "restart")]
     assert named("confirm restart", again="confirm start") == []
+    assert named("confirm restart", again="confirm") == []
     assert named("confirm", again="confirm restart") == []
-    # The decision pass listens for "confirm" among its rivals and may garble the word after
-    # it (bench_triggers dev set: "Yes, confirm, staff.", "confirm, rest out."): a word that is
-    # no action is no disagreement, the text pass's action stands.
-    assert named("Yes, confirm, stop", again="Yes, confirm, staff.") == [(Action.CONFIRM, "stop")]
-    assert named("confirm restart", again="confirm, rest out.") == [(Action.CONFIRM, "restart")]
-    # The decision pass must still hear "confirm" itself.
-    assert named("confirm start", again="Conform, start.") == []
 
 
 def test_the_actions_are_the_policys() -> None:
