@@ -42,7 +42,6 @@ from bench.bench_triggers import (
 from proxy.listen.speech.recognisers import Recognisers
 from proxy.listen.speech.settings import DEFAULT_SETTINGS
 from proxy.listen.trigger_phrases import DEFAULT_PHRASES
-from proxy.listen.triggers import match_utterance
 from proxy.relay.codec import Action
 from tests.voices import concat, say, silence
 
@@ -80,16 +79,7 @@ def clips(recs: Recognisers, costs: Costs) -> dict[str, Any]:
                         named = [
                             m.named
                             for h in heard
-                            for m in match_utterance(
-                                h.text,
-                                h.spotted,
-                                phrases,
-                                h.end,
-                                logprob=h.logprob,
-                                recheck=h.recheck,
-                                rescore=h.rescore,
-                                rivalry=h.rivalry,
-                            )
+                            for m in h.matches(phrases)
                             if m.action is Action.CONFIRM
                         ]
                         took[rule] = named
