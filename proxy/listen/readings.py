@@ -24,11 +24,7 @@ def rival_texts(text: str, spellings: Sequence[str], rivals: Sequence[str]) -> t
     """``text``, then ``text`` with its first word spelt as one of ``spellings`` replaced by
     each rival, capitalised as that word was ("Confirm restart." → "Conform restart.").
     Only ``text`` when no word of it is one of the spellings."""
-    pattern = re.compile(
-        r"\b(" + "|".join(re.escape(s) for s in sorted(spellings, key=len, reverse=True)) + r")\b",
-        re.IGNORECASE,
-    )
-    found = pattern.search(text)
+    found = _spelled(spellings).search(text)
     if found is None:
         return (text,)
     upper = found.group(0)[:1].isupper()
@@ -54,3 +50,25 @@ def reads_likeliest(
     if len(scores) != len(texts):
         return False
     return scores[0] - max(scores[1:]) >= margin
+
+
+def slot_texts(
+    text: str, spellings: Sequence[str], slot: int, fillers: Sequence[str]
+) -> tuple[str, ...]:
+    """``text``, then ``text`` with the ``slot`` words right after its first word spelt as one
+    of ``spellings`` replaced by each filler ("Confirm, list heart." → "Confirm, restart.").
+    Only ``text`` when it has no such words."""
+    found = _spelled(spellings).search(text)
+    more = max(0, slot - 1)
+    words_after = re.compile(rf"\W*([\w']+(?:\W+[\w']+){{{more}}})")
+    after = words_after.match(text, found.end()) if found is not None and slot > 0 else None
+    if after is None:
+        return (text,)
+    start, end = after.span(1)
+    return (text, *(text[:start] + filler + text[end:] for filler in fillers))
+
+
+def _spelled(spellings: Sequence[str]) -> re.Pattern[str]:
+    """The phrase as a whole word in any of its spellings, longest first, any case."""
+    alternatives = "|".join(re.escape(s) for s in sorted(spellings, key=len, reverse=True))
+    return re.compile(rf"\b({alternatives})\b", re.IGNORECASE)

@@ -37,8 +37,8 @@ class TriggerPhrase:
     nats of log-probability, than the text with a rival in place of the phrase (``None``: no
     such test).
     ``objects``: words that name what the phrase acts on ("restart" in "confirm restart"); the
-    one right after the phrase is part of the match (:attr:`TriggerMatch.named`) and needs no
-    company.
+    words right after the phrase are read as one of them (:attr:`TriggerMatch.named`) and need
+    no company.
     """
 
     phrase: str

@@ -52,11 +52,16 @@ Decision rule, chosen from ``bench/bench_triggers.py`` (see the tap's report):
   :mod:`proxy.listen.readings`): both passes wrote "confirm" for espeak's "conform".  The text
   as written is scored against the same text with each rival in place of "confirm".
 * "confirm" names the action it runs (``objects``: "confirm restart", "confirm remove"; the
-  words are the policy's, :meth:`guard.policy.Policy.confirm_words`), and both passes must hear
-  the same action word right after it.  Measured on the short replay: every false confirm was
-  a sound-alike said alone, which can no longer run anything; a false confirm now needs two
-  words misheard, and the action of the waiting command at that.  "confirm" alone (heard the
-  same careful way) still matches, without an action word, so that the flow can tell the
+  words are the policy's, :meth:`guard.policy.Policy.confirm_words`).  Every false confirm of
+  the short replay was a sound-alike said alone, which can no longer run anything.  Which
+  action is decided by a forced reading, not by either decode: the words right after "confirm"
+  (up to two, up to a company word) are replaced by each action word, and the likeliest must
+  read at least as likely as the text as written and likelier than every other action.
+  Measured (``bench/bench_confirm.py``, dev set): tiny.en writes the action as other words
+  ("confirm, list heart", "confirm, reboot") and a decision pass among the sound-alikes of
+  "confirm" garbles it ("confirm, rest out"), so requiring both decodes to write the action
+  word kept 21 of 36 dev answers.  The decision pass still must hear "confirm".  "confirm"
+  alone (heard the same careful way) matches without an action, so that the flow can tell the
   operator what to say; it runs nothing.
 * One utterance fires each action at most once, and an action does not fire again within
   ``cooldown_s`` seconds of audio (an utterance split by a pause must not fire twice).
@@ -67,13 +72,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from proxy.listen.readings import Rescore, reads_likeliest
+from proxy.listen.readings import Rescore, reads_likeliest, slot_texts
 from proxy.listen.trigger_phrases import DEFAULT_PHRASES, TriggerPhrase
 from proxy.relay.codec import Action
 from voiceops.words import words
 
 #: Default seconds of audio during which the same action cannot fire twice.
 DEFAULT_COOLDOWN_S = 3.0
+#: Most words after "confirm" that may be its action misheard ("confirm, list heart").
+MAX_SLOT_WORDS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,16 +132,36 @@ def named_object(said: Sequence[str], phrase: TriggerPhrase) -> str | None:
     return None
 
 
-def _in_company(said: Sequence[str], phrase: TriggerPhrase, named: str | None = None) -> bool:
-    """Every word of ``said`` is the phrase's own, the object it ``named`` or one it may keep
-    company with, or the utterance is short enough and starts with the phrase
+def object_slot(said: Sequence[str], phrase: TriggerPhrase) -> tuple[str, ...]:
+    """The words right after the phrase's first occurrence in ``said`` where a phrase with
+    objects names one: up to :data:`MAX_SLOT_WORDS` words, ending at a company word.  The
+    text pass may write the object as other words ("confirm, list heart" for "confirm
+    restart"); a forced reading decides which object they are (:func:`_read_object`)."""
+    if not phrase.objects:
+        return ()
+    for spelling in phrase.spellings:
+        n = len(spelling)
+        for i in range(len(said) - n + 1):
+            if tuple(said[i : i + n]) == spelling:
+                slot: list[str] = []
+                for w in said[i + n : i + n + MAX_SLOT_WORDS]:
+                    if phrase.company is not None and w in phrase.company:
+                        break
+                    slot.append(w)
+                return tuple(slot)
+    return ()
+
+
+def _in_company(said: Sequence[str], phrase: TriggerPhrase, slot: Sequence[str] = ()) -> bool:
+    """Every word of ``said`` is the phrase's own, one of its object ``slot`` or one it may
+    keep company with, or the utterance is short enough and starts with the phrase
     (``lead_max_words``)."""
     if phrase.company is None:
         return True
     short = phrase.lead_max_words is not None and len(said) <= phrase.lead_max_words
     if short and any(tuple(said[: len(s)]) == s for s in phrase.spellings):
         return True
-    own = {w for spelling in phrase.spellings for w in spelling} | {named}
+    own = {w for spelling in phrase.spellings for w in spelling} | set(slot)
     return all(w in own or w in phrase.company for w in said)
 
 
@@ -168,7 +195,8 @@ def typed_answer(text: str, phrases: Sequence[TriggerPhrase] = DEFAULT_PHRASES) 
         if p.max_utterance_words is not None and len(said) > p.max_utterance_words:
             continue
         named = named_object(said, p)
-        if _in_company(said, p, named) and any(contains_words(said, s) for s in p.spellings):
+        slot = (named,) if named is not None else ()
+        if _in_company(said, p, slot) and any(contains_words(said, s) for s in p.spellings):
             return Answer(p.action, named)
     return None
 
@@ -177,18 +205,35 @@ def typed_answer(text: str, phrases: Sequence[TriggerPhrase] = DEFAULT_PHRASES) 
 Recheck = Callable[[str], str]
 
 
+def _read_object(
+    p: TriggerPhrase, text: str, slot: Sequence[str], read: Rescore | None
+) -> tuple[str, str] | None:
+    """Which object the ``slot`` words of ``text`` name, by a forced reading: ``text`` with
+    the slot replaced by each object; the likeliest must read at least as likely as ``text``
+    as written and likelier than every other object.  Returns it and its text, or ``None``."""
+    spellings = (p.phrase, *p.variants)
+    texts = slot_texts(text, spellings, len(slot), p.objects)
+    scores = list(read(texts)) if read is not None and len(texts) > 1 else []
+    if len(scores) != len(texts):
+        return None
+    ranked = sorted(zip(scores[1:], p.objects, texts[1:], strict=True), reverse=True)
+    (best, named, reading), runner_up = ranked[0], ranked[1][0] if len(ranked) > 1 else None
+    if best < scores[0] or (runner_up is not None and best <= runner_up):
+        return None
+    return named, reading
+
+
 def _heard_twice(
     p: TriggerPhrase,
     text: str,
     logprob: float,
-    named: str | None,
     *,
     recheck: Recheck | None,
     rivalry: Rescore | None,
 ) -> bool:
-    """The text pass (``text``, naming ``named``) is sure enough and, for a phrase with rivals,
-    the decision pass agrees, object included, and (with ``rival_margin``) ``text`` reads
-    likelier than with a rival in place of the phrase."""
+    """The text pass (``text``; for a phrase with objects, as the object reading wrote it) is
+    sure enough and, for a phrase with rivals, the decision pass agrees and (with
+    ``rival_margin``) ``text`` reads likelier than with a rival in place of the phrase."""
     if p.min_logprob is not None and logprob < p.min_logprob:
         return False
     if not p.rivals:
@@ -199,8 +244,6 @@ def _heard_twice(
     if p.max_utterance_words is not None and len(again) > p.max_utterance_words:
         return False
     if not any(contains_words(again, s, p.max_words_after) for s in p.spellings):
-        return False
-    if named_object(again, p) != named:
         return False
     if p.rival_margin is None:
         return True
@@ -274,10 +317,16 @@ def match_utterance(
         if p.max_utterance_words is not None and len(said) > p.max_utterance_words:
             continue
         if any(contains_words(said, s, p.max_words_after) for s in p.spellings):
-            named = named_object(said, p)
-            if _in_company(said, p, named) and _heard_twice(
-                p, text, logprob, named, recheck=recheck, rivalry=rivalry
-            ):
+            slot = object_slot(said, p)
+            if not _in_company(said, p, slot):
+                continue
+            named, reading = None, text
+            if slot:
+                read = _read_object(p, text, slot, rivalry)
+                if read is None:
+                    continue  # words after the phrase that name no object: not an answer
+                named, reading = read
+            if _heard_twice(p, reading, logprob, recheck=recheck, rivalry=rivalry):
                 found.append(TriggerMatch(p.action, p.phrase, at, "text", named))
                 seen.add(p.action)
         elif p.keyphrase_alone and words(p.phrase) in heard and not _lengthened(said, p):

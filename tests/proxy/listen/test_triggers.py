@@ -48,8 +48,13 @@ def fired(
     return [m.action for m in matches]
 
 
-def named(text: str, again: str | None = None) -> list[tuple[Action, str | None]]:
-    """What one utterance fires, with the action it names (decision pass hears ``again``)."""
+def named(
+    text: str, spoken: str | None = None, again: str | None = None
+) -> list[tuple[Action, str | None]]:
+    """What one utterance fires, with the action it names: the text pass wrote ``text``, the
+    decision pass hears ``again`` (default: the same), and a forced reading finds the words
+    ``spoken`` (default: ``text``) likeliest."""
+    said = words(spoken or text)
     matches = match_utterance(
         text,
         (),
@@ -57,7 +62,7 @@ def named(text: str, again: str | None = None) -> list[tuple[Action, str | None]
         at=1.0,
         logprob=-0.1,
         recheck=lambda _hotwords: text if again is None else again,
-        rivalry=lambda texts: [-1.0, *[-3.0] * (len(texts) - 1)],
+        rivalry=lambda texts: [0.0 if words(t) == said else -5.0 for t in texts],
     )
     return [(m.action, m.named) for m in matches]
 
@@ -345,11 +350,17 @@ def test_a_confirmation_names_nothing_else(text: str) -> None:
     assert typed_answer(text) is None
 
 
-def test_both_hearings_must_name_the_same_action() -> None:
-    assert named("confirm restart", again="Confirm restart.") == [(Action.CONFIRM, "restart")]
-    assert named("confirm restart", again="confirm start") == []
-    assert named("confirm restart", again="confirm") == []
-    assert named("confirm", again="confirm restart") == []
+def test_the_action_is_read_not_decoded() -> None:
+    # Measured: tiny.en writes the action as other words, and the decision pass (listening
+    # for "confirm" among its sound-alikes) garbles it; a forced reading decides.
+    assert named("Confirm, list heart.", spoken="confirm restart") == [(Action.CONFIRM, "restart")]
+    assert named("confirm restart", again="confirm, rest out.") == [(Action.CONFIRM, "restart")]
+    assert named("confirm restart", spoken="confirm start") == [(Action.CONFIRM, "start")]
+    # The decision pass must still hear "confirm".
+    assert named("confirm kill, please", again="Please.") == []
+    # Words after "confirm" that read as no action answer nothing (not even a hint).
+    assert named("confirm net") == []
+    assert named("Confirm, list heart.") == []
 
 
 def test_the_actions_are_the_policys() -> None:
@@ -357,7 +368,7 @@ def test_the_actions_are_the_policys() -> None:
     other = naming_actions(DEFAULT_PHRASES, ("truncate",))
     matches = match_utterance(
         "confirm truncate", (), other, 1.0, recheck=lambda _h: "confirm truncate",
-        rivalry=lambda texts: [0.0, *[-1.0] * (len(texts) - 1)],
+        rivalry=lambda texts: [0.0 if "truncate" in t else -1.0 for t in texts],
     )  # fmt: skip
     assert [(m.action, m.named) for m in matches] == [(Action.CONFIRM, "truncate")]
     assert named("confirm truncate") == []
