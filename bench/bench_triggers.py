@@ -270,6 +270,20 @@ def hear(recs: Recognisers, pcm: Pcm, end: float, near: tuple[str, ...], costs: 
             forms = rival_texts(got.text, (p.phrase, *p.variants), p.rivals)
             read = recs.transcriber.score(pcm, forms, prompt=False)
             scores.update(zip(forms, read, strict=False))
+
+            def reading(texts: Sequence[str]) -> list[float]:
+                # Whatever else the shipped rule reads (the action after "confirm"), recorded.
+                new = [t for t in dict.fromkeys(texts) if t not in scores]
+                if new:
+                    scores.update(
+                        zip(new, recs.transcriber.score(pcm, new, prompt=False), strict=True)
+                    )
+                return [scores[t] for t in texts]
+
+            match_utterance(
+                got.text, near, (p,), end, logprob=got.logprob,
+                recheck=lambda h: rechecked.get(h, ""), rivalry=reading,
+            )  # fmt: skip
             costs.recheck_s += time.perf_counter() - t
             costs.recheck_cpu_s += time.process_time() - c
             costs.rechecks += 1

@@ -93,8 +93,9 @@ EXECUTE_SECOND_LOOK = 4
 EXECUTE_SECOND_LOOK_GAIN = 0.0
 #: Least sure a text pass may be of a "confirm" (mean token log-probability; bench_triggers).
 CONFIRM_MIN_LOGPROB = -1.0
-#: How much likelier than every rival "confirm" must read (nats): just likelier, no tuning.
-CONFIRM_RIVAL_MARGIN = 0.0
+#: How much likelier than every rival "confirm" must read (nats).  bench_confirm clips: at 0 one
+#: "conform restart" of 32 read as "confirm restart", at 0.5 none; dev recall the same (24/36).
+CONFIRM_RIVAL_MARGIN = 0.5
 #: Least sure a text pass may be of a "cancel" (the same floor; bench_triggers short replay).
 CANCEL_MIN_LOGPROB = -1.0
 #: The actions the shipped policy confirms (``guard/default_policy.toml``: each destructive

@@ -368,7 +368,7 @@ def test_the_actions_are_the_policys() -> None:
     other = naming_actions(DEFAULT_PHRASES, ("truncate",))
     matches = match_utterance(
         "confirm truncate", (), other, 1.0, recheck=lambda _h: "confirm truncate",
-        rivalry=lambda texts: [0.0 if "truncate" in t else -1.0 for t in texts],
+        rivalry=lambda texts: [0.0 if t == "confirm truncate" else -1.0 for t in texts],
     )  # fmt: skip
     assert [(m.action, m.named) for m in matches] == [(Action.CONFIRM, "truncate")]
     assert named("confirm truncate") == []
