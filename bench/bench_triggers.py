@@ -845,7 +845,8 @@ def poisson_upper(k: int, confidence: float = 0.95) -> float:
     lo, hi = 0.0, 10.0 + 10.0 * k
     for _ in range(100):
         mid = (lo + hi) / 2
-        cdf = sum(math.exp(-mid) * mid**i / math.factorial(i) for i in range(k + 1))
+        # In logs: mid**i and i! overflow floats for a few hundred events.
+        cdf = sum(math.exp(i * math.log(mid) - mid - math.lgamma(i + 1)) for i in range(k + 1))
         lo, hi = (mid, hi) if cdf > 1.0 - confidence else (lo, mid)
     return hi
 
