@@ -46,12 +46,13 @@ def heard_of(h: dict[str, Any]) -> Heard:
     rule of the time did.  Readings recorded the new way are kept as they are."""
     scores: dict[str, float] = h.get("scores") or {}
     texts = rival_texts(h["text"], (CONFIRM.phrase, *CONFIRM.variants), CONFIRM.rivals)
-    if len(texts) > 1 and set(scores) != set(texts):
+    said = (CONFIRM.phrase, *CONFIRM.rivals)
+    # Old readings are of single words only; a new record also reads whole texts.
+    if len(texts) > 1 and all(form.rstrip(".").lower() in said for form in scores):
         best: dict[str, float] = {}
         for form, score in scores.items():
             word = form.rstrip(".").lower()
             best[word] = max(score, best.get(word, score))
-        said = (CONFIRM.phrase, *CONFIRM.rivals)
         scores = (
             dict(zip(texts, (best[w] for w in said), strict=True)) if set(said) <= set(best) else {}
         )
