@@ -1,16 +1,16 @@
 """The short replay judged by the rule that a confirmation names its action ("confirm restart").
 
 Recordings made before that rule hold the forced reading of each word alone ("Confirm." against
-"Conform."), not of the text as written against the same text with a rival in place of
-"confirm" ("Confirm restart." against "Conform restart."), which is what the shipped rule reads.
-So the stored recordings give the shipped rule an *upper bound*: an utterance may be a false
-confirm when the text pass is a confirmation naming an action (at most four words, harmless
-company: :func:`proxy.listen.triggers.typed_answer`) and the decision pass also holds "confirm"
-right before an action word.  Each such utterance is then *heard again* with the shipped code
-(its stream regenerated from its seed, the same VAD cuts, text pass, decision pass and the new
-forced reading) and judged by the shipped rule: the exact count.  A "confirm" naming no action
-runs nothing and answers with what to say (a hint); hints are counted with the reading that
-was recorded (the old rule's), as that rule decided them.
+"Conform."), not of the text as written against the same text with a rival in place of "confirm"
+("Confirm restart." against "Conform restart."), which is what the shipped rule reads. So the
+stored recordings give the shipped rule an *upper bound*: an utterance may be a false confirm
+when the text pass (at most four words) holds "confirm" and words after it, which the forced
+reading may take for any action, and the decision pass also holds "confirm". Each such utterance
+is then *heard again* with the shipped code (its stream regenerated from its seed, the same VAD
+cuts, text pass, decision pass and the new forced reading) and judged by the shipped rule: the
+exact count. A "confirm" naming no action runs nothing and answers with what to say (a hint);
+hints are counted with the reading that was recorded (the old rule's), as that rule decided
+them.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from proxy.listen.speech.audio import PageDecoder
 from proxy.listen.speech.recognisers import Recognisers
 from proxy.listen.speech.settings import DEFAULT_SETTINGS
 from proxy.listen.trigger_phrases import DEFAULT_PHRASES
-from proxy.listen.triggers import named_object, typed_answer
+from proxy.listen.triggers import contains_words, named_object, object_slot
 from proxy.relay.codec import Action
+from voiceops.phrases import ANSWER_MAX_WORDS
 from voiceops.words import words
 
 CONFIRM = next(p for p in DEFAULT_PHRASES if p.action is Action.CONFIRM)
@@ -68,13 +69,19 @@ def heard_of(h: dict[str, Any]) -> Heard:
 
 
 def possible_confirm(h: Heard) -> str | None:
-    """The action word when the recorded passes could confirm naming it (the upper bound: no
-    forced reading, no confidence floor, decision pass of any length), else ``None``."""
-    answer = typed_answer(h.text)
-    if answer is None or answer.action is not Action.CONFIRM or answer.named is None:
+    """The words after "confirm" when the recorded passes could confirm an action with them
+    (the upper bound: a short text pass holding "confirm" and words after it, which the forced
+    reading may take for any action; a decision pass holding "confirm"; no reading, no
+    confidence floor, no company rule), else ``None``."""
+    said = words(h.text)
+    slot = object_slot(said, CONFIRM)
+    if not slot or len(said) > ANSWER_MAX_WORDS:
         return None
-    again = words(h.recheck(CONFIRM.decision_hotwords))
-    return answer.named if named_object(again, CONFIRM) is not None else None
+    # The decision pass as recorded, whatever its hotwords were then (a changed list of rivals
+    # is heard again below with the shipped code).
+    recorded = [t for hotwords, t in (h.rechecked or {}).items() if hotwords.endswith(".")]
+    again = words(recorded[0]) if recorded else ()
+    return " ".join(slot) if any(contains_words(again, s) for s in CONFIRM.spellings) else None
 
 
 def hint(h: Heard) -> bool:
