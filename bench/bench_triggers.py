@@ -267,7 +267,7 @@ def hear(recs: Recognisers, pcm: Pcm, end: float, near: tuple[str, ...], costs: 
         if p.rivals and short and any(contains_words(said, w) for w in p.spellings):
             t, c = time.perf_counter(), time.process_time()
             rechecked[p.decision_hotwords] = recs.transcriber.hear(pcm, p.decision_hotwords).text
-            forms = rival_texts(got.text, (p.phrase, *p.variants), p.rivals)
+            forms = rival_texts(got.text, p.written, p.rivals)
             read = recs.transcriber.score(pcm, forms, prompt=False)
             scores.update(zip(forms, read, strict=False))
 
@@ -400,7 +400,7 @@ def row(want: Fired) -> str:
 def hearing(h: Heard) -> dict[str, Any]:
     """What each pass heard in one utterance: the text pass (and its confidence), the decision
     pass and the forced reading's margin (the text over its likeliest rival, nats)."""
-    texts = rival_texts(h.text, (CONFIRM.phrase, *CONFIRM.variants), CONFIRM.rivals)
+    texts = rival_texts(h.text, CONFIRM.written, CONFIRM.rivals)
     read = h.rivalry(texts) if len(texts) > 1 else []
     return {
         "text": h.text,

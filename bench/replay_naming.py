@@ -46,7 +46,7 @@ def heard_of(h: dict[str, Any]) -> Heard:
     "confirm" scores as that rival's best spelling did, so a rule judged on them decides as the
     rule of the time did.  Readings recorded the new way are kept as they are."""
     scores: dict[str, float] = h.get("scores") or {}
-    texts = rival_texts(h["text"], (CONFIRM.phrase, *CONFIRM.variants), CONFIRM.rivals)
+    texts = rival_texts(h["text"], CONFIRM.written, CONFIRM.rivals)
     said = (CONFIRM.phrase, *CONFIRM.rivals)
     # Old readings are of single words only; a new record also reads whole texts.
     if len(texts) > 1 and all(form.rstrip(".").lower() in said for form in scores):

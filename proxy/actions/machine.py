@@ -236,6 +236,7 @@ class ActionMachine:
         return Next(self._state)
 
     def _confirm(self, event: ConfirmRequested) -> Outcome:
+        chosen = event.pending_id
         if event.named is not None or event.spoken:
             live = [
                 entry
@@ -246,10 +247,10 @@ class ActionMachine:
             if live and named is None:
                 return Unnamed(event.named, live[0])
             if named is not None:
-                event = ConfirmRequested(named.step.id, event.now)
+                chosen = named.step.id
         # Nothing named and nothing live: if the newest pending one ran out, say so rather than
         # "none".  Other expired entries are left for Sweep, which reports them.
-        pending_id = event.pending_id or self._newest_live(event.now) or self._newest_pending
+        pending_id = chosen or self._newest_live(event.now) or self._newest_pending
         entry = self._pending.pop(pending_id, None) if pending_id else None
         if entry is not None and entry.expires_at <= event.now:
             self._expired.append(entry.step.id)

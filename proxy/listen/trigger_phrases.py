@@ -18,27 +18,25 @@ class TriggerPhrase:
     """One configured phrase and the action it stands for.
 
     ``variants`` are other spellings the text recogniser produces for the same words
-    ("confirmed"); ``max_utterance_words`` limits the phrase to short utterances (``None``:
-    any length); ``max_words_after`` is how many words may follow the phrase in its utterance
+    ("confirmed"); ``max_utterance_words`` limits the phrase to short utterances (``None``: any
+    length); ``max_words_after`` is how many words may follow the phrase in its utterance
     (``None``: any; 0: the phrase must end the utterance, i.e. be followed by a pause);
-    ``keyphrase_alone`` lets a spotter hit fire without the text agreeing.
-    ``spotter_threshold`` is the pocketsphinx keyphrase threshold (smaller: fewer false alarms).
-    ``min_logprob``: the text pass's mean token log-probability must reach this (``None``: no
-    limit).  ``rivals``: words that sound like the phrase; when given, a decision pass that
-    lists the phrase and its rivals as equal hotwords must also hear the phrase.
-    ``company``: the only other words the utterance may hold (``None``: any).
-    ``second_look``: how many final words of the text may be the phrase misheard (0: none);
-    when the text missed the phrase (:func:`wants_second_look`), the recogniser scores the text
-    with its last 1…``second_look`` words replaced by the phrase, and the phrase fires when one
-    of those scores ``second_look_gain`` (log-probability) or more above the text itself.
+    ``keyphrase_alone`` lets a spotter hit fire without the text agreeing. ``spotter_threshold``
+    is the pocketsphinx keyphrase threshold (smaller: fewer false alarms). ``min_logprob``: the
+    text pass's mean token log-probability must reach this (``None``: no limit). ``rivals``:
+    words that sound like the phrase; when given, a decision pass that lists the phrase and its
+    rivals as equal hotwords must also hear the phrase. ``company``: the only other words the
+    utterance may hold (``None``: any). ``second_look``: how many final words of the text may be
+    the phrase misheard (0: none); when the text missed the phrase
+    (:func:`proxy.listen.triggers.wants_second_look`), the recogniser scores the text with its
+    last 1…``second_look`` words replaced by the phrase, and the phrase fires when one of those
+    scores ``second_look_gain`` (log-probability) or more above the text itself.
     ``lead_max_words``: the phrase *first* in an utterance of at most this many words needs no
-    company (``None``: always the company rule).
-    ``rival_margin``: with rivals, the text read unprompted must also be likelier, by this many
-    nats of log-probability, than the text with a rival in place of the phrase (``None``: no
-    such test).
-    ``objects``: words that name what the phrase acts on ("restart" in "confirm restart"); the
-    words right after the phrase are read as one of them (:attr:`TriggerMatch.named`) and need
-    no company.
+    company (``None``: always the company rule). ``rival_margin``: with rivals, the text read
+    unprompted must also be likelier, by this many nats of log-probability, than the text with a
+    rival in place of the phrase (``None``: no such test). ``objects``: words that name what the
+    phrase acts on ("restart" in "confirm restart"); the words right after the phrase are read
+    as one of them (:attr:`proxy.listen.triggers.TriggerMatch.named`) and need no company.
     """
 
     phrase: str
@@ -66,9 +64,14 @@ class TriggerPhrase:
             )
 
     @property
+    def written(self) -> tuple[str, ...]:
+        """The phrase and its variants as written ("confirm", "confirmed")."""
+        return (self.phrase, *self.variants)
+
+    @property
     def spellings(self) -> tuple[tuple[str, ...], ...]:
         """The phrase and its variants as word tuples."""
-        return tuple(words(p) for p in (self.phrase, *self.variants))
+        return tuple(words(p) for p in self.written)
 
     @property
     def decision_hotwords(self) -> str:

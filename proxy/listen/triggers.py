@@ -121,15 +121,20 @@ def _lengthened(said: Sequence[str], phrase: TriggerPhrase) -> bool:
     return any(w not in own and w.startswith(phrase_words[0]) for w in said)
 
 
-def named_object(said: Sequence[str], phrase: TriggerPhrase) -> str | None:
-    """The object right after the phrase's first occurrence in ``said``, if it is one."""
+def _after_phrase(said: Sequence[str], phrase: TriggerPhrase) -> Sequence[str] | None:
+    """The words after the phrase's first occurrence in ``said`` (``None``: it is not there)."""
     for spelling in phrase.spellings:
         n = len(spelling)
         for i in range(len(said) - n + 1):
             if tuple(said[i : i + n]) == spelling:
-                after = said[i + n] if i + n < len(said) else None
-                return after if after in phrase.objects else None
+                return said[i + n :]
     return None
+
+
+def named_object(said: Sequence[str], phrase: TriggerPhrase) -> str | None:
+    """The object right after the phrase's first occurrence in ``said``, if it is one."""
+    after = _after_phrase(said, phrase)
+    return after[0] if after and after[0] in phrase.objects else None
 
 
 def object_slot(said: Sequence[str], phrase: TriggerPhrase) -> tuple[str, ...]:
@@ -137,19 +142,13 @@ def object_slot(said: Sequence[str], phrase: TriggerPhrase) -> tuple[str, ...]:
     objects names one: up to :data:`MAX_SLOT_WORDS` words, ending at a company word.  The
     text pass may write the object as other words ("confirm, list heart" for "confirm
     restart"); a forced reading decides which object they are (:func:`_read_object`)."""
-    if not phrase.objects:
-        return ()
-    for spelling in phrase.spellings:
-        n = len(spelling)
-        for i in range(len(said) - n + 1):
-            if tuple(said[i : i + n]) == spelling:
-                slot: list[str] = []
-                for w in said[i + n : i + n + MAX_SLOT_WORDS]:
-                    if phrase.company is not None and w in phrase.company:
-                        break
-                    slot.append(w)
-                return tuple(slot)
-    return ()
+    after = _after_phrase(said, phrase) if phrase.objects else None
+    slot: list[str] = []
+    for w in (after or ())[:MAX_SLOT_WORDS]:
+        if phrase.company is not None and w in phrase.company:
+            break
+        slot.append(w)
+    return tuple(slot)
 
 
 def _in_company(said: Sequence[str], phrase: TriggerPhrase, slot: Sequence[str] = ()) -> bool:
@@ -211,8 +210,7 @@ def _read_object(
     """Which object the ``slot`` words of ``text`` name, by a forced reading: ``text`` with
     the slot replaced by each object; the likeliest must read at least as likely as ``text``
     as written and likelier than every other object.  Returns it and its text, or ``None``."""
-    spellings = (p.phrase, *p.variants)
-    texts = slot_texts(text, spellings, len(slot), p.objects)
+    texts = slot_texts(text, p.written, len(slot), p.objects)
     scores = list(read(texts)) if read is not None and len(texts) > 1 else []
     if len(scores) != len(texts):
         return None
@@ -247,8 +245,7 @@ def _heard_twice(
         return False
     if p.rival_margin is None:
         return True
-    spellings = (p.phrase, *p.variants)
-    return reads_likeliest(text, spellings, p.rivals, rivalry, p.rival_margin)
+    return reads_likeliest(text, p.written, p.rivals, rivalry, p.rival_margin)
 
 
 def wants_second_look(
