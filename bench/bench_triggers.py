@@ -67,6 +67,7 @@ import numpy as np
 
 from client.audio import Pcm, encode_pages
 from proxy.listen.readings import rival_texts
+from proxy.listen.second_look import second_look_texts, wants_second_look
 from proxy.listen.speech.audio import PageDecoder
 from proxy.listen.speech.events import TapEvent, TriggerHeard
 from proxy.listen.speech.pipeline import SpeechPipeline
@@ -74,16 +75,10 @@ from proxy.listen.speech.recognisers import Recognisers
 from proxy.listen.speech.settings import DEFAULT_SETTINGS, VAD_KINDS
 from proxy.listen.transcript import Transcript
 from proxy.listen.trigger_phrases import DEFAULT_PHRASES, TriggerPhrase
-from proxy.listen.triggers import (
-    TriggerMatch,
-    contains_words,
-    match_utterance,
-    second_look_texts,
-    wants_second_look,
-)
+from proxy.listen.triggers import TriggerMatch, match_utterance
 from proxy.relay.codec import Action, Kind
 from tests.voices import concat, room_noise, say, silence
-from voiceops.words import words
+from voiceops.words import contains_words, words
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository
 EXECUTE = next(p for p in DEFAULT_PHRASES if p.action is Action.EXECUTE)
@@ -139,7 +134,7 @@ class Heard:
     rescored: dict[str, float] | None = None
     scores: dict[str, float] | None = None  # forced readings, where a decision pass ran
 
-    def recheck(self, hotwords: str) -> str:
+    def recheck(self, hotwords: str, once: bool = False) -> str:
         return (self.rechecked or {}).get(hotwords, "")
 
     def rescore(self, texts: Sequence[str]) -> list[float]:
@@ -152,7 +147,7 @@ class Heard:
         got = self.scores or {}
         return [got[t] for t in texts] if all(t in got for t in texts) else []
 
-    def recheck_unstopped(self, hotwords: str) -> str:
+    def recheck_unstopped(self, hotwords: str, once: bool = False) -> str:
         """The decision pass as ``round1`` ran it: the hotword list without its full stop."""
         return self.recheck(hotwords.removesuffix("."))
 
@@ -280,10 +275,15 @@ def hear(recs: Recognisers, pcm: Pcm, end: float, near: tuple[str, ...], costs: 
                     )
                 return [scores[t] for t in texts]
 
+            def again(hotwords: str, once: bool = False) -> str:
+                # Whatever else the shipped rule hears (the object pass), recorded.
+                if hotwords not in rechecked:
+                    rechecked[hotwords] = recs.transcriber.hear(pcm, hotwords, once=once).text
+                return rechecked[hotwords]
+
             match_utterance(
-                got.text, near, (p,), end, logprob=got.logprob,
-                recheck=lambda h: rechecked.get(h, ""), rivalry=reading,
-            )  # fmt: skip
+                got.text, near, (p,), end, logprob=got.logprob, recheck=again, rivalry=reading
+            )
             costs.recheck_s += time.perf_counter() - t
             costs.recheck_cpu_s += time.process_time() - c
             costs.rechecks += 1

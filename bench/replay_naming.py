@@ -30,10 +30,10 @@ from proxy.listen.speech.audio import PageDecoder
 from proxy.listen.speech.recognisers import Recognisers
 from proxy.listen.speech.settings import DEFAULT_SETTINGS
 from proxy.listen.trigger_phrases import DEFAULT_PHRASES
-from proxy.listen.triggers import contains_words, named_object, object_slot
+from proxy.listen.triggers import named_object, object_slot
 from proxy.relay.codec import Action
 from voiceops.phrases import ANSWER_MAX_WORDS
-from voiceops.words import words
+from voiceops.words import contains_words, words
 
 CONFIRM = next(p for p in DEFAULT_PHRASES if p.action is Action.CONFIRM)
 
@@ -79,7 +79,11 @@ def possible_confirm(h: Heard) -> str | None:
         return None
     # The decision pass as recorded, whatever its hotwords were then (a changed list of rivals
     # is heard again below with the shipped code).
-    recorded = [t for hotwords, t in (h.rechecked or {}).items() if hotwords.endswith(".")]
+    recorded = [
+        t
+        for hotwords, t in (h.rechecked or {}).items()
+        if hotwords.endswith(".") and hotwords != CONFIRM.object_hotwords
+    ]
     again = words(recorded[0]) if recorded else ()
     return " ".join(slot) if any(contains_words(again, s) for s in CONFIRM.spellings) else None
 

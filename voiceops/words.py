@@ -12,6 +12,7 @@ words for names and typed flags, and the guard splits a command at spaces only.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 _APOSTROPHES = re.compile(r"['’ʼ`´]")
 _SEPARATORS = re.compile(r"[\W_]+")
@@ -25,3 +26,16 @@ def words(text: str) -> tuple[str, ...]:
 def without_apostrophes(text: str) -> str:
     """``text`` with every kind of apostrophe dropped, so "what's" and "what’s" are one word."""
     return _APOSTROPHES.sub("", text)
+
+
+def contains_words(
+    haystack: Sequence[str], needle: Sequence[str], max_after: int | None = None
+) -> bool:
+    """True when ``needle`` occurs as consecutive whole words in ``haystack``, followed by at
+    most ``max_after`` words (``None``: any number)."""
+    n, total = len(needle), len(haystack)
+    return n > 0 and any(
+        tuple(haystack[i : i + n]) == tuple(needle)
+        and (max_after is None or total - (i + n) <= max_after)
+        for i in range(total - n + 1)
+    )

@@ -28,7 +28,7 @@ class TriggerPhrase:
     rivals as equal hotwords must also hear the phrase. ``company``: the only other words the
     utterance may hold (``None``: any). ``second_look``: how many final words of the text may be
     the phrase misheard (0: none); when the text missed the phrase
-    (:func:`proxy.listen.triggers.wants_second_look`), the recogniser scores the text with its
+    (:func:`proxy.listen.second_look.wants_second_look`), the recogniser scores the text with its
     last 1…``second_look`` words replaced by the phrase, and the phrase fires when one of those
     scores ``second_look_gain`` (log-probability) or more above the text itself.
     ``lead_max_words``: the phrase *first* in an utterance of at most this many words needs no
@@ -80,6 +80,16 @@ class TriggerPhrase:
         The list ends with a full stop.  Measured (185 wpm, 15 dB room noise): without it
         tiny.en took the list for words already said and heard "confirm, please" as "please"."""
         return ", ".join((self.phrase, *self.rivals)) + "."
+
+    @property
+    def object_hotwords(self) -> str:
+        """Hotwords of the object pass: the phrase and its objects ("confirm, kill, …, stop.").
+
+        Measured (``bench/bench_confirm.py``): the text pass, told only the trigger phrases,
+        writes the action as other words ("confirm, reboot" for "confirm remove", "confirm,
+        list heart" for "confirm restart"), which no forced reading can turn back; told the
+        actions, it wrote the action said in every dev clip."""
+        return ", ".join((self.phrase, *self.objects)) + "."
 
 
 #: Words Whisper confuses with "confirm" (same "con-/com-" onset, one stressed syllable after).

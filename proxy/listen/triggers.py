@@ -60,22 +60,25 @@ Decision rule, chosen from ``bench/bench_triggers.py`` (see the tap's report):
   Measured (``bench/bench_confirm.py``, dev set): tiny.en writes the action as other words
   ("confirm, list heart", "confirm, reboot") and a decision pass among the sound-alikes of
   "confirm" garbles it ("confirm, rest out"), so requiring both decodes to write the action
-  word kept 21 of 36 dev answers.  The decision pass still must hear "confirm".  "confirm"
-  alone (heard the same careful way) matches without an action, so that the flow can tell the
-  operator what to say; it runs nothing.
+  word kept 21 of 36 dev answers.  Words after "confirm" are heard once more, greedily, told
+  the actions (:func:`_object_pass`), and the reading starts from that text.  The decision pass
+  still must hear "confirm".  "confirm" alone matches without an action, so that the flow can
+  tell the operator what to say; it runs nothing.
 * One utterance fires each action at most once, and an action does not fire again within
   ``cooldown_s`` seconds of audio (an utterance split by a pause must not fire twice).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from proxy.listen.readings import Rescore, reads_likeliest, slot_texts
+from proxy.listen.second_look import heard_on_second_look, wants_second_look
 from proxy.listen.trigger_phrases import DEFAULT_PHRASES, TriggerPhrase
 from proxy.relay.codec import Action
-from voiceops.words import words
+from voiceops.words import contains_words, words
 
 #: Default seconds of audio during which the same action cannot fire twice.
 DEFAULT_COOLDOWN_S = 3.0
@@ -95,19 +98,6 @@ class TriggerMatch:
     at: float
     source: str  # "text", "keyphrase" or "second look"
     named: str | None = None
-
-
-def contains_words(
-    haystack: Sequence[str], needle: Sequence[str], max_after: int | None = None
-) -> bool:
-    """True when ``needle`` occurs as consecutive whole words in ``haystack``, followed by at
-    most ``max_after`` words (``None``: any number)."""
-    n, total = len(needle), len(haystack)
-    return n > 0 and any(
-        tuple(haystack[i : i + n]) == tuple(needle)
-        and (max_after is None or total - (i + n) <= max_after)
-        for i in range(total - n + 1)
-    )
 
 
 def _lengthened(said: Sequence[str], phrase: TriggerPhrase) -> bool:
@@ -200,8 +190,32 @@ def typed_answer(text: str, phrases: Sequence[TriggerPhrase] = DEFAULT_PHRASES) 
     return None
 
 
-#: A decision pass: hotwords in, the words heard with them out (one utterance's audio).
-Recheck = Callable[[str], str]
+class Recheck(Protocol):
+    """A decision pass: hotwords in, the words heard with them out (one utterance's audio);
+    ``once``: one greedy decode, deterministic (no sampled re-decode when unsure)."""
+
+    def __call__(self, hotwords: str, once: bool = False) -> str: ...
+
+
+def _object_pass(
+    p: TriggerPhrase, text: str, slot: tuple[str, ...], recheck: Recheck | None
+) -> tuple[str, tuple[str, ...]]:
+    """The text whose object ``slot`` the forced reading decides on, and that slot: the object
+    pass's (the utterance heard again with :attr:`TriggerPhrase.object_hotwords`) when it
+    holds the phrase with words after it, in company, else the text pass's ``text``.
+
+    Measured (``bench/bench_confirm.py``): dev 24 → 26 of 36, isolated clips 23 → 25 of 32,
+    no sound-alike taken.  Only a text pass with words after the phrase gets an object pass,
+    so it cannot put an action into a bare "confirm"."""
+    if recheck is None:
+        return text, slot
+    again = recheck(p.object_hotwords, once=True)
+    heard = words(again)
+    short = p.max_utterance_words is None or len(heard) <= p.max_utterance_words
+    again_slot = object_slot(heard, p) if short else ()
+    if again_slot and _in_company(heard, p, again_slot):
+        return again, again_slot
+    return text, slot
 
 
 def _read_object(
@@ -248,48 +262,6 @@ def _heard_twice(
     return reads_likeliest(text, p.written, p.rivals, rivalry, p.rival_margin)
 
 
-def wants_second_look(
-    p: TriggerPhrase, said: Sequence[str], heard: Iterable[Sequence[str]]
-) -> bool:
-    """True when the text pass may have missed ``p`` and the recogniser should judge again.
-
-    The text (words ``said``) does not hold the phrase where it would fire but ends on the
-    phrase's last word ("That's a good plan"), or the spotter ``heard`` the phrase.  Never when
-    the text holds the phrase's first word or a longer word starting with it ("we execute the
-    plan", "the execution plan"): the text heard that word clearly, so a second look that drops
-    the word after it would only put words in the speaker's mouth.
-    """
-    if not p.second_look or any(contains_words(said, s, p.max_words_after) for s in p.spellings):
-        return False
-    first, last = words(p.phrase)[0], words(p.phrase)[-1]
-    if any(w.startswith(first) for w in said):
-        return False
-    return said[-1:] == (last,) or words(p.phrase) in {tuple(h) for h in heard}
-
-
-def second_look_texts(p: TriggerPhrase, text: str) -> list[str]:
-    """The text pass's ``text``, then ``text`` with its last 1…``p.second_look`` words replaced
-    by the phrase ("Okay, so that's the cute plan" → …, "Okay, so execute plan")."""
-    tokens = text.split()
-    end = "." if text.rstrip().endswith(".") else ""
-    texts = [text]
-    for k in range(1, min(p.second_look, len(tokens)) + 1):
-        kept = tokens[: len(tokens) - k]
-        phrase = p.phrase if kept or not text[:1].isupper() else p.phrase.capitalize()
-        texts.append(" ".join([*kept, phrase]) + end)
-    return texts
-
-
-def _heard_on_second_look(p: TriggerPhrase, text: str, rescore: Rescore | None) -> bool:
-    """Some text ending in the phrase is more likely, by the recogniser's own scores, than the
-    text it wrote by at least ``second_look_gain``."""
-    if rescore is None:
-        return False
-    texts = second_look_texts(p, text)
-    scores = rescore(texts)
-    return len(scores) == len(texts) > 1 and max(scores[1:]) >= scores[0] + p.second_look_gain
-
-
 def match_utterance(
     text: str,
     spotted: Iterable[str],
@@ -319,7 +291,7 @@ def match_utterance(
                 continue
             named, reading = None, text
             if slot:
-                read = _read_object(p, text, slot, rivalry)
+                read = _read_object(p, *_object_pass(p, text, slot, recheck), rivalry)
                 if read is None:
                     continue  # words after the phrase that name no object: not an answer
                 named, reading = read
@@ -329,7 +301,7 @@ def match_utterance(
         elif p.keyphrase_alone and words(p.phrase) in heard and not _lengthened(said, p):
             found.append(TriggerMatch(p.action, p.phrase, at, "keyphrase"))
             seen.add(p.action)
-        elif wants_second_look(p, said, heard) and _heard_on_second_look(p, text, rescore):
+        elif wants_second_look(p, said, heard) and heard_on_second_look(p, text, rescore):
             found.append(TriggerMatch(p.action, p.phrase, at, "second look"))
             seen.add(p.action)
     return found

@@ -8,6 +8,7 @@ import pytest
 
 from guard.loader import load_policy
 from proxy.listen.readings import rival_texts
+from proxy.listen.second_look import second_look_texts
 from proxy.listen.trigger_phrases import (
     DEFAULT_PHRASES,
     SHIPPED_CONFIRM_WORDS,
@@ -16,14 +17,31 @@ from proxy.listen.trigger_phrases import (
 )
 from proxy.listen.triggers import (
     Answer,
+    Recheck,
     TriggerMatch,
     TriggerMatcher,
     match_utterance,
-    second_look_texts,
     typed_answer,
 )
 from proxy.relay.codec import Action
 from voiceops.words import words
+
+CONFIRM = next(p for p in DEFAULT_PHRASES if p.action is Action.CONFIRM)
+
+
+def passes(
+    text: str, again: str | None = None, told: str | None = None, asked: list[str] | None = None
+) -> Recheck:
+    """Passes that hear ``text`` again, or ``again`` (the decision pass) and ``told`` (the
+    object pass) when given; each call's hotwords are added to ``asked``."""
+
+    def recheck(hotwords: str, once: bool = False) -> str:
+        if asked is not None:
+            asked.append(hotwords if not once else f"{hotwords} (once)")
+        heard = told if hotwords == CONFIRM.object_hotwords else again
+        return text if heard is None else heard
+
+    return recheck
 
 
 def fired(
@@ -41,7 +59,7 @@ def fired(
         DEFAULT_PHRASES,
         at=1.0,
         logprob=logprob,
-        recheck=lambda _hotwords: text if again is None else again,
+        recheck=passes(text, again),
         # The text as written first, then the text with each rival in place of the phrase.
         rivalry=lambda texts: [-1.0, *[-1.0 - margin] * (len(texts) - 1)],
     )
@@ -49,11 +67,11 @@ def fired(
 
 
 def named(
-    text: str, spoken: str | None = None, again: str | None = None
+    text: str, spoken: str | None = None, again: str | None = None, told: str | None = None
 ) -> list[tuple[Action, str | None]]:
     """What one utterance fires, with the action it names: the text pass wrote ``text``, the
-    decision pass hears ``again`` (default: the same), and a forced reading finds the words
-    ``spoken`` (default: ``text``) likeliest."""
+    decision pass hears ``again`` and the object pass ``told`` (default: the same), and a
+    forced reading finds the words ``spoken`` (default: ``text``) likeliest."""
     said = words(spoken or text)
     matches = match_utterance(
         text,
@@ -61,7 +79,7 @@ def named(
         DEFAULT_PHRASES,
         at=1.0,
         logprob=-0.1,
-        recheck=lambda _hotwords: text if again is None else again,
+        recheck=passes(text, again, told),
         rivalry=lambda texts: [0.0 if words(t) == said else -5.0 for t in texts],
     )
     return [(m.action, m.named) for m in matches]
@@ -72,7 +90,7 @@ def test_confirm_must_read_likelier_than_every_rival() -> None:
     assert fired("confirm", margin=-0.7) == []
     assert fired("confirm", margin=0.5) == [Action.CONFIRM]
     no_reading = match_utterance(
-        "confirm", (), DEFAULT_PHRASES, 1.0, recheck=lambda _h: "confirm", rivalry=lambda _t: ()
+        "confirm", (), DEFAULT_PHRASES, 1.0, recheck=passes("confirm"), rivalry=lambda _t: ()
     )
     assert no_reading == []  # a recogniser that cannot read it never confirms
 
@@ -363,11 +381,41 @@ def test_the_action_is_read_not_decoded() -> None:
     assert named("Confirm, list heart.") == []
 
 
+def test_an_object_pass_hears_the_action_the_text_pass_missed() -> None:
+    # Measured (bench_confirm dev set): the text pass wrote "reboot" for "remove", which reads
+    # likelier than any action; heard again told the actions, it wrote "remove".
+    assert named("Okay, confirm reboot") == []
+    told = "Okay, confirm, remove."
+    heard_again = named("Okay, confirm reboot", told=told, spoken=told)
+    assert heard_again == [(Action.CONFIRM, "remove")]
+    # An object pass that lost "confirm" or the words after it leaves the text pass's words.
+    for lost in ("Remove.", "Okay, confirm."):
+        assert named("Okay, confirm remove", told=lost) == [(Action.CONFIRM, "remove")]
+
+
+@pytest.mark.parametrize(
+    ("text", "passes_asked"),
+    [
+        ("yes, confirm please", [CONFIRM.decision_hotwords]),
+        ("confirm restart", [f"{CONFIRM.object_hotwords} (once)", CONFIRM.decision_hotwords]),
+    ],
+)
+def test_only_words_after_confirm_earn_an_object_pass(text: str, passes_asked: list[str]) -> None:
+    # Told the actions, a pass could put one into a bare "confirm": it is never asked.
+    asked: list[str] = []
+    matches = match_utterance(
+        text, (), DEFAULT_PHRASES, 1.0, recheck=passes(text, asked=asked),
+        rivalry=lambda texts: [0.0 if words(t) == words(text) else -2.0 for t in texts],
+    )  # fmt: skip
+    assert asked == passes_asked
+    assert [m.action for m in matches] == [Action.CONFIRM]
+
+
 def test_the_actions_are_the_policys() -> None:
     assert load_policy().confirm_words() == SHIPPED_CONFIRM_WORDS
     other = naming_actions(DEFAULT_PHRASES, ("truncate",))
     matches = match_utterance(
-        "confirm truncate", (), other, 1.0, recheck=lambda _h: "confirm truncate",
+        "confirm truncate", (), other, 1.0, recheck=passes("confirm truncate"),
         rivalry=lambda texts: [0.0 if t == "confirm truncate" else -1.0 for t in texts],
     )  # fmt: skip
     assert [(m.action, m.named) for m in matches] == [(Action.CONFIRM, "truncate")]
