@@ -9,6 +9,9 @@ a time, one process; each updates its own section of ``bench/results/triggers.js
   voices; run once, after any tuning) and the held-out "confirm" alone, on the recordings the
   rule before named actions was measured on (it must now name nothing: the flow only tells the
   operator what to say).  Sections ``held_out_confirm`` and ``held_out_fast_noisy``.
+* ``held_out_2`` — :func:`bench.bench_triggers.held_out_confirm_2`: a second held-out set
+  (6 other voices × 8 other phrasings), written after the first had been seen.  Section
+  ``held_out_confirm_2``.
 * ``clips`` — the trade-off of the forced reading's margin on isolated clips: "confirm restart"
   against the sound-alikes "conform restart" and "concern stop", 8 voices × 135/185 wpm ×
   espeak pitch 38/62 (32 clips each), through Opus and white noise.  A clip is *taken* when
@@ -36,6 +39,7 @@ from bench.bench_triggers import (
     hearing,
     held_out,
     held_out_confirm,
+    held_out_confirm_2,
     listen,
     noisy,
 )
@@ -114,7 +118,7 @@ def load() -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--set", choices=("dev", "held_out", "clips"), required=True)
+    parser.add_argument("--set", choices=("dev", "held_out", "held_out_2", "clips"), required=True)
     args = parser.parse_args()
     recs = Recognisers.load(DEFAULT_SETTINGS)
     costs = Costs()
@@ -125,6 +129,8 @@ def main() -> None:
     elif args.set == "held_out":
         sections["held_out_confirm"] = held_out_confirm(recs, costs)
         sections["held_out_fast_noisy"] = held_out(recs, costs)
+    elif args.set == "held_out_2":
+        sections["held_out_confirm_2"] = held_out_confirm_2(recs, costs)
     else:
         sections["confirm_margin_clips"] = clips(recs, costs)
     cost = {

@@ -194,6 +194,21 @@ HELD_OUT_CONFIRM = (
     ("alright, confirm restart", "restart"),
     ("confirm stop now", "stop"),
 )
+#: A second held-out set of confirmations, written and first run after the object pass was
+#: chosen (the first set had been seen by then): other voices, other phrasings.
+HELD_OUT_2_VOICES = (
+    "en-us+m1", "en-us+m7", "en+f1", "en-us+f1", "en-gb-x-gbclan+m2", "en-029+f2",
+)  # fmt: skip
+HELD_OUT_2_CONFIRM = (
+    ("confirm restart now", "restart"),
+    ("okay, confirm stop", "stop"),
+    ("yes, confirm remove", "remove"),
+    ("confirm reload, please", "reload"),
+    ("confirm kill", "kill"),
+    ("alright, confirm start", "start"),
+    ("confirm stop, please", "stop"),
+    ("sure, confirm reload", "reload"),
+)
 #: "confirm" alone (the held-out confirmations of the rule before actions were named): it must
 #: now be heard as a confirmation that names nothing, which runs nothing and tells the operator
 #: what to say.
@@ -479,6 +494,12 @@ def held_out_confirm(recs: Recognisers, costs: Costs) -> dict[str, Any]:
     phrasings never tuned on (run once, after any tuning on :func:`dev_confirm`)."""
     items: list[Item] = [("", ph, (Action.CONFIRM, named)) for ph, named in HELD_OUT_CONFIRM]
     return fast_noisy(recs, costs, HELD_OUT_VOICES, items, 7500)
+
+
+def held_out_confirm_2(recs: Recognisers, costs: Costs) -> dict[str, Any]:
+    """The second held-out set of confirmations (:data:`HELD_OUT_2_CONFIRM`), run once."""
+    items: list[Item] = [("", ph, (Action.CONFIRM, named)) for ph, named in HELD_OUT_2_CONFIRM]
+    return fast_noisy(recs, costs, HELD_OUT_2_VOICES, items, 7800)
 
 
 def dev_set(recs: Recognisers, costs: Costs) -> dict[str, Any]:
