@@ -1,4 +1,4 @@
-"""Confirmations that name the action ("confirm restart"): recall, and what a sound-alike costs.
+"""Fast, noisy recall of confirmations that name the action and of "execute plan"; sound-alikes.
 
 Run: ``PYTHONPATH=. nice -n 10 .venv/bin/python bench/bench_confirm.py --set dev`` (one set at
 a time, one process; each updates its own section of ``bench/results/triggers.json``):
@@ -12,6 +12,9 @@ a time, one process; each updates its own section of ``bench/results/triggers.js
 * ``held_out_2`` — :func:`bench.bench_triggers.held_out_confirm_2`: a second held-out set
   (6 other voices × 8 other phrasings), written after the first had been seen.  Section
   ``held_out_confirm_2``.
+* ``dev_execute`` — :func:`bench.bench_triggers.dev_set`: "execute plan" and sentences that end
+  on "plan" without asking for it, on the dev voices, fast in room noise (where the second look
+  and the rivals of "execute plan" were tuned).  Section ``dev_fast_noisy``.
 * ``clips`` — the trade-off of the forced reading's margin on isolated clips: "confirm restart"
   against the sound-alikes "conform restart" and "concern stop", 8 voices × 135/185 wpm ×
   espeak pitch 38/62 (32 clips each), through Opus and white noise.  A clip is *taken* when
@@ -36,6 +39,7 @@ from bench.bench_triggers import (
     LONG_VOICES,
     Costs,
     dev_confirm,
+    dev_set,
     hearing,
     held_out,
     held_out_confirm,
@@ -118,7 +122,9 @@ def load() -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--set", choices=("dev", "held_out", "held_out_2", "clips"), required=True)
+    parser.add_argument(
+        "--set", choices=("dev", "held_out", "held_out_2", "dev_execute", "clips"), required=True
+    )
     args = parser.parse_args()
     recs = Recognisers.load(DEFAULT_SETTINGS)
     costs = Costs()
@@ -126,6 +132,8 @@ def main() -> None:
     sections: dict[str, dict[str, Any]] = {}
     if args.set == "dev":
         sections["dev_confirm"] = dev_confirm(recs, costs)
+    elif args.set == "dev_execute":
+        sections["dev_fast_noisy"] = dev_set(recs, costs)
     elif args.set == "held_out":
         sections["held_out_confirm"] = held_out_confirm(recs, costs)
         sections["held_out_fast_noisy"] = held_out(recs, costs)
@@ -143,6 +151,10 @@ def main() -> None:
         "heard_confirms": costs.rechecks,
         "decision_pass_and_reading_cpu_s_each": round(
             costs.recheck_cpu_s / max(1, costs.rechecks), 3
+        ),
+        "execute_readings": costs.execute_readings,
+        "execute_reading_cpu_s_each": round(
+            costs.execute_reading_cpu_s / max(1, costs.execute_readings), 3
         ),
         "whisper_threads": DEFAULT_SETTINGS.whisper_threads,
         "nice": os.nice(0),

@@ -33,6 +33,9 @@ readings) are appended to ``--store`` as they finish: a cut-short run resumes wh
 and a changed rule is judged again without Whisper.  The rules before a confirmation named its
 action are judged on the stored readings; the shipped rule by :mod:`bench.replay_naming` (an
 upper bound, then each possible false confirm heard again, kept in ``…_again.jsonl.gz``).
+Utterances that may fire EXECUTE (text pass ending on "plan" or holding "execut…") are heard
+again there too, and judged by the rule before "execute plan" was read against its sound-alikes
+and by the shipped one on the same hearing (``execute_heard_again``).
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ from bench.replay_naming import (
     heard_of,
     hint,
     possible_confirm,
+    possible_execute,
     reread_all,
     rereads_of,
     runs,
@@ -75,6 +79,7 @@ from bench.replay_naming import (
 )
 from proxy.listen.speech.recognisers import Recognisers
 from proxy.listen.speech.settings import DEFAULT_SETTINGS
+from proxy.relay.codec import Action
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "triggers.json"
@@ -86,6 +91,9 @@ STREAMS_PER_HOUR = 40
 #: Rules judged on the stored readings (``bench_triggers.policies``): those before a
 #: confirmation named its action; the shipped rule is judged by :mod:`bench.replay_naming`.
 REPLAY_POLICIES = ("previous", "round1", "round2", "unnamed")
+#: The rule before "execute plan" was read against its rivals, and the shipped rule, judged on
+#: the utterances that may fire EXECUTE heard again.
+EXECUTE_RULES = ("unread_execute", "chosen")
 PITCHES = (35, 66)  # espeak-ng -p range for blocks after the first
 
 _RECS: Recognisers | None = None
@@ -200,13 +208,13 @@ def utterances(r: dict[str, Any], category: str) -> Iterator[tuple[str, dict[str
 def candidates(
     streams: list[list[dict[str, Any]]],
 ) -> list[tuple[dict[str, Any], list[str], list[float]]]:
-    """The utterances the naming rule's upper bound counts, per stream: (spec, categories
-    recorded, utterance ends), to be heard again."""
+    """The utterances the naming rule's upper bound counts and those that may fire EXECUTE,
+    per stream: (spec, categories recorded, utterance ends), to be heard again."""
     found: dict[str, tuple[dict[str, Any], list[str], list[float]]] = {}
     for category in SHORT_CATEGORIES:
         for r in judged(streams, category):
             for _, h in utterances(r, category):
-                if possible_confirm(heard_of(h)) is not None:
+                if possible_confirm(heard_of(h)) is not None or possible_execute(heard_of(h)):
                     k = json.dumps(r["spec"], sort_keys=True)
                     found.setdefault(k, (r["spec"], r["categories"], []))[2].append(h["end"])
     return list(found.values())
@@ -229,10 +237,12 @@ def judge(streams: list[list[dict[str, Any]]], again: dict[str, Heard]) -> dict[
     examples: dict[str, list[str]] = {}
     bound: list[str] = []
     ran: list[str] = []
+    executed: dict[str, list[str]] = {rule: [] for rule in EXECUTE_RULES}
     used: list[dict[str, Any]] = []  # the records judged, for the cost figures
     for category in SHORT_CATEGORIES:
         counts = dict.fromkeys(keys, 0)
         speech_s, said_n, possible, runs_n, missing, hints = 0.0, 0, 0, 0, 0, 0
+        execute = dict.fromkeys(("possible", "not_heard_again", *EXECUTE_RULES), 0)
         for r in judged(streams, category):
             if all(r is not u for u in used):
                 used.append(r)
@@ -248,6 +258,17 @@ def judge(streams: list[list[dict[str, Any]]], again: dict[str, Heard]) -> dict[
                             f"{nearest!r} → {h.text!r} (logprob {h.logprob:.2f}) [{_where(r)}]"
                         )
                 hints += hint(h)
+                if possible_execute(h):
+                    execute["possible"] += 1
+                    heard = again.get(utterance_key(r["spec"], h.end))
+                    execute["not_heard_again"] += heard is None
+                    for rule in EXECUTE_RULES:
+                        if heard is not None and Action.EXECUTE in fired(rule, [heard]):
+                            execute[rule] += 1
+                            executed[rule].append(
+                                f"{nearest!r} → {heard.text!r} (logprob {heard.logprob:.2f}) "
+                                f"[{_where(r)}]"
+                            )
                 named = possible_confirm(h)
                 if named is None:
                     continue
@@ -280,6 +301,11 @@ def judge(streams: list[list[dict[str, Any]]], again: dict[str, Heard]) -> dict[
                 "not_heard_again": missing,
                 "bare_confirm_hints": _rate(hints, hours),
             },
+            "execute_heard_again": {
+                "possible": execute["possible"],
+                "not_heard_again": execute["not_heard_again"],
+                **{rule: _rate(execute[rule], hours) for rule in EXECUTE_RULES},
+            },
         }
     records = used
     audio_s = sum(r["audio_s"] for r in records)
@@ -310,6 +336,19 @@ def judge(streams: list[list[dict[str, Any]]], again: dict[str, Heard]) -> dict[
             **{k: _rate(n, hours) for k, n in total.items()},
             "possible_cases": bound,
             "false_confirms": ran,
+        },
+        "execute_heard_again": {
+            "what": "utterances whose recorded text pass ends on 'plan' or holds a word "
+            "starting with 'execut' heard again with the shipped code; false EXECUTEs by the "
+            "rule before 'execute plan' was read against its rivals (unread_execute) and by "
+            "the shipped rule (chosen), on the same hearing",
+            **{
+                rule: {
+                    **_rate(len(executed[rule]), hours),
+                    "cases": executed[rule],
+                }
+                for rule in EXECUTE_RULES
+            },
         },
         "examples": {k: v[:25] for k, v in sorted(examples.items())},
         "decision_passes": sum(bool(h["rechecked"]) for r in records for h in r["heard"]),

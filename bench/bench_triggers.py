@@ -24,7 +24,11 @@ the decision policies are then compared on the same recordings:
   ("cancel net": tiny.en's "cancel that"); when the text ends on "plan" (or the spotter heard
   "execute plan") but missed the phrase, Whisper scores the text with its last words replaced
   by "execute plan" (the second look);
-* ``chosen``     — the shipped default: as ``unnamed``, and a confirmation that runs a command
+* ``unread_execute`` — as ``chosen``, but "execute plan" is not read against its rivals
+  (every rule above reads none either);
+* ``chosen``     — the shipped default: as ``unnamed``, "execute plan" (written by the text
+  pass or put there by the second look) must read likelier than its sound-alikes ("exit
+  plan", "explain plan"…), and a confirmation that runs a command
   names its action ("confirm restart": both passes hear the same action word right after
   "confirm"); a "confirm" naming none still matches (``TriggerMatch.named`` is ``None``), and
   the flow answers it with what to say (a hint), so it is counted here although it runs
@@ -259,6 +263,8 @@ class Costs:
     rechecks: int = 0
     second_look_cpu_s: float = 0.0
     second_looks: int = 0
+    execute_reading_cpu_s: float = 0.0
+    execute_readings: int = 0
     utterances: int = 0
 
 
@@ -271,24 +277,22 @@ def hear(recs: Recognisers, pcm: Pcm, end: float, near: tuple[str, ...], costs: 
     costs.utterances += 1
     rechecked: dict[str, str] = {}
     scores: dict[str, float] = {}
+
+    def reading(texts: Sequence[str]) -> list[float]:
+        # Whatever the shipped rule reads (the action after "confirm", the rivals of "execute
+        # plan"), recorded.
+        new = [t for t in dict.fromkeys(texts) if t not in scores]
+        if new:
+            scores.update(zip(new, recs.transcriber.score(pcm, new, prompt=False), strict=True))
+        return [scores[t] for t in texts]
+
     for p in DEFAULT_PHRASES:
         said = words(got.text)
         short = p.max_utterance_words is None or len(said) <= p.max_utterance_words
-        if p.rivals and short and any(contains_words(said, w) for w in p.spellings):
+        if p.decision_pass and short and any(contains_words(said, w) for w in p.spellings):
             t, c = time.perf_counter(), time.process_time()
             rechecked[p.decision_hotwords] = recs.transcriber.hear(pcm, p.decision_hotwords).text
-            forms = rival_texts(got.text, p.written, p.rivals)
-            read = recs.transcriber.score(pcm, forms, prompt=False)
-            scores.update(zip(forms, read, strict=False))
-
-            def reading(texts: Sequence[str]) -> list[float]:
-                # Whatever else the shipped rule reads (the action after "confirm"), recorded.
-                new = [t for t in dict.fromkeys(texts) if t not in scores]
-                if new:
-                    scores.update(
-                        zip(new, recs.transcriber.score(pcm, new, prompt=False), strict=True)
-                    )
-                return [scores[t] for t in texts]
+            reading(rival_texts(got.text, p.written, p.rivals))
 
             def again(hotwords: str, once: bool = False) -> str:
                 # Whatever else the shipped rule hears (the object pass), recorded.
@@ -312,6 +316,16 @@ def hear(recs: Recognisers, pcm: Pcm, end: float, near: tuple[str, ...], costs: 
         rescored = dict(zip(texts, recs.transcriber.score(pcm, texts), strict=False))
         costs.second_look_cpu_s += time.process_time() - t
         costs.second_looks += 1
+    # "execute plan" read against its rivals where the shipped rule asks (the text pass wrote
+    # it, or the second look put it there), recorded.
+    c, before = time.process_time(), len(scores)
+    match_utterance(
+        got.text, near, (EXECUTE,), end,
+        rescore=lambda texts: [rescored[t] for t in texts if t in rescored], rivalry=reading,
+    )  # fmt: skip
+    if len(scores) > before:
+        costs.execute_reading_cpu_s += time.process_time() - c
+        costs.execute_readings += 1
     return Heard(got.text, near, end, got.logprob, rechecked, rescored, scores)
 
 
@@ -346,11 +360,21 @@ def listen(recs: Recognisers, audio: Pcm, costs: Costs) -> list[Heard]:
 
 def policies() -> dict[str, tuple[TriggerPhrase, ...]]:
     no_second_look = tuple(replace(p, second_look=0) for p in DEFAULT_PHRASES)
-    unnamed = tuple(replace(p, objects=()) for p in DEFAULT_PHRASES)
+    # Every rule before this one read "execute plan" against no rival.
+    unread_execute = tuple(
+        replace(p, rival_margin=None) if p.action is Action.EXECUTE else p for p in DEFAULT_PHRASES
+    )
+    unnamed = tuple(replace(p, objects=()) for p in unread_execute)
     round2 = tuple(replace(p, lead_max_words=None, rival_margin=None) for p in unnamed)
     before = tuple(replace(p, second_look=0) for p in round2)
     previous = tuple(
-        replace(p, keyphrase_alone=p.action is not Action.EXECUTE, min_logprob=None, rivals=())
+        replace(
+            p,
+            keyphrase_alone=p.action is not Action.EXECUTE,
+            min_logprob=None,
+            rivals=(),
+            decision_pass=False,
+        )
         for p in before
     )
     text_only = tuple(replace(p, keyphrase_alone=False) for p in previous)
@@ -365,6 +389,7 @@ def policies() -> dict[str, tuple[TriggerPhrase, ...]]:
         "no_second_look": no_second_look,
         "round2": round2,
         "unnamed": unnamed,
+        "unread_execute": unread_execute,
         "chosen": DEFAULT_PHRASES,
     }
 
@@ -412,17 +437,32 @@ def row(want: Fired) -> str:
     return "CONFIRM" if named is not None else "CONFIRM_alone"
 
 
+def read_margin(h: Heard, p: TriggerPhrase, text: str) -> tuple[float | None, str | None]:
+    """How much likelier ``text`` read than with its likeliest rival in place of ``p`` (nats),
+    and that rival's text, as recorded (``None``: not read)."""
+    texts = rival_texts(text, p.written, p.rivals)
+    read = h.rivalry(texts) if len(texts) > 1 else []
+    if not read:
+        return None, None
+    best = max(read[1:])
+    return round(read[0] - best, 3), texts[1 + read[1:].index(best)]
+
+
 def hearing(h: Heard) -> dict[str, Any]:
     """What each pass heard in one utterance: the text pass (and its confidence), the decision
-    pass and the forced reading's margin (the text over its likeliest rival, nats)."""
-    texts = rival_texts(h.text, CONFIRM.written, CONFIRM.rivals)
-    read = h.rivalry(texts) if len(texts) > 1 else []
+    pass and the forced readings' margins (the text over its likeliest rival, nats; for
+    "execute plan", the second look's likeliest text where the text pass missed it)."""
+    margin, rival = read_margin(h, CONFIRM, h.text)
+    looked = sorted((s, t) for t, s in (h.rescored or {}).items() if t != h.text)
+    execute, execute_rival = read_margin(h, EXECUTE, looked[-1][1] if looked else h.text)
     return {
         "text": h.text,
         "logprob": round(h.logprob, 3),
         "decision": h.recheck(CONFIRM.decision_hotwords) if h.rechecked else None,
-        "margin": round(read[0] - max(read[1:]), 3) if read else None,
-        "rival": texts[1 + read[1:].index(max(read[1:]))] if read else None,
+        "margin": margin,
+        "rival": rival,
+        "execute_margin": execute,
+        "execute_rival": execute_rival,
     }
 
 
@@ -958,6 +998,7 @@ def quick(began: float, vad: str) -> dict[str, Any]:
         "round2",
         "no_second_look",
         "unnamed",
+        "unread_execute",
         "chosen",
     )
     pos: dict[str, dict[str, list[int]]] = {n: {"execute": [], "reply": []} for n in names}
@@ -1053,6 +1094,10 @@ def quick(began: float, vad: str) -> dict[str, Any]:
             "second_looks": costs.second_looks,
             "second_look_cpu_s_each": round(
                 costs.second_look_cpu_s / max(1, costs.second_looks), 3
+            ),
+            "execute_readings": costs.execute_readings,
+            "execute_reading_cpu_s_each": round(
+                costs.execute_reading_cpu_s / max(1, costs.execute_readings), 3
             ),
         },
         "machine": "2 shared cores with other jobs running: times and RTF are noisy",

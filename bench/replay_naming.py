@@ -1,4 +1,5 @@
-"""The short replay judged by the rule that a confirmation names its action ("confirm restart").
+"""The short replay judged by the shipped rule: a confirmation names its action ("confirm
+restart"), and "execute plan" reads likelier than its sound-alikes.
 
 Recordings made before that rule hold the forced reading of each word alone ("Confirm." against
 "Conform."), not of the text as written against the same text with a rival in place of "confirm"
@@ -10,7 +11,7 @@ is then *heard again* with the shipped code (its stream regenerated from its see
 cuts, text pass, decision pass and the new forced reading) and judged by the shipped rule: the
 exact count. A "confirm" naming no action runs nothing and answers with what to say (a hint);
 hints are counted with the reading that was recorded (the old rule's), as that rule decided
-them.
+them.  Utterances that may fire EXECUTE (:func:`possible_execute`) are heard again the same way.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from voiceops.phrases import ANSWER_MAX_WORDS
 from voiceops.words import contains_words, words
 
 CONFIRM = next(p for p in DEFAULT_PHRASES if p.action is Action.CONFIRM)
+EXECUTE = next(p for p in DEFAULT_PHRASES if p.action is Action.EXECUTE)
 
 _RECS: Recognisers | None = None
 
@@ -86,6 +88,15 @@ def possible_confirm(h: Heard) -> str | None:
     ]
     again = words(recorded[0]) if recorded else ()
     return " ".join(slot) if any(contains_words(again, s) for s in CONFIRM.spellings) else None
+
+
+def possible_execute(h: Heard) -> bool:
+    """The text pass ends on "plan" or holds a word starting with "execut": where the text
+    pass or the second look may fire EXECUTE.  Such utterances recorded before "execute plan"
+    was read against its rivals are heard again with the shipped code and judged by the rule
+    before (``unread_execute``) and the shipped one, on the same hearing."""
+    said, first = words(h.text), words(EXECUTE.phrase)[0]
+    return said[-1:] == words(EXECUTE.phrase)[-1:] or any(w.startswith(first[:-1]) for w in said)
 
 
 def hint(h: Heard) -> bool:

@@ -69,6 +69,10 @@ def slot_texts(
 
 
 def _spelled(spellings: Sequence[str]) -> re.Pattern[str]:
-    """The phrase as a whole word in any of its spellings, longest first, any case."""
-    alternatives = "|".join(re.escape(s) for s in sorted(spellings, key=len, reverse=True))
+    """The phrase as whole words in any of its spellings, longest first, any case, its words
+    apart by anything that is not a letter or digit ("Execute, plan." holds "execute plan")."""
+    alternatives = "|".join(
+        r"[\W_]+".join(re.escape(w) for w in s.split())
+        for s in sorted(spellings, key=len, reverse=True)
+    )
     return re.compile(rf"\b({alternatives})\b", re.IGNORECASE)

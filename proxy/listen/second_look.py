@@ -4,7 +4,9 @@ Said fast in room noise, tiny.en's greedy decoding sometimes writes "Okay, so th
 plan".  When the text may have missed the phrase (:func:`wants_second_look`), the recogniser
 scores, on the same encoding and prompt, the text with its last words replaced by the phrase
 (:func:`second_look_texts`); the phrase fires when one of those reads at least as likely as the
-text it wrote.  Why: :mod:`proxy.listen.triggers`.
+text it wrote, and that text reads likelier than with a sound-alike in place of the phrase
+("exit plan": a second look took "and let plan" for "execute plan").  Why:
+:mod:`proxy.listen.triggers`.
 """
 
 from __future__ import annotations
@@ -48,11 +50,15 @@ def second_look_texts(p: TriggerPhrase, text: str) -> list[str]:
     return texts
 
 
-def heard_on_second_look(p: TriggerPhrase, text: str, rescore: Rescore | None) -> bool:
-    """Some text ending in the phrase is more likely, by the recogniser's own scores, than the
-    text it wrote by at least ``second_look_gain``."""
+def heard_on_second_look(p: TriggerPhrase, text: str, rescore: Rescore | None) -> str | None:
+    """The likeliest text ending in the phrase, by the recogniser's own scores, when it is
+    more likely than the text it wrote by at least ``second_look_gain`` (else ``None``).  The
+    matcher still reads it against the phrase's rivals (:mod:`proxy.listen.triggers`)."""
     if rescore is None:
-        return False
+        return None
     texts = second_look_texts(p, text)
     scores = rescore(texts)
-    return len(scores) == len(texts) > 1 and max(scores[1:]) >= scores[0] + p.second_look_gain
+    if not len(scores) == len(texts) > 1:
+        return None
+    best, looked = max(zip(scores[1:], texts[1:], strict=True))
+    return looked if best >= scores[0] + p.second_look_gain else None

@@ -24,7 +24,8 @@ class TriggerPhrase:
     ``keyphrase_alone`` lets a spotter hit fire without the text agreeing. ``spotter_threshold``
     is the pocketsphinx keyphrase threshold (smaller: fewer false alarms). ``min_logprob``: the
     text pass's mean token log-probability must reach this (``None``: no limit). ``rivals``:
-    words that sound like the phrase; when given, a decision pass that lists the phrase and its
+    words that sound like the phrase (read against it with ``rival_margin``, listed beside it
+    by a ``decision_pass``). ``decision_pass``: a second decode that lists the phrase and its
     rivals as equal hotwords must also hear the phrase. ``company``: the only other words the
     utterance may hold (``None``: any). ``second_look``: how many final words of the text may be
     the phrase misheard (0: none); when the text missed the phrase
@@ -34,7 +35,8 @@ class TriggerPhrase:
     ``lead_max_words``: the phrase *first* in an utterance of at most this many words needs no
     company (``None``: always the company rule). ``rival_margin``: with rivals, the text read
     unprompted must also be likelier, by this many nats of log-probability, than the text with a
-    rival in place of the phrase (``None``: no such test). ``objects``: words that name what the
+    rival in place of the phrase (``None``: no such test), whether the text pass wrote the
+    phrase or a second look put it there. ``objects``: words that name what the
     phrase acts on ("restart" in "confirm restart"); the words right after the phrase are read
     as one of them (:attr:`proxy.listen.triggers.TriggerMatch.named`) and need no company.
     """
@@ -54,6 +56,7 @@ class TriggerPhrase:
     lead_max_words: int | None = None
     rival_margin: float | None = None
     objects: tuple[str, ...] = ()
+    decision_pass: bool = False
 
     def __post_init__(self) -> None:
         if not words(self.phrase):
@@ -104,6 +107,14 @@ EXECUTE_SECOND_LOOK = 4
 #: text as written: 0, the recogniser prefers them (dev set: misses +1.8…+3.0, sentences ending
 #: on "plan" -2.2 and below).
 EXECUTE_SECOND_LOOK_GAIN = 0.0
+#: What "execute plan" must read likelier than: the bench_triggers dev set's sentences that ask
+#: for nothing ("explain plan", "the execution plan", "then we execute the plan") and "exit
+#: plan".  Not "the cute plan" / "a cute plan" (tiny.en's words for a fast "execute plan"): a
+#: dev "okay so execute plan" read 1.1 nats likelier as "a cute plan"; against these four every
+#: dev "execute plan" read ≥ 1.5 nats likelier.
+EXECUTE_RIVALS = ("exit plan", "explain plan", "execution plan", "execute the plan")
+#: How much likelier than every rival "execute plan" must read (nats): likeliest is enough.
+EXECUTE_RIVAL_MARGIN = 0.0
 #: Least sure a text pass may be of a "confirm" (mean token log-probability; bench_triggers).
 CONFIRM_MIN_LOGPROB = -1.0
 #: How much likelier than every rival "confirm" must read (nats).  bench_confirm clips: at 0 one
@@ -125,6 +136,8 @@ DEFAULT_PHRASES: tuple[TriggerPhrase, ...] = (
         spotter_threshold=1e-20,
         second_look=EXECUTE_SECOND_LOOK,
         second_look_gain=EXECUTE_SECOND_LOOK_GAIN,
+        rivals=EXECUTE_RIVALS,
+        rival_margin=EXECUTE_RIVAL_MARGIN,
     ),
     TriggerPhrase(
         phrases.CONFIRM,
@@ -134,6 +147,7 @@ DEFAULT_PHRASES: tuple[TriggerPhrase, ...] = (
         spotter_threshold=1e-20,
         min_logprob=CONFIRM_MIN_LOGPROB,
         rivals=CONFIRM_RIVALS,
+        decision_pass=True,
         company=phrases.ANSWER_COMPANY,
         rival_margin=CONFIRM_RIVAL_MARGIN,
         objects=SHIPPED_CONFIRM_WORDS,

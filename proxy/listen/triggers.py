@@ -24,6 +24,11 @@ Decision rule, chosen from ``bench/bench_triggers.py`` (see the tap's report):
   encoding and prompt, the text with its last 1…4 words replaced by "execute plan"; if one of
   those is at least as likely as the text it wrote, the phrase fires.  A text that heard
   "execute" or "execution" gets no second look: "then we execute the plan" must not lose "the".
+* "execute plan", written or found by the second look, must also *read* likelier than its
+  sound-alikes (``rivals``, ``rival_margin``; no decision pass: it wrote the same).  Short replay
+  (13.7 h): tiny.en wrote "execute plan" for a lone "exit plan", "explain plan", "execution
+  plan", and second looks took "and let plan" for it: 8 false EXECUTEs, 0 when read (same
+  hearing); dev recall 47/48 and held-out 32/32 either way.
 * A spotter hit on a one-word phrase does not fire when the text shows a longer word
   starting with it ("confirmation", "cancelation"): the spotter heard the phrase inside that
   word (measured with the bench's ``--negative-minutes`` run).
@@ -244,20 +249,25 @@ def _heard_twice(
     rivalry: Rescore | None,
 ) -> bool:
     """The text pass (``text``; for a phrase with objects, as the object reading wrote it) is
-    sure enough and, for a phrase with rivals, the decision pass agrees and (with
-    ``rival_margin``) ``text`` reads likelier than with a rival in place of the phrase."""
+    sure enough, for a phrase with a decision pass that pass hears it too, and ``text`` reads
+    as the phrase (:func:`_reads_as_phrase`)."""
     if p.min_logprob is not None and logprob < p.min_logprob:
         return False
-    if not p.rivals:
-        return True
-    if recheck is None:
-        return False  # nothing can check it: a phrase that needs two hearings does not fire
-    again = words(recheck(p.decision_hotwords))
-    if p.max_utterance_words is not None and len(again) > p.max_utterance_words:
-        return False
-    if not any(contains_words(again, s, p.max_words_after) for s in p.spellings):
-        return False
-    if p.rival_margin is None:
+    if p.decision_pass:
+        if recheck is None:
+            return False  # nothing can check it: a phrase that needs two hearings does not fire
+        again = words(recheck(p.decision_hotwords))
+        if p.max_utterance_words is not None and len(again) > p.max_utterance_words:
+            return False
+        if not any(contains_words(again, s, p.max_words_after) for s in p.spellings):
+            return False
+    return _reads_as_phrase(p, text, rivalry)
+
+
+def _reads_as_phrase(p: TriggerPhrase, text: str, rivalry: Rescore | None) -> bool:
+    """``text`` (holding the phrase) reads ``rival_margin`` likelier than with each rival in
+    place of the phrase; true for a phrase with no such test."""
+    if p.rival_margin is None or not p.rivals:
         return True
     return reads_likeliest(text, p.written, p.rivals, rivalry, p.rival_margin)
 
@@ -301,9 +311,11 @@ def match_utterance(
         elif p.keyphrase_alone and words(p.phrase) in heard and not _lengthened(said, p):
             found.append(TriggerMatch(p.action, p.phrase, at, "keyphrase"))
             seen.add(p.action)
-        elif wants_second_look(p, said, heard) and heard_on_second_look(p, text, rescore):
-            found.append(TriggerMatch(p.action, p.phrase, at, "second look"))
-            seen.add(p.action)
+        elif wants_second_look(p, said, heard):
+            looked = heard_on_second_look(p, text, rescore)
+            if looked is not None and _reads_as_phrase(p, looked, rivalry):
+                found.append(TriggerMatch(p.action, p.phrase, at, "second look"))
+                seen.add(p.action)
     return found
 
 

@@ -75,7 +75,14 @@ class SpeechPipeline:
             # Without Whisper the text is too poor to decide on, and nothing can check it twice:
             # the spotter has to.
             phrases = tuple(
-                replace(p, keyphrase_alone=True, min_logprob=None, rivals=(), second_look=0)
+                replace(
+                    p,
+                    keyphrase_alone=True,
+                    min_logprob=None,
+                    rivals=(),
+                    decision_pass=False,
+                    second_look=0,
+                )
                 for p in phrases
             )
         self._matcher = TriggerMatcher(phrases, s.cooldown_s)

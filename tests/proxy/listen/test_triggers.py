@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import pytest
@@ -132,16 +133,63 @@ def test_spotter_alone_cannot_fire_execute() -> None:
     assert fired("We will execute the plan tomorrow", spotted=("execute plan",)) == []
 
 
-def looked(text: str, prefer: str | None, spotted: tuple[str, ...] = ()) -> list[TriggerMatch]:
+def looked(
+    text: str, prefer: str | None, spotted: tuple[str, ...] = (), reads: str | None = None
+) -> list[TriggerMatch]:
     """Matches for one utterance whose second look finds ``prefer`` (of the texts it is shown)
-    likelier than the text as written, and every other text less likely."""
+    likelier than the text as written, and every other text less likely; an unprompted
+    reading finds ``reads`` likeliest (default: the first text it is shown)."""
     return match_utterance(
         text,
         spotted,
         DEFAULT_PHRASES,
         at=1.0,
         rescore=lambda texts: [0.0 if t == prefer else -1.0 if t == text else -9.0 for t in texts],
+        rivalry=lambda texts: [0.0 if t == (reads or texts[0]) else -5.0 for t in texts],
     )
+
+
+def test_execute_plan_must_read_likelier_than_its_sound_alikes() -> None:
+    # Short replay: espeak's "exit plan" and "explain plan" written "execute plan".
+    def reading(prefer: str) -> list[Action]:
+        matches = match_utterance(
+            "Execute plan.",
+            (),
+            DEFAULT_PHRASES,
+            at=1.0,
+            rivalry=lambda texts: [0.0 if t == prefer else -2.0 for t in texts],
+        )
+        return [m.action for m in matches]
+
+    assert reading("Exit plan.") == []
+    assert reading("Explain plan.") == []
+    assert reading("Execute plan.") == [Action.EXECUTE]
+    # A recogniser that cannot read it does not execute.
+    assert match_utterance("Execute plan.", (), DEFAULT_PHRASES, 1.0, rivalry=lambda _: []) == []
+
+
+def test_a_second_look_must_read_likelier_than_the_sound_alikes_too() -> None:
+    # Short replay: "exit plan" written "and let plan", which a second look took for the phrase.
+    assert [m.action for m in looked("and let plan", "execute plan")] == [Action.EXECUTE]
+    assert looked("and let plan", "execute plan", reads="exit plan") == []
+
+
+def test_execute_plan_gets_no_decision_pass() -> None:
+    asked: list[str] = []
+
+    def recheck(hotwords: str, once: bool = False) -> str:
+        asked.append(hotwords)
+        return ""
+
+    matches = match_utterance(
+        "Execute plan.",
+        (),
+        DEFAULT_PHRASES,
+        at=1.0,
+        recheck=recheck,
+        rivalry=as_written,
+    )
+    assert [m.action for m in matches] == [Action.EXECUTE] and asked == []
 
 
 def test_a_missed_execute_plan_fires_when_the_recogniser_prefers_it_on_a_second_look() -> None:
@@ -190,7 +238,8 @@ def test_without_scores_a_missed_execute_plan_stays_missed() -> None:
 
 #: The phrases as the pocketsphinx-only fallback uses them: the spotter may fire alone.
 FALLBACK = tuple(
-    replace(p, keyphrase_alone=True, min_logprob=None, rivals=()) for p in DEFAULT_PHRASES
+    replace(p, keyphrase_alone=True, min_logprob=None, rivals=(), decision_pass=False)
+    for p in DEFAULT_PHRASES
 )
 
 
@@ -262,17 +311,28 @@ def test_the_decision_pass_lists_the_phrase_among_its_rivals() -> None:
     assert confirm.decision_hotwords.endswith(".")
 
 
+def as_written(texts: Sequence[str]) -> list[float]:
+    """A forced reading that finds the text as written (the first) likelier than the rest."""
+    return [0.0, *[-2.0] * (len(texts) - 1)]
+
+
 def test_one_utterance_fires_each_action_once() -> None:
-    matches = match_utterance("execute plan, execute plan", ["execute plan"], DEFAULT_PHRASES, 2.0)
+    matches = match_utterance(
+        "execute plan, execute plan", ["execute plan"], DEFAULT_PHRASES, 2.0, rivalry=as_written
+    )
     assert [(m.action, m.source) for m in matches] == [(Action.EXECUTE, "text")]
 
 
 def test_cooldown_on_the_audio_clock() -> None:
     matcher = TriggerMatcher(cooldown_s=3.0)
-    assert [m.action for m in matcher.utterance("execute plan", [], at=10.0)] == [Action.EXECUTE]
-    assert matcher.utterance("execute plan", [], at=11.5) == []  # same request, split by a pause
-    assert [m.action for m in matcher.utterance("cancel", [], at=11.6)] == [Action.CANCEL]
-    assert [m.action for m in matcher.utterance("execute plan", [], at=13.5)] == [Action.EXECUTE]
+
+    def heard(text: str, at: float) -> list[Action]:
+        return [m.action for m in matcher.utterance(text, [], at=at, rivalry=as_written)]
+
+    assert heard("execute plan", 10.0) == [Action.EXECUTE]
+    assert heard("execute plan", 11.5) == []  # same request, split by a pause
+    assert heard("cancel", 11.6) == [Action.CANCEL]
+    assert heard("execute plan", 13.5) == [Action.EXECUTE]
 
 
 def test_custom_phrase() -> None:
@@ -432,3 +492,8 @@ def test_rivals_take_the_place_of_the_phrase_in_the_text_as_written() -> None:
         "Concern stop.",
     )
     assert rival_texts("okay", ("confirm",), ("concern",)) == ("okay",)
+    # A phrase of two words, whatever the text pass put between them.
+    assert rival_texts("Okay, execute, plan.", ("execute plan",), ("exit plan",)) == (
+        "Okay, execute, plan.",
+        "Okay, exit plan.",
+    )
