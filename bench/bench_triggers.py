@@ -289,7 +289,7 @@ def hear(recs: Recognisers, pcm: Pcm, end: float, near: tuple[str, ...], costs: 
     for p in DEFAULT_PHRASES:
         said = words(got.text)
         short = p.max_utterance_words is None or len(said) <= p.max_utterance_words
-        if p.decision_pass and short and any(contains_words(said, w) for w in p.spellings):
+        if p.decision_rivals and short and any(contains_words(said, w) for w in p.spellings):
             t, c = time.perf_counter(), time.process_time()
             rechecked[p.decision_hotwords] = recs.transcriber.hear(pcm, p.decision_hotwords).text
             reading(rival_texts(got.text, p.written, p.rivals))
@@ -364,7 +364,10 @@ def policies() -> dict[str, tuple[TriggerPhrase, ...]]:
     unread_execute = tuple(
         replace(p, rival_margin=None) if p.action is Action.EXECUTE else p for p in DEFAULT_PHRASES
     )
-    unnamed = tuple(replace(p, objects=()) for p in unread_execute)
+    # ... and read "confirm" only against the rivals its decision pass lists (not "confer").
+    unnamed = tuple(
+        replace(p, objects=(), rivals=p.decision_rivals or p.rivals) for p in unread_execute
+    )
     round2 = tuple(replace(p, lead_max_words=None, rival_margin=None) for p in unnamed)
     before = tuple(replace(p, second_look=0) for p in round2)
     previous = tuple(
@@ -373,7 +376,7 @@ def policies() -> dict[str, tuple[TriggerPhrase, ...]]:
             keyphrase_alone=p.action is not Action.EXECUTE,
             min_logprob=None,
             rivals=(),
-            decision_pass=False,
+            decision_rivals=(),
         )
         for p in before
     )

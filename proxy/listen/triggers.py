@@ -253,7 +253,7 @@ def _heard_twice(
     as the phrase (:func:`_reads_as_phrase`)."""
     if p.min_logprob is not None and logprob < p.min_logprob:
         return False
-    if p.decision_pass:
+    if p.decision_rivals:
         if recheck is None:
             return False  # nothing can check it: a phrase that needs two hearings does not fire
         again = words(recheck(p.decision_hotwords))

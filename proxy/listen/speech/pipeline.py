@@ -80,7 +80,7 @@ class SpeechPipeline:
                     keyphrase_alone=True,
                     min_logprob=None,
                     rivals=(),
-                    decision_pass=False,
+                    decision_rivals=(),
                     second_look=0,
                 )
                 for p in phrases

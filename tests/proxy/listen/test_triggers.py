@@ -238,7 +238,7 @@ def test_without_scores_a_missed_execute_plan_stays_missed() -> None:
 
 #: The phrases as the pocketsphinx-only fallback uses them: the spotter may fire alone.
 FALLBACK = tuple(
-    replace(p, keyphrase_alone=True, min_logprob=None, rivals=(), decision_pass=False)
+    replace(p, keyphrase_alone=True, min_logprob=None, rivals=(), decision_rivals=())
     for p in DEFAULT_PHRASES
 )
 
@@ -309,6 +309,24 @@ def test_the_decision_pass_lists_the_phrase_among_its_rivals() -> None:
     assert hotwords[0] == "confirm" and "concern" in hotwords and len(hotwords) > 5
     # A full stop ends the list: without it "confirm, please" was heard as "please".
     assert confirm.decision_hotwords.endswith(".")
+
+
+def test_confer_is_read_against_confirm_but_not_listed_in_the_decision_pass() -> None:
+    # Short replay: "confer reload" heard as "confirm reload" by both passes.  Listed in the
+    # decision pass, "confer" made it write "confirm" for "conform" (bench_confirm clips).
+    assert "confer" not in CONFIRM.decision_hotwords.removesuffix(".").split(", ")
+    reads = {"confirm reload": 0.0, "confer reload": 1.0}
+    matches = match_utterance(
+        "confirm reload", (), DEFAULT_PHRASES, 1.0, logprob=-0.1,
+        recheck=passes("confirm reload"), rivalry=lambda ts: [reads.get(t, -5.0) for t in ts],
+    )  # fmt: skip
+    assert matches == []
+    reads["confer reload"] = -1.0
+    heard = match_utterance(
+        "confirm reload", (), DEFAULT_PHRASES, 1.0, logprob=-0.1,
+        recheck=passes("confirm reload"), rivalry=lambda ts: [reads.get(t, -5.0) for t in ts],
+    )  # fmt: skip
+    assert [(m.action, m.named) for m in heard] == [(Action.CONFIRM, "reload")]
 
 
 def as_written(texts: Sequence[str]) -> list[float]:
