@@ -19,7 +19,9 @@ a time, one process; each updates its own section of ``bench/results/triggers.js
   against the sound-alikes "conform restart" and "concern stop", 8 voices × 135/185 wpm ×
   espeak pitch 38/62 (32 clips each), through Opus and white noise.  A clip is *taken* when
   it fires CONFIRM naming an action; judged with no reading, margin 0 (shipped) and 0.5, on
-  the same recordings.  Section ``confirm_margin_clips``.
+  the same recordings.  Section ``confirm_margin_clips``.  The same for "confer reload" and
+  "can firm restart" (the short replay's false confirmations), judged with and without "confer"
+  read against "confirm": section ``confirm_action_clips``.
 
 Each set also reports the CPU of the decision pass and forced reading per heard "confirm" and
 the load average before and after (the machine is shared).
@@ -49,7 +51,7 @@ from bench.bench_triggers import (
 )
 from proxy.listen.speech.recognisers import Recognisers
 from proxy.listen.speech.settings import DEFAULT_SETTINGS
-from proxy.listen.trigger_phrases import DEFAULT_PHRASES
+from proxy.listen.trigger_phrases import DEFAULT_PHRASES, TriggerPhrase
 from proxy.relay.codec import Action
 from tests.voices import concat, say, silence
 
@@ -57,6 +59,10 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "triggers.json"
 #: The isolated clips: the confirmation, and sound-alikes that name an action.
 CLIP_PHRASES = ("confirm restart", "conform restart", "concern stop")
+#: Sound-alikes beside an action word that the short replay took for a confirmation, said as
+#: isolated clips the same way (their own seeds): "confer" is read against "confirm" only since
+#: they were measured; "can firm" is the very sounds of "confirm".
+ACTION_CLIP_PHRASES = ("confer reload", "can firm restart")
 CLIP_SPEEDS = (135, 185)
 CLIP_PITCHES = (38, 62)
 CLIP_NOISE_RMS = 0.01
@@ -64,30 +70,45 @@ CLIP_NOISE_RMS = 0.01
 MARGINS: tuple[float | None, ...] = (None, 0.0, 0.5)
 
 
-def clips(recs: Recognisers, costs: Costs) -> dict[str, Any]:
-    """Every clip of :data:`CLIP_PHRASES`, what was heard, and the takes per margin."""
-    rules = {
+def margin_rules() -> dict[str, tuple[TriggerPhrase, ...]]:
+    """The shipped phrases with each margin of :data:`MARGINS` ("none": no reading)."""
+    return {
         "none" if m is None else f"{m:g}": tuple(
             replace(p, rival_margin=m) for p in DEFAULT_PHRASES
         )
         for m in MARGINS
     }
-    taken = {rule: dict.fromkeys(CLIP_PHRASES, 0) for rule in rules}
+
+
+def confer_rules() -> dict[str, tuple[TriggerPhrase, ...]]:
+    """The shipped phrases, and with "confirm" read only against its decision pass's rivals."""
+    unread = tuple(replace(p, rivals=p.decision_rivals or p.rivals) for p in DEFAULT_PHRASES)
+    return {"without_confer": unread, "shipped": DEFAULT_PHRASES}
+
+
+def clips(
+    recs: Recognisers,
+    costs: Costs,
+    phrases: tuple[str, ...],
+    seed: int,
+    rules: dict[str, tuple[TriggerPhrase, ...]],
+) -> dict[str, Any]:
+    """Every clip of ``phrases``, what was heard, and the takes per rule."""
+    taken = {rule: dict.fromkeys(phrases, 0) for rule in rules}
     heard_clips: list[dict[str, Any]] = []
-    seed = 12000
     for voice in LONG_VOICES:
         for speed in CLIP_SPEEDS:
             for pitch in CLIP_PITCHES:
-                for phrase in CLIP_PHRASES:
+                for phrase in phrases:
                     seed += 1
                     audio = concat(silence(0.4), say(phrase, voice, speed, pitch), silence(1.0))
                     heard = listen(recs, noisy(audio, CLIP_NOISE_RMS, seed), costs)
                     took: dict[str, list[str | None]] = {}
-                    for rule, phrases in rules.items():
+                    for rule, rule_phrases in rules.items():
                         named = [
                             m.named
                             for h in heard
-                            for m in h.matches(phrases)
+                            for m in h.matches(rule_phrases)
                             if m.action is Action.CONFIRM
                         ]
                         took[rule] = named
@@ -140,7 +161,10 @@ def main() -> None:
     elif args.set == "held_out_2":
         sections["held_out_confirm_2"] = held_out_confirm_2(recs, costs)
     else:
-        sections["confirm_margin_clips"] = clips(recs, costs)
+        sections["confirm_margin_clips"] = clips(recs, costs, CLIP_PHRASES, 12000, margin_rules())
+        sections["confirm_action_clips"] = clips(
+            recs, costs, ACTION_CLIP_PHRASES, 13000, confer_rules()
+        )
     cost = {
         "load_before": before,
         "load_after": load(),
