@@ -48,8 +48,10 @@ def heard_of(h: dict[str, Any]) -> Heard:
     "confirm" scores as that rival's best spelling did, so a rule judged on them decides as the
     rule of the time did.  Readings recorded the new way are kept as they are."""
     scores: dict[str, float] = h.get("scores") or {}
-    texts = rival_texts(h["text"], CONFIRM.written, CONFIRM.rivals)
-    said = (CONFIRM.phrase, *CONFIRM.rivals)
+    # The old way read the rivals the decision pass lists ("confer" was read only later).
+    rivals = CONFIRM.decision_rivals
+    texts = rival_texts(h["text"], CONFIRM.written, rivals)
+    said = (CONFIRM.phrase, *rivals)
     # Old readings are of single words only; a new record also reads whole texts.
     if len(texts) > 1 and all(form.rstrip(".").lower() in said for form in scores):
         best: dict[str, float] = {}

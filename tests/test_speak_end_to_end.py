@@ -155,7 +155,9 @@ async def test_our_spoken_prompt_echoed_into_the_microphone_does_not_confirm(
     # then the operator takes the handset (the model's own noise no longer echoes, so the
     # recogniser can end the echoed utterance) and says "confirm restart".  The echoed prompt
     # holds those very words ("Say confirm restart, or cancel").
-    script = concat(silence(9.0), say("confirm restart"), silence(4.0))
+    # 6 s after it: the answer is heard three times (text, decision and object passes), which
+    # under load took longer than 4 s (the call had hung up: "CONFIRM heard after hang-up").
+    script = concat(silence(9.0), say("confirm restart"), silence(6.0))
     call = await _call(
         product.proxy.ws, script, "restart the nginx service", echo_gain=0.8, echo_seconds=8.0
     )

@@ -26,8 +26,8 @@ Decision rule, chosen from ``bench/bench_triggers.py`` (see the tap's report):
   "execute" or "execution" gets no second look: "then we execute the plan" must not lose "the".
 * "execute plan", written or found by the second look, must also *read* likelier than its
   sound-alikes (``rivals``, ``rival_margin``; no decision pass: it wrote the same).  Short replay
-  (13.7 h): tiny.en wrote "execute plan" for a lone "exit plan", "explain plan", "execution
-  plan", and second looks took "and let plan" for it: 8 false EXECUTEs, 0 when read (same
+  (32 h): tiny.en wrote "execute plan" for a lone "exit plan", "explain plan", "execution
+  plan", and second looks took "and let plan" for it: 16 false EXECUTEs, 0 when read (same
   hearing); dev recall 47/48 and held-out 32/32 either way.
 * A spotter hit on a one-word phrase does not fire when the text shows a longer word
   starting with it ("confirmation", "cancelation"): the spotter heard the phrase inside that
@@ -196,8 +196,9 @@ def typed_answer(text: str, phrases: Sequence[TriggerPhrase] = DEFAULT_PHRASES) 
 
 
 class Recheck(Protocol):
-    """A decision pass: hotwords in, the words heard with them out (one utterance's audio);
-    ``once``: one greedy decode, deterministic (no sampled re-decode when unsure)."""
+    """Another pass over one utterance's audio (the decision pass, the object pass): hotwords
+    in, the words heard with them out; ``once``: one greedy decode, deterministic (no sampled
+    re-decode when unsure)."""
 
     def __call__(self, hotwords: str, once: bool = False) -> str: ...
 
