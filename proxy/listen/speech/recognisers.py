@@ -1,7 +1,7 @@
 """The process-wide recognisers: loaded once at start-up, shared by every session's tap.
 
 :meth:`Recognisers.load` reads the models (Whisper weights, the pocketsphinx acoustic model and
-dictionary) and writes the keyphrase list; :meth:`Recognisers.spotter` then makes the cheap
+dictionary) and builds the keyphrase list; :meth:`Recognisers.spotter` then makes the cheap
 per-session keyphrase decoder.  Loading is the slow part (≈0.5 s here); do it before the first
 call arrives.
 """
@@ -14,7 +14,6 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from proxy.listen.speech.names import NamesPass
 from proxy.listen.speech.settings import DEFAULT_SETTINGS, TapSettings
@@ -67,34 +66,29 @@ class Recognisers:
 
     settings: TapSettings
     transcriber: Transcriber
-    kws_file: Path
+    #: The keyphrase list as pocketsphinx reads it: one line per phrase with its own threshold
+    #: ("execute plan /1e-20/").
+    keyphrases: str
     load_seconds: float
     silero: SileroModel | None
     names: NamesPass | None
-    _keepalive: Any  # the temporary directory holding ``kws_file``
     _lock: threading.Lock
 
     @classmethod
     def load(cls, settings: TapSettings = DEFAULT_SETTINGS) -> Recognisers:
         """Load the models once for the process; raises :class:`RecogniserError` if impossible."""
         began = time.perf_counter()
-        tmp = tempfile.TemporaryDirectory(prefix="voiceops-kws-")
-        kws_file = Path(tmp.name) / "keyphrases.txt"
-        # One line per phrase with its own threshold: "execute plan /1e-20/".
-        kws_file.write_text(
-            "".join(
-                f"{' '.join(words(p.phrase))} /{p.spotter_threshold:g}/\n" for p in settings.phrases
-            )
+        keyphrases = "".join(
+            f"{' '.join(words(p.phrase))} /{p.spotter_threshold:g}/\n" for p in settings.phrases
         )
         transcriber = _load_transcriber(settings)
         recs = cls(
             settings,
             transcriber,
-            kws_file,
+            keyphrases,
             0.0,
             _load_silero(settings),
             _names_pass(settings) if transcriber.reliable else None,
-            tmp,
             threading.Lock(),
         )
         spotter = recs.spotter()  # checks the phrases against the dictionary now, not mid-call
@@ -114,8 +108,16 @@ class Recognisers:
         from pocketsphinx import Config, Decoder  # noqa: PLC0415
 
         hmm, dic, _lm = _sphinx_paths()
-        with self._lock:
-            config = Config(hmm=hmm, dict=dic, lm=None, kws=str(self.kws_file), logfn="/dev/null")
+        # pocketsphinx reads keyphrases only from a file, and only while the decoder starts: the
+        # file lives just that long.  (A file kept for the process's life was left behind in
+        # /tmp by every speech worker, which ends without running finalisers.)
+        with (
+            self._lock,
+            tempfile.NamedTemporaryFile("w", prefix="voiceops-kws-", suffix=".txt") as kws,
+        ):
+            kws.write(self.keyphrases)
+            kws.flush()
+            config = Config(hmm=hmm, dict=dic, lm=None, kws=kws.name, logfn="/dev/null")
             try:
                 decoder = Decoder(config)
             except (RuntimeError, ValueError) as exc:
