@@ -34,11 +34,11 @@ import json
 import os
 import time
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from bench.bench_triggers import (
     LONG_VOICES,
+    RESULTS,
     Costs,
     dev_confirm,
     dev_set,
@@ -55,8 +55,6 @@ from proxy.listen.trigger_phrases import DEFAULT_PHRASES, TriggerPhrase
 from proxy.relay.codec import Action
 from tests.voices import concat, say, silence
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results" / "triggers.json"
 #: The isolated clips: the confirmation, and sound-alikes that name an action.
 CLIP_PHRASES = ("confirm restart", "conform restart", "concern stop")
 #: Sound-alikes beside an action word that the short replay took for a confirmation, said as
@@ -173,13 +171,7 @@ def main() -> None:
         "audio_s": round(costs.audio_s, 1),
         "utterances": costs.utterances,
         "heard_confirms": costs.rechecks,
-        "decision_pass_and_reading_cpu_s_each": round(
-            costs.recheck_cpu_s / max(1, costs.rechecks), 3
-        ),
-        "execute_readings": costs.execute_readings,
-        "execute_reading_cpu_s_each": round(
-            costs.execute_reading_cpu_s / max(1, costs.execute_readings), 3
-        ),
+        **costs.per_pass(),
         "whisper_threads": DEFAULT_SETTINGS.whisper_threads,
         "nice": os.nice(0),
     }

@@ -54,6 +54,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.bench_triggers import (
+    RESULTS,
+    ROOT,
     SHORT_CATEGORIES,
     SOUNDALIKE_ACTIONS,
     SOUNDALIKES,
@@ -81,9 +83,7 @@ from proxy.listen.speech.recognisers import Recognisers
 from proxy.listen.speech.settings import DEFAULT_SETTINGS
 from proxy.relay.codec import Action
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results" / "triggers.json"
-STORE = ROOT / "bench" / "results" / "short_replay_silero.jsonl.gz"
+STORE = RESULTS.with_name("short_replay_silero.jsonl.gz")
 #: What the first records held (before they named their categories).
 FIRST_CATEGORIES = ("short", "soundalike")
 #: Streams per hour of script (90 s of speech each, as in the long run).

@@ -71,6 +71,11 @@ class TriggerPhrase:
         """The phrase and its variants as written ("confirm", "confirmed")."""
         return (self.phrase, *self.variants)
 
+    def fits(self, said: Sequence[str]) -> bool:
+        """True when an utterance of the words ``said`` is short enough for the phrase
+        (``max_utterance_words``)."""
+        return self.max_utterance_words is None or len(said) <= self.max_utterance_words
+
     @property
     def spellings(self) -> tuple[tuple[str, ...], ...]:
         """The phrase and its variants as word tuples."""

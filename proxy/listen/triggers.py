@@ -186,7 +186,7 @@ def typed_answer(text: str, phrases: Sequence[TriggerPhrase] = DEFAULT_PHRASES) 
     for p in phrases:
         if p.action is Action.EXECUTE or p.company is None:
             continue
-        if p.max_utterance_words is not None and len(said) > p.max_utterance_words:
+        if not p.fits(said):
             continue
         named = named_object(said, p)
         slot = (named,) if named is not None else ()
@@ -217,8 +217,7 @@ def _object_pass(
         return text, slot
     again = recheck(p.object_hotwords, once=True)
     heard = words(again)
-    short = p.max_utterance_words is None or len(heard) <= p.max_utterance_words
-    again_slot = object_slot(heard, p) if short else ()
+    again_slot = object_slot(heard, p) if p.fits(heard) else ()
     if again_slot and _in_company(heard, p, again_slot):
         return again, again_slot
     return text, slot
@@ -258,7 +257,7 @@ def _heard_twice(
         if recheck is None:
             return False  # nothing can check it: a phrase that needs two hearings does not fire
         again = words(recheck(p.decision_hotwords))
-        if p.max_utterance_words is not None and len(again) > p.max_utterance_words:
+        if not p.fits(again):
             return False
         if not any(contains_words(again, s, p.max_words_after) for s in p.spellings):
             return False
@@ -294,7 +293,7 @@ def match_utterance(
     for p in phrases:
         if p.action in seen:
             continue
-        if p.max_utterance_words is not None and len(said) > p.max_utterance_words:
+        if not p.fits(said):
             continue
         if any(contains_words(said, s, p.max_words_after) for s in p.spellings):
             slot = object_slot(said, p)
