@@ -131,6 +131,13 @@ def _positive(text: str) -> float:
     return value
 
 
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
+    return value
+
+
 def _query_value(kind: type) -> Any:
     # Validate the number but send the text as typed (the UI sends its own formatting too).
     def check(text: str) -> str:
@@ -156,8 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
         "/api/chat server): streams a WAV or the microphone, prints the conversation, "
         "sends EXECUTE/CONFIRM/CANCEL, saves the reply audio.",
         epilog="Exit codes: 0 normal end; 1 the session ended badly (error close code such as "
-        "1011/1013/1014, no handshake, timeout); 2 usage or input error; 3 cannot connect; "
-        "4 HTTP rejection (e.g. 400); 5 authentication failed (401/403).",
+        "1011/1013/1014, no handshake, timeout, results awaited in vain); 2 usage or input "
+        "error; 3 cannot connect; 4 HTTP rejection (e.g. 400); 5 authentication failed (401/403).",
     )
     conn = parser.add_argument_group("connection")
     conn.add_argument("--url", default=DEFAULT_URL, help=f"ws:// or wss:// (default {DEFAULT_URL})")
@@ -210,7 +217,26 @@ def build_parser() -> argparse.ArgumentParser:
         type=_seconds,
         default=2.0,
         metavar="S",
-        help="silence after the input and after the last control frame (default 2)",
+        help="silence after the input, the last control frame and the results awaited (default 2)",
+    )
+    audio.add_argument(
+        "--until-results",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="with --events: keep sending silence until the proxy has reported N results "
+        "(a command's final fate: executed, failed, blocked, cancelled, expired; or a request "
+        "that ran nothing), then --tail seconds more, rather than guessing a --tail long "
+        "enough for a busy proxy (default 0: do not wait)",
+    )
+    audio.add_argument(
+        "--result-timeout",
+        type=_positive,
+        default=SessionOptions.result_timeout,
+        metavar="S",
+        help="with --until-results: stop waiting S wall-clock seconds after the input and the "
+        "last control frame; the session then closes normally, says how many results came, "
+        "and exits with 1 (default %(default)g)",
     )
     audio.add_argument("--out", type=Path, metavar="FILE.wav", help="save the reply audio")
 
@@ -293,6 +319,8 @@ def parse_invocation(
             speed=args.speed,
             tail=args.tail,
             steps=steps,
+            until_results=args.until_results,
+            result_timeout=args.result_timeout,
             confirm_when_asked=args.confirm_when_asked,
             events=args.events,
             token=args.token or env.get(TOKEN_ENV) or None,

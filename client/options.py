@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from client.audio import Pcm
+from client.results import TailRule
 from proxy.relay.codec import Action, Control
 from voiceops.errors import VoiceOpsError
 
@@ -93,7 +94,11 @@ class SessionOptions:
     default input device instead, for ``mic_seconds`` (``None``: until cancelled).  Audio is paced
     at ``speed`` × real time, 80 ms per page, and followed by ``tail`` seconds of silence so the
     model (whose output is clocked by its input) keeps answering.  ``steps`` are sent in order.
-    ``query`` holds the UI's query parameters; ``events`` adds ``events=1``.
+    ``query`` holds the UI's query parameters; ``events`` adds ``events=1``.  With
+    ``until_results`` the silence goes on until the proxy has reported that many results (see
+    :func:`client.results.is_result`; they come as ``0x04`` events, so it needs ``events``),
+    and ``tail`` seconds more; the wait gives up ``result_timeout`` wall-clock seconds after the
+    input and the last control frame, and the summary's ``failure`` says so.
     """
 
     url: str
@@ -104,6 +109,8 @@ class SessionOptions:
     speed: float = 1.0
     tail: float = 2.0
     steps: tuple[ControlStep, ...] = ()
+    until_results: int = 0
+    result_timeout: float = 60.0
     confirm_when_asked: bool = False
     events: bool = False
     token: str | None = field(default=None, repr=False)
@@ -122,9 +129,22 @@ class SessionOptions:
             raise OptionsError(f"speed must be positive (got {self.speed})")
         if self.tail < 0:
             raise OptionsError(f"tail must not be negative (got {self.tail})")
+        if self.until_results < 0:
+            raise OptionsError(f"until_results must not be negative (got {self.until_results})")
+        if self.until_results and not self.events:
+            raise OptionsError(
+                "--until-results needs --events: the proxy reports results as 0x04 events"
+            )
+        if self.result_timeout <= 0:
+            raise OptionsError(f"result_timeout must be positive (got {self.result_timeout})")
         if self.microphone and self.pcm is not None:
             raise OptionsError("stream either a WAV or the microphone, not both")
         build_url(self.url, self.query, events=self.events)
+
+    @property
+    def tail_rule(self) -> TailRule:
+        """When the silence after the input ends."""
+        return TailRule(self.tail, self.until_results, self.result_timeout)
 
 
 def build_url(url: str, query: Mapping[str, str], *, events: bool = False) -> str:

@@ -16,6 +16,7 @@ import numpy as np
 
 from client.asking import ConfirmationAsk, ask_in_event, ask_in_text
 from client.audio import SAMPLE_RATE, OpusDecoder, Pcm
+from client.results import is_result
 from client.summary import EventRecord, SentControl, SessionSummary, TextEvent, close_name
 from proxy.relay.codec import (
     Action,
@@ -68,6 +69,7 @@ class SessionRecorder:
         self._texts: list[TextEvent] = []
         self._notices: list[str] = []
         self._events: list[EventRecord] = []
+        self._result_times: list[float] = []
         self._errors: list[str] = []
         self._controls: list[SentControl] = []
         self._confirmed: set[str | None] = set()
@@ -87,6 +89,11 @@ class SessionRecorder:
     def audio_clock(self) -> float:
         """Seconds of audio sent so far (the clock ``--at`` and the text timestamps use)."""
         return self._samples_sent / SAMPLE_RATE
+
+    @property
+    def result_times(self) -> tuple[float, ...]:
+        """Audio times at which the proxy's results came (:func:`client.results.is_result`)."""
+        return tuple(self._result_times)
 
     @property
     def handshaken(self) -> bool:
@@ -182,10 +189,13 @@ class SessionRecorder:
     def _event(self, data: dict[str, object], now: float) -> Reaction:
         event = EventRecord(data, round(self.audio_clock, 4), self._wall(now))
         self._events.append(event)
+        record = event.record
+        if is_result(record):
+            self._result_times.append(event.audio_time)
         output = ""
         if self._show_events:
             output = self._line(f"[event] {json.dumps(data, ensure_ascii=False)}")
-        ask = ask_in_event(event.record) if self._use_events else None
+        ask = ask_in_event(record) if self._use_events else None
         return Reaction(output, self._confirm(ask))
 
     def _confirm(self, ask: ConfirmationAsk | None) -> tuple[Control, ...]:

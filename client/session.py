@@ -3,6 +3,7 @@
 :func:`run_session` connects, waits for the ``0x00`` handshake (the server drops audio sent
 before it), streams the audio in real time (or ``speed`` × faster) as one Ogg/Opus page per
 80 ms, sends the control steps on the audio clock, keeps sending silence for ``tail`` seconds
+(or, with ``until_results``, until the proxy's results have come; see :mod:`client.results`)
 so the model keeps answering, closes normally and returns a
 :class:`~client.summary.SessionSummary`.  Everything it learns goes through the pure
 :class:`~client.recorder.SessionRecorder`; this module only moves bytes and keeps time.
@@ -36,6 +37,7 @@ from client.options import (
     redact_url,
 )
 from client.recorder import SessionRecorder
+from client.results import Verdict
 from client.summary import SessionSummary
 from proxy.relay.codec import Audio, Control, Handshake, ProtocolError, encode, parse
 
@@ -162,6 +164,7 @@ class _Conversation:
         self._handshake = asyncio.Event()
         self._steps = list(options.steps)
         self._last_control_audio = 0.0
+        self._last_control_wall = 0.0
 
     async def run(self, microphone: Microphone | None) -> None:
         """Hold the conversation until it ends, then record how it closed."""
@@ -242,6 +245,7 @@ class _Conversation:
     async def _send_control(self, control: Control, *, automatic: bool = False) -> None:
         await self._ws.send(encode(control))
         self._last_control_audio = self._rec.audio_clock
+        self._last_control_wall = self._clock()
         self._emit(self._rec.sent_control(control, self._clock(), automatic=automatic))
 
     async def _send_due_steps(self, *, input_done: bool) -> None:
@@ -274,21 +278,28 @@ class _Conversation:
                 for frame in frames(self._options.pcm):
                     await pace.wait()
                     await self._send_frame(encoder, frame)
-            input_end = self._rec.audio_clock
+            input_end, input_wall = self._rec.audio_clock, self._clock()
             await self._send_due_steps(input_done=True)
-            # Silence until every step is sent and ``tail`` seconds have passed after both the
-            # input and the last control frame: the answer comes on the audio clock.
+            # Silence until every step is sent and the tail rule is met: the answer comes on
+            # the audio clock, and the model answers only while it hears us.
             pace.restart()
             silence = np.zeros(FRAME_SAMPLES, np.float32)
+            rule = self._options.tail_rule
             while True:
                 await self._send_due_steps(input_done=True)
-                if not self._steps and self._rec.audio_clock >= self._tail_end(input_end) - 1e-9:
-                    break
+                if not self._steps:
+                    verdict = rule.verdict(
+                        audio_clock=self._rec.audio_clock,
+                        quiet_from=max(input_end, self._last_control_audio),
+                        arrived=self._rec.result_times,
+                        waited=self._clock() - max(input_wall, self._last_control_wall),
+                    )
+                    if verdict is Verdict.GAVE_UP:
+                        self._emit(self._rec.failed(rule.gave_up(len(self._rec.result_times))))
+                    if verdict is not Verdict.SILENCE:
+                        break
                 await pace.wait()
                 await self._send_frame(encoder, silence)
-
-    def _tail_end(self, input_end: float) -> float:
-        return max(input_end, self._last_control_audio) + self._options.tail
 
 
 async def _cancel(task: asyncio.Task[Any]) -> None:

@@ -39,11 +39,22 @@ async def product(moshi_upstream: TinyMoshiServer, tmp_path: Path) -> AsyncItera
         yield running
 
 
-def _options(product: Product, pcm: Pcm, **overrides: object) -> SessionOptions:
+async def _talk(product: Product, pcm: Pcm, **overrides: object) -> SessionSummary:
+    """One conversation that goes on until the proxy has reported one result (a loaded
+    machine hears, runs and reports late), then two seconds more."""
     base = SessionOptions(
-        url=product.proxy.ws, pcm=pcm, speed=2.0, tail=6.0, events=True, idle_timeout=60.0
+        url=product.proxy.ws,
+        pcm=pcm,
+        speed=2.0,
+        tail=2.0,
+        until_results=1,
+        events=True,
+        idle_timeout=60.0,
     )
-    return replace(base, **overrides)  # type: ignore[arg-type]
+    summary = await run_session(replace(base, **overrides))  # type: ignore[arg-type]
+    assert summary.failure is None, f"{summary.failure}; heard: {_result_texts(summary)!r}"
+    assert summary.close_code == 1000
+    return summary
 
 
 def _result_texts(summary: SessionSummary) -> str:
@@ -85,8 +96,7 @@ async def test_spoken_request_and_trigger_run_the_command_and_the_result_comes_b
     request = concat(silence(0.5), say("please check the disk space"), silence(1.0))
     trigger = concat(say("execute plan"), silence(0.3))
     pcm = concat(request, trigger, silence(1.0))
-    summary = await run_session(_options(product, pcm, tail=8.0))
-    assert summary.failure is None and summary.close_code == 1000
+    summary = await _talk(product, pcm)
     text = _result_texts(summary)
     assert "df -h: Root filesystem" in text, (
         f"the df -h digest should be in the conversation: {text!r}"
@@ -107,7 +117,7 @@ async def test_destructive_request_waits_for_a_spoken_confirm_that_names_it(
     # "confirm" alone runs nothing (a sound-alike must not run a restart): the proxy says
     # what to say instead, and "confirm restart" runs it.
     pcm = _restart_nginx_then("confirm", "confirm restart")
-    summary = await run_session(_options(product, pcm, speed=1.5, tail=6.0))
+    summary = await _talk(product, pcm, speed=1.5)
     asked = _commands(summary, "needs_confirmation")
     assert asked and asked[0].command.startswith("systemctl restart nginx")
     assert asked[0].say == "confirm restart"
@@ -122,7 +132,7 @@ async def test_destructive_request_waits_for_a_spoken_confirm_that_names_it(
 
 async def test_spoken_cancel_drops_the_pending_command(product: Product) -> None:
     pcm = _restart_nginx_then("cancel")
-    summary = await run_session(_options(product, pcm, speed=1.5, tail=6.0))
+    summary = await _talk(product, pcm, speed=1.5)
     assert _commands(summary, "needs_confirmation")
     assert product.restarts() == []
     assert any(isinstance(r, ConfirmationRecord) for r in product.audit_records()) or "ancel" in (
@@ -138,7 +148,7 @@ async def test_refused_request_reports_the_reason_and_runs_nothing(product: Prod
         say("execute plan"),
         silence(1.0),
     )
-    summary = await run_session(_options(product, pcm, tail=8.0))
+    summary = await _talk(product, pcm)
     blocked = _commands(summary, "blocked")
     assert blocked and "not in the policy" in str(blocked[0].reason)
     assert "Refused" in _result_texts(summary)
@@ -148,23 +158,17 @@ async def test_refused_request_reports_the_reason_and_runs_nothing(product: Prod
 async def test_control_frames_drive_the_same_flows(product: Product) -> None:
     # EXECUTE right after the last word: the proxy must finish hearing it before extracting.
     disk = concat(silence(0.3), say("please check the disk space"))
-    summary = await run_session(_options(product, disk, steps=(execute_step(),), tail=5.0))
+    summary = await _talk(product, disk, steps=(execute_step(),))
     assert "df -h: Root filesystem" in _result_texts(summary)
 
     restart = concat(
         silence(0.3), say("could you restart the nginx service", speed=130), silence(1.0)
     )
-    summary = await run_session(
-        _options(product, restart, steps=(execute_step(),), confirm_when_asked=True, tail=5.0)
-    )
+    summary = await _talk(product, restart, steps=(execute_step(),), confirm_when_asked=True)
     assert any(c.automatic for c in summary.controls_sent), "the client should have confirmed"
     assert product.restarts() == ["restart nginx --no-pager"]
 
-    summary = await run_session(
-        _options(
-            product, silence(0.5), steps=(execute_step("which ports are listening"),), tail=4.0
-        )
-    )
+    summary = await _talk(product, silence(0.5), steps=(execute_step("which ports are listening"),))
     assert _commands(summary, "blocked")
     assert len(product.restarts()) == 1
 
