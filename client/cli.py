@@ -224,10 +224,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=_count,
         default=0,
         metavar="N",
-        help="with --events: keep sending silence until the proxy has reported N results "
+        help="keep sending silence until the proxy has reported N results "
         "(a command's final fate: executed, failed, blocked, cancelled, expired; or a request "
-        "that ran nothing), then --tail seconds more, rather than guessing a --tail long "
-        "enough for a busy proxy (default 0: do not wait)",
+        "that ran nothing; counted from its 0x04 events, asked for without --events), then "
+        "--tail seconds more, rather than guessing a --tail long enough for a busy proxy "
+        "(default 0: do not wait)",
     )
     audio.add_argument(
         "--result-timeout",

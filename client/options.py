@@ -94,11 +94,11 @@ class SessionOptions:
     default input device instead, for ``mic_seconds`` (``None``: until cancelled).  Audio is paced
     at ``speed`` × real time, 80 ms per page, and followed by ``tail`` seconds of silence so the
     model (whose output is clocked by its input) keeps answering.  ``steps`` are sent in order.
-    ``query`` holds the UI's query parameters; ``events`` adds ``events=1``.  With
+    ``query`` holds the UI's query parameters; ``events`` shows the ``0x04`` events.  With
     ``until_results`` the silence goes on until the proxy has reported that many results (see
-    :func:`client.results.is_result`; they come as ``0x04`` events, so it needs ``events``),
-    and ``tail`` seconds more; the wait gives up ``result_timeout`` wall-clock seconds after the
-    input and the last control frame, and the summary's ``failure`` says so.
+    :func:`client.results.is_result`), and ``tail`` seconds more; the wait gives up
+    ``result_timeout`` wall-clock seconds after the input and the last control frame, and the
+    summary's ``failure`` says so.  Either asks for the events (``events=1``).
     """
 
     url: str
@@ -131,15 +131,16 @@ class SessionOptions:
             raise OptionsError(f"tail must not be negative (got {self.tail})")
         if self.until_results < 0:
             raise OptionsError(f"until_results must not be negative (got {self.until_results})")
-        if self.until_results and not self.events:
-            raise OptionsError(
-                "--until-results needs --events: the proxy reports results as 0x04 events"
-            )
         if self.result_timeout <= 0:
             raise OptionsError(f"result_timeout must be positive (got {self.result_timeout})")
         if self.microphone and self.pcm is not None:
             raise OptionsError("stream either a WAV or the microphone, not both")
-        build_url(self.url, self.query, events=self.events)
+        build_url(self.url, self.query, events=self.asks_events)
+
+    @property
+    def asks_events(self) -> bool:
+        """Whether to ask for ``0x04`` events: to show them, or to count results in them."""
+        return self.events or self.until_results > 0
 
     @property
     def tail_rule(self) -> TailRule:

@@ -65,7 +65,7 @@ async def run_session(
     loop = asyncio.get_running_loop()
     clock = loop.time
     started = clock()
-    url = build_url(options.url, options.query, events=options.events)
+    url = build_url(options.url, options.query, events=options.asks_events)
     microphone = open_microphone() if options.microphone else None
 
     def emit(text: str) -> None:
@@ -77,7 +77,7 @@ async def run_session(
         started=started,
         show_events=options.events,
         confirm_when_asked=options.confirm_when_asked,
-        use_events=options.events,
+        use_events=options.asks_events,
     )
     ws = await _connect(url, options)
     recorder.opened(clock())

@@ -123,15 +123,17 @@ async def _converse(args: argparse.Namespace, executor: Callable[[Config], Confi
 
         request = FLEET_REQUEST if args.fleet else REQUEST
         pcm = _speech(request)
+        # Talk until every run has come back, however busy the machine, then long enough to
+        # hear the digests spoken one after the other.
+        runs = len(FLEET_NODES) if args.fleet else 1
+        tail = 6.0 * runs
         if pcm is None:
             _step(5, "espeak-ng is missing: sending the request as an EXECUTE control frame")
-            options = SessionOptions(
-                url=url, pcm=None, steps=(execute_step(request),), tail=5.0, events=False
-            )
+            steps = (execute_step(request),)
+            options = SessionOptions(url=url, steps=steps, until_results=runs, tail=tail)
         else:
             _step(5, f'a spoken conversation: "{request} … {TRIGGER}"')
-            # Two runs, and their two digests spoken one after the other, need a longer tail.
-            options = SessionOptions(url=url, pcm=pcm, speed=2.0, tail=60.0 if args.fleet else 8.0)
+            options = SessionOptions(url=url, pcm=pcm, speed=2.0, until_results=runs, tail=tail)
         summary = await run_session(options, on_output=lambda s: print(s, end="", flush=True))
         print(flush=True)
         where = [f"{node}: df -h: Root filesystem" for node in FLEET_NODES] if args.fleet else []

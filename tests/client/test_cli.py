@@ -95,9 +95,8 @@ def test_control_flags_keep_their_order_times_and_payloads() -> None:
         (["--speed", "0"], "must be positive"),
         (["--duration", "3"], "--duration only applies to --mic"),
         (["--wav", "a.wav", "--mic"], "not allowed with argument"),
-        (["--until-results", "1"], "--until-results needs --events"),
-        (["--until-results", "-1", "--events"], "must not be negative"),
-        (["--events", "--until-results", "1", "--result-timeout", "0"], "must be positive"),
+        (["--until-results", "-1"], "must not be negative"),
+        (["--until-results", "1", "--result-timeout", "0"], "must be positive"),
     ],
 )
 def test_usage_errors_exit_2_with_a_reason(
@@ -123,9 +122,12 @@ def test_events_adds_the_query_parameter() -> None:
 
 
 def test_until_results_waits_for_that_many_results_within_the_timeout() -> None:
-    argv = [*URL, "--events", "--until-results", "2", "--result-timeout", "90", "--tail", "1"]
-    rule = parse_invocation(argv, environ={}).options.tail_rule
+    argv = [*URL, "--until-results", "2", "--result-timeout", "90", "--tail", "1"]
+    options = parse_invocation(argv, environ={}).options
+    rule = options.tail_rule
     assert (rule.results, rule.timeout, rule.tail) == (2, 90.0, 1.0)
+    # The results are counted from the events, which are asked for but not shown.
+    assert options.asks_events and not options.events
     assert parse_invocation(URL, environ={}).options.tail_rule.results == 0
 
 

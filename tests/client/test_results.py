@@ -96,8 +96,10 @@ class LateResult:
 
     def __init__(self, delay: float | None) -> None:
         self.delay = delay
+        self.query: dict[str, str] = {}
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
+        self.query = dict(request.query)
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         await ws.send_bytes(encode(Handshake()))
@@ -128,16 +130,20 @@ def _options(url: str, **overrides: object) -> SessionOptions:
         speed=10,
         tail=0.4,
         steps=(execute_step(),),
-        events=True,
         **overrides,  # type: ignore[arg-type]
     )
 
 
 async def test_the_client_keeps_talking_until_a_late_result_has_come() -> None:
     # 0.4 s of tail at 10× is 40 ms of wall clock; the result comes a second after the EXECUTE.
-    with serve(LateResult(delay=1.0)) as url:
-        summary = await run_session(_options(url, until_results=1))
+    server = LateResult(delay=1.0)
+    shown: list[str] = []
+    with serve(server) as url:
+        summary = await run_session(_options(url, until_results=1), shown.append)
     assert "df -h: Root filesystem" in summary.text
+    # Results are counted from the events: asked for, but only shown with ``events``.
+    assert server.query == {"events": "1"}
+    assert "[event]" not in "".join(shown)
     [event] = summary.events
     # The tail follows the result.
     assert summary.audio_seconds_sent >= event.audio_time + 0.4
