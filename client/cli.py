@@ -280,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--confirm-when-asked",
         action="store_true",
         help="answer CONFIRM (once per request) when the proxy asks: from its 0x04 events "
-        "with --events, otherwise from its 0x02 text",
+        "when they are asked for (--events, --until-results), otherwise from its 0x02 text",
     )
 
     output = parser.add_argument_group("output")
