@@ -5,6 +5,8 @@ a time, one process; each updates its own section of ``bench/results/triggers.js
 
 * ``dev`` — :func:`bench.bench_triggers.dev_confirm`: the dev phrasings on the dev voices, fast
   (185 wpm) in room noise (15 dB SNR); looked at and tuned on.  Section ``dev_confirm``.
+* ``dev_after`` — :func:`bench.bench_triggers.dev_confirm_after`: confirmations with a word
+  after the action ("confirm stop now") on the dev voices.  Section ``dev_confirm_after``.
 * ``held_out`` — :func:`bench.bench_triggers.held_out_confirm` (other phrasings, held-out
   voices; run once, after any tuning) and the held-out "confirm" alone, on the recordings the
   rule before named actions was measured on (it must now name nothing: the flow only tells the
@@ -12,6 +14,9 @@ a time, one process; each updates its own section of ``bench/results/triggers.js
 * ``held_out_2`` — :func:`bench.bench_triggers.held_out_confirm_2`: a second held-out set
   (6 other voices × 8 other phrasings), written after the first had been seen.  Section
   ``held_out_confirm_2``.
+* ``held_out_3`` — :func:`bench.bench_triggers.held_out_confirm_3`: a third held-out set (6
+  other voices × 8 other phrasings), written before the glued "s" was measured.  Section
+  ``held_out_confirm_3``.
 * ``dev_execute`` — :func:`bench.bench_triggers.dev_set`: "execute plan" and sentences that end
   on "plan" without asking for it, on the dev voices, fast in room noise (where the second look
   and the rivals of "execute plan" were tuned).  Section ``dev_fast_noisy``.
@@ -41,11 +46,13 @@ from bench.bench_triggers import (
     RESULTS,
     Costs,
     dev_confirm,
+    dev_confirm_after,
     dev_set,
     hearing,
     held_out,
     held_out_confirm,
     held_out_confirm_2,
+    held_out_confirm_3,
     listen,
     noisy,
 )
@@ -142,7 +149,17 @@ def load() -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument(
-        "--set", choices=("dev", "held_out", "held_out_2", "dev_execute", "clips"), required=True
+        "--set",
+        choices=(
+            "dev",
+            "dev_after",
+            "held_out",
+            "held_out_2",
+            "held_out_3",
+            "dev_execute",
+            "clips",
+        ),
+        required=True,
     )
     args = parser.parse_args()
     recs = Recognisers.load(DEFAULT_SETTINGS)
@@ -151,6 +168,10 @@ def main() -> None:
     sections: dict[str, dict[str, Any]] = {}
     if args.set == "dev":
         sections["dev_confirm"] = dev_confirm(recs, costs)
+    elif args.set == "held_out_3":
+        sections["held_out_confirm_3"] = held_out_confirm_3(recs, costs)
+    elif args.set == "dev_after":
+        sections["dev_confirm_after"] = dev_confirm_after(recs, costs)
     elif args.set == "dev_execute":
         sections["dev_fast_noisy"] = dev_set(recs, costs)
     elif args.set == "held_out":

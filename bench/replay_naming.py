@@ -26,12 +26,12 @@ from typing import Any
 
 from bench.bench_triggers import Costs, Heard, StreamSpec, fired, hear, long_script
 from client.audio import encode_pages
+from proxy.listen.answers import named_object, object_slot
 from proxy.listen.readings import rival_texts
 from proxy.listen.speech.audio import PageDecoder
 from proxy.listen.speech.recognisers import Recognisers
 from proxy.listen.speech.settings import DEFAULT_SETTINGS
 from proxy.listen.trigger_phrases import DEFAULT_PHRASES
-from proxy.listen.triggers import named_object, object_slot
 from proxy.relay.codec import Action
 from voiceops.phrases import ANSWER_MAX_WORDS
 from voiceops.words import contains_words, words

@@ -51,7 +51,7 @@ from proxy.actions.perform import Performer
 from proxy.actions.ports import CommandChecker, MemoryStore, Notifier, TranscriptSource
 from proxy.actions.reporter import Reporter
 from proxy.actions.settings import FlowSettings
-from proxy.listen.triggers import Answer, typed_answer
+from proxy.listen.answers import Answer, typed_answer
 from proxy.relay.codec import Action
 from voiceops.records.audit import RequestRecord
 from voiceops.records.commands import ActionReport, HistoryEntry, PendingCommand
@@ -184,7 +184,7 @@ class SessionFlow:
 
     async def answer(self, text: str, *, via: str = "api") -> ActionReport | None:
         """Confirm or cancel the newest pending command when ``text`` (typed, the *user's*) is
-        an answer by :func:`~proxy.listen.triggers.typed_answer` ("confirm", "no, cancel
+        an answer by :func:`~proxy.listen.answers.typed_answer` ("confirm", "no, cancel
         that").  Returns ``None`` when it is not one or nothing is pending."""
         if not self._machine.pending():
             return None

@@ -90,6 +90,17 @@ class TriggerPhrase:
         return ", ".join((self.phrase, *self.decision_rivals)) + "."
 
     @property
+    def redecision_hotwords(self) -> str:
+        """Hotwords of the decision pass heard again when it wrote only company words
+        ("Please." for "confirm kill, please"): its list, then the objects.
+
+        Measured (``bench/bench_confirm.py``, same recordings): dev 26 → 28 of 36, second
+        held-out set 31 → 33 of 48; no sound-alike clip taken (188, 124 of them ending on
+        "please").  As the first decision pass it kept more (dev 29) but took "conform
+        restart" and "can firm restart, please" more often (1/32 and 18/30, against 0 and 8)."""
+        return f"{self.decision_hotwords} {', '.join(self.objects)}."
+
+    @property
     def object_hotwords(self) -> str:
         """Hotwords of the object pass: the phrase and its objects ("confirm, kill, …, stop.").
 

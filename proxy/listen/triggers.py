@@ -66,9 +66,10 @@ Decision rule, chosen from ``bench/bench_triggers.py`` (see the tap's report):
   ("confirm, list heart", "confirm, reboot") and a decision pass among the sound-alikes of
   "confirm" garbles it ("confirm, rest out"), so requiring both decodes to write the action
   word kept 21 of 36 dev answers.  Words after "confirm" are heard once more, greedily, told
-  the actions (:func:`_object_pass`), and the reading starts from that text.  The decision pass
-  still must hear "confirm".  "confirm" alone matches without an action, so that the flow can
-  tell the operator what to say; it runs nothing.
+  the actions (:func:`proxy.listen.answers.object_pass`), and the reading starts from that
+  text.  The decision pass still must hear "confirm".  "confirm" alone
+  matches without an action, so that the flow can tell the operator what to say; it runs
+  nothing.
 * One utterance fires each action at most once, and an action does not fire again within
   ``cooldown_s`` seconds of audio (an utterance split by a pause must not fire twice).
 """
@@ -77,9 +78,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
-from proxy.listen.readings import Rescore, reads_likeliest, slot_texts
+from proxy.listen.answers import Recheck, glued, in_company, object_pass, object_slot, read_object
+from proxy.listen.readings import Rescore, reads_likeliest
 from proxy.listen.second_look import heard_on_second_look, wants_second_look
 from proxy.listen.trigger_phrases import DEFAULT_PHRASES, TriggerPhrase
 from proxy.relay.codec import Action
@@ -87,8 +88,6 @@ from voiceops.words import contains_words, words
 
 #: Default seconds of audio during which the same action cannot fire twice.
 DEFAULT_COOLDOWN_S = 3.0
-#: Most words after "confirm" that may be its action misheard ("confirm, list heart").
-MAX_SLOT_WORDS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,12 +95,15 @@ class TriggerMatch:
     """A phrase that fired: which, when (audio clock), and whether text or spotter said so.
 
     ``named`` is the object said right after the phrase ("restart" in "confirm restart"),
-    ``None`` when it named none."""
+    ``None`` when it named none.  A confirmation the text pass wrote but the checks against
+    mishearing refused is reported ``"unsure"``, naming none: it runs nothing, and the flow
+    says what to say (short replay of 32 h: sound-alikes get that hint; bench_confirm: 10 of
+    36 dev confirmations were refused, which would otherwise get no answer at all)."""
 
     action: Action
     phrase: str
     at: float
-    source: str  # "text", "keyphrase" or "second look"
+    source: str  # "text", "keyphrase", "second look" or "unsure" (named nothing: see below)
     named: str | None = None
 
 
@@ -114,130 +116,6 @@ def _lengthened(said: Sequence[str], phrase: TriggerPhrase) -> bool:
         return False
     own = {w for spelling in phrase.spellings for w in spelling}
     return any(w not in own and w.startswith(phrase_words[0]) for w in said)
-
-
-def _after_phrase(said: Sequence[str], phrase: TriggerPhrase) -> Sequence[str] | None:
-    """The words after the phrase's first occurrence in ``said`` (``None``: it is not there)."""
-    for spelling in phrase.spellings:
-        n = len(spelling)
-        for i in range(len(said) - n + 1):
-            if tuple(said[i : i + n]) == spelling:
-                return said[i + n :]
-    return None
-
-
-def named_object(said: Sequence[str], phrase: TriggerPhrase) -> str | None:
-    """The object right after the phrase's first occurrence in ``said``, if it is one."""
-    after = _after_phrase(said, phrase)
-    return after[0] if after and after[0] in phrase.objects else None
-
-
-def object_slot(said: Sequence[str], phrase: TriggerPhrase) -> tuple[str, ...]:
-    """The words right after the phrase's first occurrence in ``said`` where a phrase with
-    objects names one: up to :data:`MAX_SLOT_WORDS` words, ending at a company word.  The
-    text pass may write the object as other words ("confirm, list heart" for "confirm
-    restart"); a forced reading decides which object they are (:func:`_read_object`)."""
-    after = _after_phrase(said, phrase) if phrase.objects else None
-    slot: list[str] = []
-    for w in (after or ())[:MAX_SLOT_WORDS]:
-        if phrase.company is not None and w in phrase.company:
-            break
-        slot.append(w)
-    return tuple(slot)
-
-
-def _in_company(said: Sequence[str], phrase: TriggerPhrase, slot: Sequence[str] = ()) -> bool:
-    """Every word of ``said`` is the phrase's own, one of its object ``slot`` or one it may
-    keep company with, or the utterance is short enough and starts with the phrase
-    (``lead_max_words``)."""
-    if phrase.company is None:
-        return True
-    short = phrase.lead_max_words is not None and len(said) <= phrase.lead_max_words
-    if short and any(tuple(said[: len(s)]) == s for s in phrase.spellings):
-        return True
-    own = {w for spelling in phrase.spellings for w in spelling} | set(slot)
-    return all(w in own or w in phrase.company for w in said)
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """A typed answer to a pending command: CONFIRM or CANCEL, and the action it ``named``
-    ("confirm restart"; ``None``: none)."""
-
-    action: Action
-    named: str | None = None
-
-
-def typed_answer(text: str, phrases: Sequence[TriggerPhrase] = DEFAULT_PHRASES) -> Answer | None:
-    """The answer typed ``text`` gives a pending command, else ``None``.
-
-    The spoken rule on the words (short, the answer word, harmless company only), without the
-    checks against mishearing: typed words are not misheard, so a typed "confirm" need not
-    name the action (one that does must name the waiting one).
-
-    >>> typed_answer("Yes, confirm.")
-    Answer(action=<Action.CONFIRM: 17>, named=None)
-    >>> typed_answer("confirm restart").named
-    'restart'
-    >>> typed_answer("yes, go ahead") is None  # only "confirm" confirms
-    True
-    """
-    said = words(text)
-    for p in phrases:
-        if p.action is Action.EXECUTE or p.company is None:
-            continue
-        if not p.fits(said):
-            continue
-        named = named_object(said, p)
-        slot = (named,) if named is not None else ()
-        if _in_company(said, p, slot) and any(contains_words(said, s) for s in p.spellings):
-            return Answer(p.action, named)
-    return None
-
-
-class Recheck(Protocol):
-    """Another pass over one utterance's audio (the decision pass, the object pass): hotwords
-    in, the words heard with them out; ``once``: one greedy decode, deterministic (no sampled
-    re-decode when unsure)."""
-
-    def __call__(self, hotwords: str, once: bool = False) -> str: ...
-
-
-def _object_pass(
-    p: TriggerPhrase, text: str, slot: tuple[str, ...], recheck: Recheck | None
-) -> tuple[str, tuple[str, ...]]:
-    """The text whose object ``slot`` the forced reading decides on, and that slot: the object
-    pass's (the utterance heard again with :attr:`TriggerPhrase.object_hotwords`) when it
-    holds the phrase with words after it, in company, else the text pass's ``text``.
-
-    Measured (``bench/bench_confirm.py``): dev 24 → 26 of 36, isolated clips 23 → 25 of 32,
-    no sound-alike taken.  Only a text pass with words after the phrase gets an object pass,
-    so it cannot put an action into a bare "confirm"."""
-    if recheck is None:
-        return text, slot
-    again = recheck(p.object_hotwords, once=True)
-    heard = words(again)
-    again_slot = object_slot(heard, p) if p.fits(heard) else ()
-    if again_slot and _in_company(heard, p, again_slot):
-        return again, again_slot
-    return text, slot
-
-
-def _read_object(
-    p: TriggerPhrase, text: str, slot: Sequence[str], read: Rescore | None
-) -> tuple[str, str] | None:
-    """Which object the ``slot`` words of ``text`` name, by a forced reading: ``text`` with
-    the slot replaced by each object; the likeliest must read at least as likely as ``text``
-    as written and likelier than every other object.  Returns it and its text, or ``None``."""
-    texts = slot_texts(text, p.written, len(slot), p.objects)
-    scores = list(read(texts)) if read is not None and len(texts) > 1 else []
-    if len(scores) != len(texts):
-        return None
-    ranked = sorted(zip(scores[1:], p.objects, texts[1:], strict=True), reverse=True)
-    (best, named, reading), runner_up = ranked[0], ranked[1][0] if len(ranked) > 1 else None
-    if best < scores[0] or (runner_up is not None and best <= runner_up):
-        return None
-    return named, reading
 
 
 def _heard_twice(
@@ -257,6 +135,11 @@ def _heard_twice(
         if recheck is None:
             return False  # nothing can check it: a phrase that needs two hearings does not fire
         again = words(recheck(p.decision_hotwords))
+        if p.objects and again and p.company is not None and all(w in p.company for w in again):
+            # The decode kept only the last words ("Please."); heard again with the objects
+            # listed too, it kept them.  Never seen for a sound-alike: the short replay's
+            # 1566 decision passes (32 h) wrote none of company words alone.
+            again = words(recheck(p.redecision_hotwords))
         if not p.fits(again):
             return False
         if not any(contains_words(again, s, p.max_words_after) for s in p.spellings):
@@ -295,18 +178,31 @@ def match_utterance(
             continue
         if not p.fits(said):
             continue
-        if any(contains_words(said, s, p.max_words_after) for s in p.spellings):
-            slot = object_slot(said, p)
-            if not _in_company(said, p, slot):
+        told = recheck(p.object_hotwords, once=True) if recheck and glued(p, said) else None
+        p_text = text if told is None else told
+        p_said = words(p_text)
+        if p.fits(p_said) and any(
+            contains_words(p_said, s, p.max_words_after) for s in p.spellings
+        ):
+            slot = object_slot(p_said, p)
+            if not in_company(p_said, p, slot):
                 continue
-            named, reading = None, text
+            named, reading = None, p_text
             if slot:
-                read = _read_object(p, *_object_pass(p, text, slot, recheck), rivalry)
+                again = (
+                    (p_text, slot) if told is not None else object_pass(p, p_text, slot, recheck)
+                )
+                read = read_object(p, *again, rivalry)
                 if read is None:
                     continue  # words after the phrase that name no object: not an answer
                 named, reading = read
             if _heard_twice(p, reading, logprob, recheck=recheck, rivalry=rivalry):
                 found.append(TriggerMatch(p.action, p.phrase, at, "text", named))
+                seen.add(p.action)
+            elif p.objects:
+                # Heard once but not trusted: named nothing, it runs nothing, and the operator
+                # is told what to say instead of hearing nothing.
+                found.append(TriggerMatch(p.action, p.phrase, at, "unsure"))
                 seen.add(p.action)
         elif p.keyphrase_alone and words(p.phrase) in heard and not _lengthened(said, p):
             found.append(TriggerMatch(p.action, p.phrase, at, "keyphrase"))

@@ -31,7 +31,7 @@ Commands run strictly in the agreed order. When one needs confirmation it is ``n
 and every later command that was not refused is ``held``: already checked by the guard, it has not
 run and waits for that confirmation (``reason`` names the id it waits for, e.g. ``"held: runs after
 r1.2 is confirmed"``). Confirming (``/confirm``, or ``/process`` with an answer by the spoken rule,
-:func:`proxy.listen.triggers.typed_answer`: ``"confirm"``, ``"yes, confirm"``, ``"confirm
+:func:`proxy.listen.answers.typed_answer`: ``"confirm"``, ``"yes, confirm"``, ``"confirm
 restart"``; an action word must be the pending command's, else the answer is ``unnamed`` and says
 what to say) runs the pending command and then the held ones in order; the answer lists them as
 ``executed``/``failed``, and a held command that needs its own confirmation comes back as the next

@@ -21,7 +21,7 @@ from difflib import SequenceMatcher
 
 from extraction.soundalike import find_names, loosely_like, sound_distance
 from extraction.understand import UnderstandingExtractor, wants_name
-from proxy.listen.triggers import typed_answer
+from proxy.listen.answers import typed_answer
 from voiceops.words import words
 
 #: Most words of the text pass the name may replace ("post grass q l" is four, "my seek will"

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from guard.loader import load_policy
+from proxy.listen.answers import Answer, Recheck, typed_answer
 from proxy.listen.readings import rival_texts
 from proxy.listen.second_look import second_look_texts
 from proxy.listen.trigger_phrases import (
@@ -16,14 +17,7 @@ from proxy.listen.trigger_phrases import (
     TriggerPhrase,
     naming_actions,
 )
-from proxy.listen.triggers import (
-    Answer,
-    Recheck,
-    TriggerMatch,
-    TriggerMatcher,
-    match_utterance,
-    typed_answer,
-)
+from proxy.listen.triggers import TriggerMatch, TriggerMatcher, match_utterance
 from proxy.relay.codec import Action
 from voiceops.words import words
 
@@ -52,8 +46,10 @@ def fired(
     again: str | None = None,
     margin: float = 2.0,
 ) -> list[Action]:
-    """Actions for one utterance; the decision pass hears ``again`` (default: the same text),
-    and the forced reading finds the phrase ``margin`` nats likelier than its best rival."""
+    """Actions one utterance fires; the decision pass hears ``again`` (default: the same text),
+    and the forced reading finds the phrase ``margin`` nats likelier than its best rival.  A
+    confirmation the checks refused is left out: it is reported unsure, naming nothing, and
+    runs nothing (:func:`test_a_refused_confirmation_is_reported_unsure_and_names_nothing`)."""
     matches = match_utterance(
         text,
         spotted,
@@ -64,7 +60,7 @@ def fired(
         # The text as written first, then the text with each rival in place of the phrase.
         rivalry=lambda texts: [-1.0, *[-1.0 - margin] * (len(texts) - 1)],
     )
-    return [m.action for m in matches]
+    return [m.action for m in matches if m.source != "unsure"]
 
 
 def named(
@@ -93,7 +89,7 @@ def test_confirm_must_read_likelier_than_every_rival() -> None:
     no_reading = match_utterance(
         "confirm", (), DEFAULT_PHRASES, 1.0, recheck=passes("confirm"), rivalry=lambda _t: ()
     )
-    assert no_reading == []  # a recogniser that cannot read it never confirms
+    assert [m.source for m in no_reading] == ["unsure"]  # a recogniser that cannot read it
 
 
 def test_words_drop_case_and_punctuation() -> None:
@@ -273,6 +269,61 @@ def test_the_spotter_alone_never_confirms() -> None:
     assert fired("Council.", spotted=("confirm",)) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "again", "logprob", "rival"),
+    [("confirm restart", "Concern, restart.", -0.1, -5.0), ("confirm restart", None, -1.2, -5.0),
+     ("confirm restart", None, -0.1, 0.2), ("Yes, confirm.", "Please.", -0.1, -5.0)],
+)  # fmt: skip
+def test_a_refused_confirmation_is_reported_unsure_and_names_nothing(
+    text: str, again: str | None, logprob: float, rival: float
+) -> None:
+    # Refused by the decision pass, the confidence floor or the reading ("conform" reads
+    # ``rival``): it runs nothing, and the flow says what to say instead of nothing.
+    reads = {"confirm restart": 0.0, "Yes, confirm.": 0.0, "conform restart": rival}
+    matches = match_utterance(
+        text, (), DEFAULT_PHRASES, 1.0, logprob=logprob, recheck=passes(text, again),
+        rivalry=lambda texts: [reads.get(t, -5.0) for t in texts],
+    )  # fmt: skip
+    assert [(m.action, m.named, m.source) for m in matches] == [(Action.CONFIRM, None, "unsure")]
+    # Words after "confirm" that read as no action stay unanswered ("confirm net").
+    assert match_utterance(
+        "confirm net", (), DEFAULT_PHRASES, 1.0, recheck=passes("confirm net"), rivalry=as_written
+    ) == []  # fmt: skip
+    # A refused "cancel" cancels nothing and says nothing: there is no action to name.
+    assert fired("cancel", logprob=-1.5) == []
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "fires"),
+    [("Please.", "confirm, kill, please.", True), ("Please.", "Please.", False),
+     ("Kill, please.", "confirm, kill, please.", False)],
+)  # fmt: skip
+def test_a_decision_pass_that_kept_only_company_words_is_heard_again(
+    first: str, second: str, fires: bool
+) -> None:
+    # Measured (bench_confirm): the decision pass wrote "Please." for "confirm kill, please";
+    # heard again with the actions listed too, it wrote all of it.  A decision pass that wrote
+    # any other word ("Kill, please.": sound-alikes' passes drop their first word too) decides.
+    heard = {
+        CONFIRM.decision_hotwords: first,
+        CONFIRM.redecision_hotwords: second,
+        CONFIRM.object_hotwords: "confirm, kill, please.",
+    }
+    asked: list[str] = []
+
+    def recheck(hotwords: str, once: bool = False) -> str:
+        asked.append(hotwords)
+        return heard[hotwords]
+
+    text = "confirm, kill, please"
+    matches = match_utterance(
+        text, (), DEFAULT_PHRASES, 1.0, logprob=-0.1, recheck=recheck,
+        rivalry=lambda texts: [0.0 if words(t) == words(text) else -3.0 for t in texts],
+    )  # fmt: skip
+    assert [(m.action, m.named) for m in matches] == [(Action.CONFIRM, "kill" if fires else None)]
+    assert (CONFIRM.redecision_hotwords in asked) is (first == "Please.")
+
+
 def test_a_confirm_must_be_heard_twice() -> None:
     # Long negative run: the hotword-biased pass turned a lone "concern" into "confirm"; the
     # decision pass, listening for "confirm" among its rivals, heard "concern".
@@ -296,7 +347,8 @@ def test_an_unsure_cancel_does_not_fire() -> None:
 
 
 def test_without_a_decision_pass_confirm_does_not_fire() -> None:
-    assert match_utterance("confirm", (), DEFAULT_PHRASES, at=1.0) == []
+    unchecked = match_utterance("confirm", (), DEFAULT_PHRASES, at=1.0)
+    assert [(m.action, m.named, m.source) for m in unchecked] == [(Action.CONFIRM, None, "unsure")]
     # No decision pass for "cancel": espeak's "cancel" is "council" to tiny.en half the time.
     assert [m.action for m in match_utterance("cancel", (), DEFAULT_PHRASES, at=1.0)] == [
         Action.CANCEL
@@ -320,7 +372,7 @@ def test_confer_is_read_against_confirm_but_not_listed_in_the_decision_pass() ->
         "confirm reload", (), DEFAULT_PHRASES, 1.0, logprob=-0.1,
         recheck=passes("confirm reload"), rivalry=lambda ts: [reads.get(t, -5.0) for t in ts],
     )  # fmt: skip
-    assert matches == []
+    assert [(m.action, m.named) for m in matches] == [(Action.CONFIRM, None)]
     reads["confer reload"] = -1.0
     heard = match_utterance(
         "confirm reload", (), DEFAULT_PHRASES, 1.0, logprob=-0.1,
@@ -422,7 +474,7 @@ def test_other_refusals_cancel_nothing(text: str) -> None:
 
 def test_a_typed_answer_needs_no_second_hearing() -> None:
     # Typed words are not misheard: no decision pass, no confidence floor.
-    assert match_utterance("confirm", (), DEFAULT_PHRASES, at=1.0) == []
+    assert [m.source for m in match_utterance("confirm", (), DEFAULT_PHRASES, at=1.0)] == ["unsure"]
     assert typed_answer("confirm") == Answer(Action.CONFIRM)
 
 
@@ -452,8 +504,8 @@ def test_the_action_is_read_not_decoded() -> None:
     assert named("Confirm, list heart.", spoken="confirm restart") == [(Action.CONFIRM, "restart")]
     assert named("confirm restart", again="confirm, rest out.") == [(Action.CONFIRM, "restart")]
     assert named("confirm restart", spoken="confirm start") == [(Action.CONFIRM, "start")]
-    # The decision pass must still hear "confirm".
-    assert named("confirm kill, please", again="Please.") == []
+    # The decision pass must still hear "confirm" (else: unsure, naming nothing).
+    assert named("confirm kill, please", again="Please.") == [(Action.CONFIRM, None)]
     # Words after "confirm" that read as no action answer nothing (not even a hint).
     assert named("confirm net") == []
     assert named("Confirm, list heart.") == []
@@ -469,6 +521,49 @@ def test_an_object_pass_hears_the_action_the_text_pass_missed() -> None:
     # An object pass that lost "confirm" or the words after it leaves the text pass's words.
     for lost in ("Remove.", "Okay, confirm."):
         assert named("Okay, confirm remove", told=lost) == [(Action.CONFIRM, "remove")]
+
+
+def test_an_s_glued_onto_confirm_is_heard_again_told_the_actions() -> None:
+    # Measured (bench_confirm): tiny.en wrote "Yes, confirm's top" for "yes, confirm stop" and
+    # "Sure, confirm's talk" for "sure, confirm start".
+    told = "Yes, confirm, stop."
+    glued = named("Yes, confirm's top", told=told, spoken=told, again=told)
+    assert glued == [(Action.CONFIRM, "stop")]
+    # Heard again, the words must still be a confirmation that names the action.
+    assert named("Yes, confirm's top", told="Yes, confirms top.") == []
+    assert named("That confirms it.", told="That confirms it.") == []
+    # The decision pass must still hear "confirm" (else: unsure, naming nothing).
+    unsure = named("Yes, confirm's top", told=told, spoken=told, again="Yes.")
+    assert unsure == [(Action.CONFIRM, None)]
+    # Typed words are not misheard: a typed "confirm's" is no answer.
+    assert typed_answer("Yes, confirm's top") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "asked_again"),
+    [("confirm restart now", True), ("don't confirm restart now", False),
+     ("I can't confirm that", False), ("confirm to how", True)],
+)  # fmt: skip
+def test_only_harmless_words_around_confirm_earn_an_object_pass(
+    text: str, asked_again: bool
+) -> None:
+    # The object pass could drop a word before "confirm" ("don't"): never asked then.
+    asked: list[str] = []
+    match_utterance(
+        text, (), DEFAULT_PHRASES, 1.0, recheck=passes("", asked=asked),
+        rivalry=lambda texts: [0.0] * len(texts),
+    )  # fmt: skip
+    assert (f"{CONFIRM.object_hotwords} (once)" in asked) is asked_again
+
+
+@pytest.mark.parametrize("text", ["it confirms", "Yes, confirm's top"])
+def test_only_a_glued_s_with_words_after_earns_a_pass(text: str) -> None:
+    asked: list[str] = []
+    match_utterance(
+        text, (), DEFAULT_PHRASES, 1.0, recheck=passes("", asked=asked),
+        rivalry=lambda texts: [0.0] * len(texts),
+    )  # fmt: skip
+    assert asked == ([] if text == "it confirms" else [f"{CONFIRM.object_hotwords} (once)"])
 
 
 @pytest.mark.parametrize(

@@ -120,7 +120,9 @@ def test_a_sound_alike_does_not_confirm(word: str, voice: str, speed: int) -> No
     alone = concat(silence(0.5), say(word, voice, speed), silence(1.0))
     with_action = concat(say(f"{word} restart", voice, speed), silence(1.0))
     events, _ = listen(concat(alone, with_action))
-    assert Action.CONFIRM not in triggers(events)
+    # Heard as "confirm", it may be reported naming nothing (the flow then says what to say),
+    # but it never names an action, so it runs nothing.
+    assert [e.named for e in events if isinstance(e, TriggerHeard) and e.named is not None] == []
 
 
 @pytest.mark.parametrize("voice", ["en-gb-x-gbclan", "en+m4"])

@@ -1,0 +1,161 @@
+"""Answers to a waiting command: the company rule, the object an answer names, typed answers
+(pure, no audio, no I/O).
+
+An answer is short, holds "confirm" (or "cancel"), and every other word is harmless company
+("yes, confirm please").  A confirmation also names its object ("confirm restart"): which one
+is read, not decoded (:func:`read_object`), from the text pass or from the object pass, the
+utterance heard again told the objects (:func:`object_pass`).  The checks against mishearing
+are :mod:`proxy.listen.triggers`'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from proxy.listen.readings import Rescore, slot_texts
+from proxy.listen.trigger_phrases import DEFAULT_PHRASES, TriggerPhrase
+from proxy.relay.codec import Action
+from voiceops.words import contains_words, words
+
+#: Most words after "confirm" that may be its action misheard ("confirm, list heart").
+MAX_SLOT_WORDS = 2
+
+
+def after_phrase(said: Sequence[str], phrase: TriggerPhrase) -> Sequence[str] | None:
+    """The words after the phrase's first occurrence in ``said`` (``None``: it is not there)."""
+    for spelling in phrase.spellings:
+        n = len(spelling)
+        for i in range(len(said) - n + 1):
+            if tuple(said[i : i + n]) == spelling:
+                return said[i + n :]
+    return None
+
+
+def named_object(said: Sequence[str], phrase: TriggerPhrase) -> str | None:
+    """The object right after the phrase's first occurrence in ``said``, if it is one."""
+    after = after_phrase(said, phrase)
+    return after[0] if after and after[0] in phrase.objects else None
+
+
+def object_slot(said: Sequence[str], phrase: TriggerPhrase) -> tuple[str, ...]:
+    """The words right after the phrase's first occurrence in ``said`` where a phrase with
+    objects names one: up to :data:`MAX_SLOT_WORDS` words, ending at a company word.  The
+    text pass may write the object as other words ("confirm, list heart" for "confirm
+    restart"); a forced reading decides which object they are (:func:`read_object`)."""
+    after = after_phrase(said, phrase) if phrase.objects else None
+    slot: list[str] = []
+    for w in (after or ())[:MAX_SLOT_WORDS]:
+        if phrase.company is not None and w in phrase.company:
+            break
+        slot.append(w)
+    return tuple(slot)
+
+
+def in_company(said: Sequence[str], phrase: TriggerPhrase, slot: Sequence[str] = ()) -> bool:
+    """Every word of ``said`` is the phrase's own, one of its object ``slot`` or one it may
+    keep company with, or the utterance is short enough and starts with the phrase
+    (``lead_max_words``)."""
+    if phrase.company is None:
+        return True
+    short = phrase.lead_max_words is not None and len(said) <= phrase.lead_max_words
+    if short and any(tuple(said[: len(s)]) == s for s in phrase.spellings):
+        return True
+    own = {w for spelling in phrase.spellings for w in spelling} | set(slot)
+    return all(w in own or w in phrase.company for w in said)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A typed answer to a pending command: CONFIRM or CANCEL, and the action it ``named``
+    ("confirm restart"; ``None``: none)."""
+
+    action: Action
+    named: str | None = None
+
+
+def typed_answer(text: str, phrases: Sequence[TriggerPhrase] = DEFAULT_PHRASES) -> Answer | None:
+    """The answer typed ``text`` gives a pending command, else ``None``.
+
+    The spoken rule on the words (short, the answer word, harmless company only), without the
+    checks against mishearing: typed words are not misheard, so a typed "confirm" need not
+    name the action (one that does must name the waiting one).
+
+    >>> typed_answer("Yes, confirm.")
+    Answer(action=<Action.CONFIRM: 17>, named=None)
+    >>> typed_answer("confirm restart").named
+    'restart'
+    >>> typed_answer("yes, go ahead") is None  # only "confirm" confirms
+    True
+    """
+    said = words(text)
+    for p in phrases:
+        if p.action is Action.EXECUTE or p.company is None:
+            continue
+        if not p.fits(said):
+            continue
+        named = named_object(said, p)
+        slot = (named,) if named is not None else ()
+        if in_company(said, p, slot) and any(contains_words(said, s) for s in p.spellings):
+            return Answer(p.action, named)
+    return None
+
+
+class Recheck(Protocol):
+    """Another pass over one utterance's audio (the decision pass, the object pass): hotwords
+    in, the words heard with them out; ``once``: one greedy decode, deterministic (no sampled
+    re-decode when unsure)."""
+
+    def __call__(self, hotwords: str, once: bool = False) -> str: ...
+
+
+def object_pass(
+    p: TriggerPhrase, text: str, slot: tuple[str, ...], recheck: Recheck | None
+) -> tuple[str, tuple[str, ...]]:
+    """The text whose object ``slot`` the forced reading decides on, and that slot: the object
+    pass's (the utterance heard again with :attr:`TriggerPhrase.object_hotwords`) when it
+    holds the phrase with words after it, in company, else the text pass's ``text``.
+
+    Measured (``bench/bench_confirm.py``): dev 24 → 26 of 36, isolated clips 23 → 25 of 32,
+    no sound-alike taken.  Only a text pass with words after the phrase gets an object pass,
+    so it cannot put an action into a bare "confirm"."""
+    if recheck is None:
+        return text, slot
+    again = recheck(p.object_hotwords, once=True)
+    heard = words(again)
+    again_slot = object_slot(heard, p) if p.fits(heard) else ()
+    if again_slot and in_company(heard, p, again_slot):
+        return again, again_slot
+    return text, slot
+
+
+def glued(p: TriggerPhrase, said: Sequence[str]) -> bool:
+    """True when the text pass glued an "s" onto a phrase with objects and wrote words after it
+    ("Yes, confirm's top" for "yes, confirm stop").
+
+    tiny.en joins the "s" of "stop" or "start" to "confirm" (``bench/bench_confirm.py``: one dev
+    and one held-out miss); the object pass, told the actions, writes them apart
+    (:func:`match_utterance`).  The long run's 13,455 short utterances (32 h) hold no such
+    word, so it asks no pass of them."""
+    if not p.objects:
+        return False
+    glued = {spelling[0] + "s" for spelling in p.spellings if len(spelling) == 1}
+    return any(w in glued for w in said[:-1])
+
+
+def read_object(
+    p: TriggerPhrase, text: str, slot: Sequence[str], read: Rescore | None
+) -> tuple[str, str] | None:
+    """Which object the ``slot`` words of ``text`` name, by a forced reading: ``text`` with
+    the slot replaced by each object; the likeliest must read at least as likely as ``text``
+    as written and likelier than every other object.  Returns it and its text, or ``None``."""
+    texts = slot_texts(text, p.written, len(slot), p.objects)
+    scores = list(read(texts)) if read is not None and len(texts) > 1 else []
+    if len(scores) != len(texts):
+        return None
+    ranked = sorted(zip(scores[1:], p.objects, texts[1:], strict=True), reverse=True)
+    (best, named, reading), runner_up = ranked[0], ranked[1][0] if len(ranked) > 1 else None
+    if best < scores[0] or (runner_up is not None and best <= runner_up):
+        return None
+    return named, reading
