@@ -23,14 +23,27 @@ from voiceops.words import contains_words, words
 MAX_SLOT_WORDS = 2
 
 
-def after_phrase(said: Sequence[str], phrase: TriggerPhrase) -> Sequence[str] | None:
-    """The words after the phrase's first occurrence in ``said`` (``None``: it is not there)."""
+def _phrase_at(said: Sequence[str], phrase: TriggerPhrase) -> tuple[int, int] | None:
+    """Where the phrase first occurs in ``said`` (start, end), ``None`` when it is not there."""
     for spelling in phrase.spellings:
         n = len(spelling)
         for i in range(len(said) - n + 1):
             if tuple(said[i : i + n]) == spelling:
-                return said[i + n :]
+                return i, i + n
     return None
+
+
+def after_phrase(said: Sequence[str], phrase: TriggerPhrase) -> Sequence[str] | None:
+    """The words after the phrase's first occurrence in ``said`` (``None``: it is not there)."""
+    at = _phrase_at(said, phrase)
+    return None if at is None else said[at[1] :]
+
+
+def harmless_lead(said: Sequence[str], phrase: TriggerPhrase) -> bool:
+    """The phrase is in ``said`` and every word before it is one it may keep company with
+    ("yes, okay, confirm"; not "don't confirm")."""
+    at = _phrase_at(said, phrase)
+    return at is not None and all(w in (phrase.company or ()) for w in said[: at[0]])
 
 
 def named_object(said: Sequence[str], phrase: TriggerPhrase) -> str | None:

@@ -285,10 +285,13 @@ def test_a_refused_confirmation_is_reported_unsure_and_names_nothing(
         rivalry=lambda texts: [reads.get(t, -5.0) for t in texts],
     )  # fmt: skip
     assert [(m.action, m.named, m.source) for m in matches] == [(Action.CONFIRM, None, "unsure")]
-    # Words after "confirm" that read as no action stay unanswered ("confirm net").
-    assert match_utterance(
-        "confirm net", (), DEFAULT_PHRASES, 1.0, recheck=passes("confirm net"), rivalry=as_written
-    ) == []  # fmt: skip
+    # So are words after "confirm" that read as no action ("confirm net"; tiny.en wrote
+    # "confirm, start to how" for "confirm start now"), but not a "confirm" after other words.
+    for said, hint in (("confirm net", True), ("don't confirm restart", False)):
+        heard = match_utterance(
+            said, (), DEFAULT_PHRASES, 1.0, recheck=passes(said), rivalry=as_written
+        )  # fmt: skip
+        assert [(m.named, m.source) for m in heard] == ([(None, "unsure")] if hint else [])
     # A refused "cancel" cancels nothing and says nothing: there is no action to name.
     assert fired("cancel", logprob=-1.5) == []
 
@@ -493,8 +496,9 @@ def test_a_confirmation_names_the_action_right_after_confirm(text: str, action: 
     "text", ["confirm the restart", "confirm restart nginx", "restart confirm", "confirm reboot"]
 )
 def test_a_confirmation_names_nothing_else(text: str) -> None:
-    # Only a policy action word, right after "confirm", may stand beside it.
-    assert named(text) == []
+    # Only a policy action word, right after "confirm", may stand beside it: said, a
+    # "confirm" first gets what to say (it names nothing and runs nothing); typed, nothing.
+    assert named(text) == ([] if text.startswith("restart") else [(Action.CONFIRM, None)])
     assert typed_answer(text) is None
 
 
@@ -506,15 +510,15 @@ def test_the_action_is_read_not_decoded() -> None:
     assert named("confirm restart", spoken="confirm start") == [(Action.CONFIRM, "start")]
     # The decision pass must still hear "confirm" (else: unsure, naming nothing).
     assert named("confirm kill, please", again="Please.") == [(Action.CONFIRM, None)]
-    # Words after "confirm" that read as no action answer nothing (not even a hint).
-    assert named("confirm net") == []
-    assert named("Confirm, list heart.") == []
+    # Words after "confirm" that read as no action name nothing (the flow says what to say).
+    assert named("confirm net") == [(Action.CONFIRM, None)]
+    assert named("Confirm, list heart.") == [(Action.CONFIRM, None)]
 
 
 def test_an_object_pass_hears_the_action_the_text_pass_missed() -> None:
     # Measured (bench_confirm dev set): the text pass wrote "reboot" for "remove", which reads
     # likelier than any action; heard again told the actions, it wrote "remove".
-    assert named("Okay, confirm reboot") == []
+    assert named("Okay, confirm reboot") == [(Action.CONFIRM, None)]
     told = "Okay, confirm, remove."
     heard_again = named("Okay, confirm reboot", told=told, spoken=told)
     assert heard_again == [(Action.CONFIRM, "remove")]
@@ -592,7 +596,7 @@ def test_the_actions_are_the_policys() -> None:
         rivalry=lambda texts: [0.0 if t == "confirm truncate" else -1.0 for t in texts],
     )  # fmt: skip
     assert [(m.action, m.named) for m in matches] == [(Action.CONFIRM, "truncate")]
-    assert named("confirm truncate") == []
+    assert named("confirm truncate") == [(Action.CONFIRM, None)]
 
 
 def test_rivals_take_the_place_of_the_phrase_in_the_text_as_written() -> None:
