@@ -108,8 +108,9 @@ class TriggerMatch:
     name no action ("confirm, start to how" for "confirm start now"), is reported
     ``"unsure"``, naming none: it runs nothing, and the flow says what to say.  Measured
     (``bench/bench_confirm.py``): 48 of the 69 confirmations missed in the dev and held-out
-    sets get that answer instead of none; in the short replay (32 h) about 14 sound-alikes an
-    hour would, while a command waits."""
+    sets get that answer instead of none.  In the short replay (32 h, a tenth of its lines
+    sound-alikes beside action words) at most 766 utterances (24/h) would, while a command
+    waits: "conform restart" and the like are told to say "confirm restart"."""
 
     action: Action
     phrase: str
