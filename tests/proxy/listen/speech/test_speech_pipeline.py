@@ -125,6 +125,18 @@ def test_a_sound_alike_does_not_confirm(word: str, voice: str, speed: int) -> No
     assert [e.named for e in events if isinstance(e, TriggerHeard) and e.named is not None] == []
 
 
+@pytest.mark.parametrize(
+    ("voice", "said"), [("en-us+f5", "confirm remove then"), ("en-us+m5", "confirm restart then")]
+)
+def test_a_confirmation_with_a_misheard_word_after_it_is_answered(voice: str, said: str) -> None:
+    # tiny.en wrote "confirm, remove, and" and "confirm, restart, man" here: words after
+    # "confirm" that name no action.  It must not be met with silence: either it names the
+    # action, or it is reported naming nothing, and the flow tells the operator what to say.
+    events, _ = listen(concat(silence(0.5), say(said, voice, 185), silence(1.0)))
+    heard = [(e.action, e.named) for e in events if isinstance(e, TriggerHeard)]
+    assert heard in ([(Action.CONFIRM, None)], [(Action.CONFIRM, said.split()[1])]), heard
+
+
 @pytest.mark.parametrize("voice", ["en-gb-x-gbclan", "en+m4"])
 def test_a_polite_confirm_is_kept(voice: str) -> None:
     # Held-out set, 185 wpm: the text pass heard "confirm, please", and the decision pass
