@@ -5,7 +5,7 @@ An answer is short, holds "confirm" (or "cancel"), and every other word is harml
 ("yes, confirm please").  A confirmation also names its object ("confirm restart"): which one
 is read, not decoded (:func:`read_object`), from the text pass or from the object pass, the
 utterance heard again told the objects (:func:`object_pass`).  The checks against mishearing
-are :mod:`proxy.listen.triggers`'.
+live in :mod:`proxy.listen.triggers`.
 """
 
 from __future__ import annotations
@@ -149,8 +149,8 @@ def glued(p: TriggerPhrase, said: Sequence[str]) -> bool:
 
     tiny.en joins the "s" of "stop" or "start" to "confirm" (``bench/bench_confirm.py``: one dev
     and one held-out miss); the object pass, told the actions, writes them apart
-    (:func:`match_utterance`).  The long run's 13,455 short utterances (32 h) hold no such
-    word, so it asks no pass of them."""
+    (:func:`proxy.listen.triggers.match_utterance`).  The long run's 13,455 short utterances
+    (32 h) hold no such word, so it asks no pass of them."""
     if not p.objects:
         return False
     glued = {spelling[0] + "s" for spelling in p.spellings if len(spelling) == 1}

@@ -67,9 +67,12 @@ Decision rule, chosen from ``bench/bench_triggers.py`` (see the tap's report):
   "confirm" garbles it ("confirm, rest out"), so requiring both decodes to write the action
   word kept 21 of 36 dev answers.  Words after "confirm" are heard once more, greedily, told
   the actions (:func:`proxy.listen.answers.object_pass`), and the reading starts from that
-  text.  The decision pass still must hear "confirm".  "confirm" alone
+  text.  The decision pass still must hear "confirm"; one that wrote only company words
+  ("Please." for "confirm kill, please") is heard again with the actions listed too
+  (:attr:`~proxy.listen.trigger_phrases.TriggerPhrase.redecision_hotwords`).  "confirm" alone
   matches without an action, so that the flow can tell the operator what to say; it runs
-  nothing.
+  nothing.  So does a confirmation the checks refused, or whose words after "confirm" name
+  no action (:class:`TriggerMatch`, ``"unsure"``): the operator is not left with silence.
 * One utterance fires each action at most once, and an action does not fire again within
   ``cooldown_s`` seconds of audio (an utterance split by a pause must not fire twice).
 """
