@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from client import argtypes
 from client.audio import AudioFormatError, read_wav, write_wav
 from client.errors import SessionError
 from client.options import (
@@ -60,6 +61,7 @@ class Invocation:
 
     options: SessionOptions
     wav: Path | None = None
+    replies: tuple[Path, ...] = ()
     out: Path | None = None
     json: bool = False
 
@@ -117,44 +119,6 @@ class _RequestAction(argparse.Action):
         steps[-1].argument = str(values)
 
 
-def _seconds(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
-    return value
-
-
-def _positive(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text}")
-    return value
-
-
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
-    return value
-
-
-def _query_value(kind: type) -> Any:
-    # Validate the number but send the text as typed (the UI sends its own formatting too).
-    def check(text: str) -> str:
-        kind(text)
-        return text
-
-    check.__name__ = kind.__name__
-    return check
-
-
-def _key_value(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    return key, value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The ``voiceops-client`` argument parser."""
     parser = argparse.ArgumentParser(
@@ -173,18 +137,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--token", help=f"sent as 'Authorization: Bearer TOKEN' (default: ${TOKEN_ENV})"
     )
     conn.add_argument(
-        "--open-timeout", type=_positive, default=SessionOptions.open_timeout, metavar="S"
+        "--open-timeout", type=argtypes.positive, default=SessionOptions.open_timeout, metavar="S"
     )
     conn.add_argument(
         "--handshake-timeout",
-        type=_positive,
+        type=argtypes.positive,
         default=SessionOptions.handshake_timeout,
         metavar="S",
         help="wait this long for the 0x00 handshake (queueing included; default %(default)g)",
     )
     conn.add_argument(
         "--idle-timeout",
-        type=_positive,
+        type=argtypes.positive,
         default=30.0,
         metavar="S",
         help="give up when the server sends nothing for S seconds (default 30)",
@@ -192,10 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     query = parser.add_argument_group("query parameters (only those given are sent)")
     for flag, name, kind in _QUERY_FLAGS:
-        query.add_argument(flag, dest=f"q_{name}", type=_query_value(kind), metavar="VALUE")
+        query.add_argument(flag, dest=f"q_{name}", type=argtypes.query_value(kind), metavar="VALUE")
     query.add_argument(
         "--query",
-        type=_key_value,
+        type=argtypes.key_value,
         action="append",
         default=[],
         metavar="KEY=VALUE",
@@ -207,21 +171,25 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--wav", type=Path, metavar="FILE", help="stream this WAV (any format)")
     source.add_argument("--mic", action="store_true", help="stream the default input device")
     audio.add_argument(
-        "--duration", type=_positive, metavar="S", help="with --mic: stop after S seconds"
+        "--duration", type=argtypes.positive, metavar="S", help="with --mic: stop after S seconds"
     )
     audio.add_argument(
-        "--speed", type=_positive, default=1.0, metavar="N", help="send N× faster than real time"
+        "--speed",
+        type=argtypes.positive,
+        default=1.0,
+        metavar="N",
+        help="send N× faster than real time",
     )
     audio.add_argument(
         "--tail",
-        type=_seconds,
+        type=argtypes.seconds,
         default=2.0,
         metavar="S",
         help="silence after the input, the last control frame and the results awaited (default 2)",
     )
     audio.add_argument(
         "--until-results",
-        type=_count,
+        type=argtypes.count,
         default=0,
         metavar="N",
         help="keep sending silence until the proxy has reported N results "
@@ -232,12 +200,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audio.add_argument(
         "--result-timeout",
-        type=_positive,
+        type=argtypes.positive,
         default=SessionOptions.result_timeout,
         metavar="S",
-        help="with --until-results: stop waiting S wall-clock seconds after the input and the "
-        "last control frame; the session then closes normally, says how many results came, "
-        "and exits with 1 (default %(default)g)",
+        help="with --until-results or --reply: stop waiting S wall-clock seconds after the "
+        "input, the last control frame and the last reply; the session then closes normally, "
+        "says what did not come, and exits with 1 (default %(default)g)",
+    )
+    audio.add_argument(
+        "--reply",
+        dest="replies",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE.wav",
+        help="a spoken answer (repeatable; said in order, one per ask): streamed like the input "
+        "once the proxy has asked for one (a command to confirm, or 'Not run: say …') and has "
+        "finished speaking, never at a fixed time; the silence goes on until all are said "
+        "(within --result-timeout)",
     )
     audio.add_argument("--out", type=Path, metavar="FILE.wav", help="save the reply audio")
 
@@ -272,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     control.add_argument(
         "--at",
         action=_AtAction,
-        type=_seconds,
+        type=argtypes.seconds,
         metavar="S",
         help="send the next control flag at S seconds of the audio clock",
     )
@@ -332,7 +312,8 @@ def parse_invocation(
         )
     except OptionsError as exc:
         parser.error(str(exc))
-    return Invocation(options, wav=args.wav, out=args.out, json=args.json)
+    replies = tuple(args.replies)
+    return Invocation(options, wav=args.wav, replies=replies, out=args.out, json=args.json)
 
 
 def _step(draft: _StepDraft) -> ControlStep:
@@ -375,13 +356,17 @@ def main(argv: list[str] | None = None) -> int:
     stdout = sys.stdout
     live = sys.stderr if invocation.json else sys.stdout
     options = invocation.options
-    if invocation.wav is not None:
-        try:
-            options = dataclasses.replace(options, pcm=read_wav(invocation.wav))
-        except (AudioFormatError, OSError) as exc:
-            message = f"cannot read {invocation.wav}: {exc}"
-            return _error(message, ExitCode.USAGE, invocation, stdout)
-        invocation = dataclasses.replace(invocation, options=options)
+    reading = invocation.wav
+    try:
+        if reading is not None:
+            options = dataclasses.replace(options, pcm=read_wav(reading))
+        replies = []
+        for reading in invocation.replies:
+            replies.append(read_wav(reading))
+    except (AudioFormatError, OSError) as exc:
+        return _error(f"cannot read {reading}: {exc}", ExitCode.USAGE, invocation, stdout)
+    options = dataclasses.replace(options, replies=tuple(replies))
+    invocation = dataclasses.replace(invocation, options=options)
     try:
         summary = asyncio.run(_run(invocation, live))
     except SessionError as exc:

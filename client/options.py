@@ -98,7 +98,10 @@ class SessionOptions:
     ``until_results`` the silence goes on until the proxy has reported that many results (see
     :func:`client.results.is_result`), and ``tail`` seconds more; the wait gives up
     ``result_timeout`` wall-clock seconds after the input and the last control frame, and the
-    summary's ``failure`` says so.  Either asks for the events (``events=1``).
+    summary's ``failure`` says so.  ``replies`` are spoken answers (24 kHz mono audio), each
+    streamed like the input once the proxy has asked for an answer and finished speaking (see
+    :class:`client.replies.ReplyRule`); until all are said the silence goes on, within the same
+    ``result_timeout``.  Each of these asks for the events (``events=1``).
     """
 
     url: str
@@ -111,6 +114,7 @@ class SessionOptions:
     steps: tuple[ControlStep, ...] = ()
     until_results: int = 0
     result_timeout: float = 60.0
+    replies: tuple[Pcm, ...] = field(default=(), compare=False, repr=False)
     confirm_when_asked: bool = False
     events: bool = False
     token: str | None = field(default=None, repr=False)
@@ -139,8 +143,9 @@ class SessionOptions:
 
     @property
     def asks_events(self) -> bool:
-        """Whether to ask for ``0x04`` events: to show them, or to count results in them."""
-        return self.events or self.until_results > 0
+        """Whether to ask for ``0x04`` events: to show them, to count results in them, or to
+        hear when to say a reply."""
+        return self.events or self.until_results > 0 or bool(self.replies)
 
     @property
     def tail_rule(self) -> TailRule:

@@ -16,6 +16,7 @@ import numpy as np
 
 from client.asking import ConfirmationAsk, ask_in_event, ask_in_text
 from client.audio import SAMPLE_RATE, OpusDecoder, Pcm
+from client.replies import Speech, asks_for_reply
 from client.results import is_result
 from client.summary import EventRecord, SentControl, SessionSummary, TextEvent, close_name
 from proxy.relay.codec import (
@@ -29,6 +30,7 @@ from proxy.relay.codec import (
     Ping,
     Text,
 )
+from voiceops.records.events import SpeakingEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,8 @@ class SessionRecorder:
         self._notices: list[str] = []
         self._events: list[EventRecord] = []
         self._result_times: list[float] = []
+        self._ask_times: list[float] = []
+        self._speech: list[Speech] = []
         self._errors: list[str] = []
         self._controls: list[SentControl] = []
         self._confirmed: set[str | None] = set()
@@ -94,6 +98,17 @@ class SessionRecorder:
     def result_times(self) -> tuple[float, ...]:
         """Audio times at which the proxy's results came (:func:`client.results.is_result`)."""
         return tuple(self._result_times)
+
+    @property
+    def ask_times(self) -> tuple[float, ...]:
+        """Audio times at which the proxy asked for a spoken answer
+        (:func:`client.replies.asks_for_reply`)."""
+        return tuple(self._ask_times)
+
+    @property
+    def speech(self) -> tuple[Speech, ...]:
+        """The proxy's ``speaking`` events, as heard."""
+        return tuple(self._speech)
 
     @property
     def handshaken(self) -> bool:
@@ -192,6 +207,10 @@ class SessionRecorder:
         record = event.record
         if is_result(record):
             self._result_times.append(event.audio_time)
+        if asks_for_reply(record):
+            self._ask_times.append(event.audio_time)
+        if record is not None and isinstance(record.event, SpeakingEvent):
+            self._speech.append(Speech.heard(event.audio_time, record.event))
         output = ""
         if self._show_events:
             output = self._line(f"[event] {json.dumps(data, ensure_ascii=False)}")
@@ -204,6 +223,10 @@ class SessionRecorder:
         self._confirmed.add(ask.pending_id)
         payload = ask.pending_id.encode("utf-8") if ask.pending_id else b""
         return (Control(Action.CONFIRM, payload),)
+
+    def saying(self, number: int, total: int) -> str:
+        """Spoken reply ``number`` of ``total`` starts (``--reply``)."""
+        return self._line(f"[saying reply {number} of {total}]")
 
     def failed(self, reason: str) -> str:
         """The client gives up (a timeout); the session counts as failed."""

@@ -54,9 +54,10 @@ class Verdict(enum.Enum):
 class TailRule:
     """When the silence after the input ends.
 
-    ``tail`` seconds of audio after the last of: the end of the input, the last control frame
-    and, with ``results`` > 0, the arrival of that many results.  Waiting for results gives up
-    ``timeout`` wall-clock seconds after the input and the last control frame.
+    ``tail`` seconds of audio after the last of: the end of the input, the last control frame,
+    the last spoken reply and, with ``results`` > 0, the arrival of that many results.  Waiting
+    for results (or for the asks of spoken replies) gives up ``timeout`` wall-clock seconds
+    after those.
     """
 
     tail: float
@@ -64,24 +65,34 @@ class TailRule:
     timeout: float = 60.0
 
     def verdict(
-        self, *, audio_clock: float, quiet_from: float, arrived: Sequence[float], waited: float
+        self,
+        *,
+        audio_clock: float,
+        quiet_from: float,
+        arrived: Sequence[float],
+        waited: float,
+        unsaid: int = 0,
     ) -> Verdict:
         """The next move, ``audio_clock`` seconds of audio into the session.
 
-        ``quiet_from`` is the audio time of the later of the input's end and the last control
-        frame; ``arrived`` the audio times at which results came, in order; ``waited`` the
-        wall-clock seconds since the input and the last control frame went.
+        ``quiet_from`` is the audio time of the later of the input's end, the last control
+        frame and the last spoken reply; ``arrived`` the audio times at which results came, in
+        order; ``waited`` the wall-clock seconds since those went; ``unsaid`` the spoken replies
+        still waiting for the proxy to ask (they hold the silence like awaited results).
         """
-        if len(arrived) < self.results:
+        if unsaid or len(arrived) < self.results:
             return Verdict.GAVE_UP if waited >= self.timeout else Verdict.SILENCE
         last = arrived[self.results - 1] if self.results else quiet_from
         end = max(quiet_from, last) + self.tail
         # Audio times are sums of 80 ms pages: allow for rounding.
         return Verdict.DONE if audio_clock >= end - 1e-9 else Verdict.SILENCE
 
-    def gave_up(self, got: int) -> str:
+    def gave_up(self, got: int, unsaid: int = 0) -> str:
         """Why the session stopped waiting, for the summary's ``failure``."""
+        missing = [f"{got} of {self.results} result(s)"] if got < self.results else []
+        if unsaid:
+            missing.append(f"no ask for {unsaid} spoken reply(ies)")
         return (
-            f"{got} of {self.results} result(s) within {self.timeout:g} s "
+            f"{' and '.join(missing)} within {self.timeout:g} s "
             "after the input and the last control frame"
         )

@@ -2,9 +2,10 @@
 
 :func:`run_session` connects, waits for the ``0x00`` handshake (the server drops audio sent
 before it), streams the audio in real time (or ``speed`` × faster) as one Ogg/Opus page per
-80 ms, sends the control steps on the audio clock, keeps sending silence for ``tail`` seconds
-(or, with ``until_results``, until the proxy's results have come; see :mod:`client.results`)
-so the model keeps answering, closes normally and returns a
+80 ms, sends the control steps on the audio clock, says the spoken ``replies`` when the proxy
+asks for them (see :mod:`client.replies`), keeps sending silence for ``tail`` seconds (or, with
+``until_results``, until the proxy's results have come; see :mod:`client.results`) so the model
+keeps answering, closes normally and returns a
 :class:`~client.summary.SessionSummary`.  Everything it learns goes through the pure
 :class:`~client.recorder.SessionRecorder`; this module only moves bytes and keeps time.
 """
@@ -37,6 +38,7 @@ from client.options import (
     redact_url,
 )
 from client.recorder import SessionRecorder
+from client.replies import ReplyRule
 from client.results import Verdict
 from client.summary import SessionSummary
 from proxy.relay.codec import Audio, Control, Handshake, ProtocolError, encode, parse
@@ -280,26 +282,48 @@ class _Conversation:
                     await self._send_frame(encoder, frame)
             input_end, input_wall = self._rec.audio_clock, self._clock()
             await self._send_due_steps(input_done=True)
-            # Silence until every step is sent and the tail rule is met: the answer comes on
-            # the audio clock, and the model answers only while it hears us.
+            # Silence (and the spoken replies when asked) until every step is sent and the
+            # tail rule is met: the answer comes on the audio clock, and the model answers only
+            # while it hears us.
             pace.restart()
             silence = np.zeros(FRAME_SAMPLES, np.float32)
             rule = self._options.tail_rule
+            replies = list(self._options.replies)
             while True:
                 await self._send_due_steps(input_done=True)
+                if self._reply_due(replies, said_until=input_end):
+                    number = len(self._options.replies) - len(replies) + 1
+                    self._emit(self._rec.saying(number, len(self._options.replies)))
+                    for frame in frames(replies.pop(0)):
+                        await pace.wait()
+                        await self._send_frame(encoder, frame)
+                    input_end, input_wall = self._rec.audio_clock, self._clock()
+                    continue
                 if not self._steps:
                     verdict = rule.verdict(
                         audio_clock=self._rec.audio_clock,
                         quiet_from=max(input_end, self._last_control_audio),
                         arrived=self._rec.result_times,
                         waited=self._clock() - max(input_wall, self._last_control_wall),
+                        unsaid=len(replies),
                     )
                     if verdict is Verdict.GAVE_UP:
-                        self._emit(self._rec.failed(rule.gave_up(len(self._rec.result_times))))
+                        got = len(self._rec.result_times)
+                        self._emit(self._rec.failed(rule.gave_up(got, len(replies))))
                     if verdict is not Verdict.SILENCE:
                         break
                 await pace.wait()
                 await self._send_frame(encoder, silence)
+
+    def _reply_due(self, replies: list[Pcm], *, said_until: float) -> bool:
+        said = len(self._options.replies) - len(replies)
+        return bool(replies) and ReplyRule().due(
+            audio_clock=self._rec.audio_clock,
+            asks=self._rec.ask_times,
+            said=said,
+            said_until=said_until if said else 0.0,
+            speech=self._rec.speech,
+        )
 
 
 async def _cancel(task: asyncio.Task[Any]) -> None:

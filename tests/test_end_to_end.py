@@ -71,19 +71,23 @@ def _commands(summary: SessionSummary, status: str) -> list[CommandResult]:
     return [c for c in commands if c.status == status]
 
 
-def _restart_nginx_then(*answers: str) -> Pcm:
-    """A destructive request, the trigger, then each spoken answer after a pause for the
-    proxy's words (an answer said over them could be their echo, and is not taken)."""
-    return concat(
+async def _restart_nginx_then(product: Product, *answers: str) -> SessionSummary:
+    """A destructive request and the trigger; each spoken answer is said when the proxy has
+    asked for one and finished speaking (an answer said over its words could be their echo, and
+    is not taken), however late a busy proxy asks."""
+    request = concat(
         silence(0.5),
         # tiny.en hears espeak's "nginx" as "engine next" at 150 wpm; 130 wpm comes out right.
         say("could you restart the nginx service", speed=130),
         silence(1.0),
         say("execute plan"),
-        # The proxy says the question (≈6 s), or what to say (≈3 s).
-        *(part for answer in answers for part in (silence(12.0), say(answer))),
         silence(1.0),
     )
+    replies = tuple(say(answer) for answer in answers)
+    summary = await _talk(product, request, speed=1.5, replies=replies)
+    # The replies waited for the proxy's word that it had finished, not for the patience.
+    assert any(e.data.get("event") == "speaking" for e in summary.events)
+    return summary
 
 
 def _seconds(pcm: Pcm) -> float:
@@ -116,8 +120,7 @@ async def test_destructive_request_waits_for_a_spoken_confirm_that_names_it(
 ) -> None:
     # "confirm" alone runs nothing (a sound-alike must not run a restart): the proxy says
     # what to say instead, and "confirm restart" runs it.
-    pcm = _restart_nginx_then("confirm", "confirm restart")
-    summary = await _talk(product, pcm, speed=1.5)
+    summary = await _restart_nginx_then(product, "confirm", "confirm restart")
     asked = _commands(summary, "needs_confirmation")
     assert asked and asked[0].command.startswith("systemctl restart nginx")
     assert asked[0].say == "confirm restart"
@@ -131,8 +134,7 @@ async def test_destructive_request_waits_for_a_spoken_confirm_that_names_it(
 
 
 async def test_spoken_cancel_drops_the_pending_command(product: Product) -> None:
-    pcm = _restart_nginx_then("cancel")
-    summary = await _talk(product, pcm, speed=1.5)
+    summary = await _restart_nginx_then(product, "cancel")
     assert _commands(summary, "needs_confirmation")
     assert product.restarts() == []
     assert any(isinstance(r, ConfirmationRecord) for r in product.audit_records()) or "ancel" in (

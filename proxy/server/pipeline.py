@@ -42,7 +42,7 @@ from proxy.speak.mixer import ReplyMixer
 from proxy.speak.speaker import Speaker
 from proxy.speak.synth import Synthesiser
 from voiceops.records import lines
-from voiceops.records.events import SessionEvent
+from voiceops.records.events import SessionEvent, SpeakingEvent
 
 log = logging.getLogger("proxy.server.pipeline")
 
@@ -136,8 +136,10 @@ class ConversationPipeline:
             mixer = ReplyMixer()
             conv.reply_audio = mixer.process
             self.speaker = Speaker(services.synthesiser, mixer, self._speaking)
+        self._notifier = BrowserNotifier(browser, self.speaker)
+        self._told: asyncio.Task[None] | None = None
         self.flow: SessionFlow = services.flows.open(
-            conv.id, notifier=BrowserNotifier(browser, self.speaker), transcript=transcript.turns
+            conv.id, notifier=self._notifier, transcript=transcript.turns
         )
         self.flow.act_as(conv.principal, conv.peer)
 
@@ -207,6 +209,18 @@ class ConversationPipeline:
         # Our speech starts playing: what the operator's channel carries now may be its echo.
         if self._tap is not None:
             self._tap.speaking(seconds)
+        if self.speaker is not None:
+            # A client answering aloud waits for the end of all of it (not only this text).
+            speaking = SpeakingEvent(self.speaker.queued_seconds, self.speaker.synthesising)
+            self._told = asyncio.create_task(self._tell_after(self._told, speaking))
+
+    async def _tell_after(self, previous: asyncio.Task[None] | None, event: SpeakingEvent) -> None:
+        if previous is not None:
+            await previous
+        try:
+            await self._notifier.notify_event(SessionEvent(self._conv.id, event))
+        except Exception:  # the browser may have gone; only the event is lost
+            log.debug("conversation %s: speaking event not sent", self._conv.id, exc_info=True)
 
     def _on_tap_event(self, event: TapEvent) -> None:
         match event:
@@ -252,8 +266,9 @@ class ConversationPipeline:
     async def close(self) -> None:
         """Flush the tap (its last utterance lands in the transcript) and detach from the flow."""
         self._hung_up = True
-        if self._controls is not None:
-            self._controls.cancel()
+        for task in (self._controls, self._told):
+            if task is not None:
+                task.cancel()
         if self._tap is not None:
             await self._tap.close()
             stats = self._tap.stats

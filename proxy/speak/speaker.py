@@ -52,6 +52,16 @@ class Speaker:
         self._waiting = 0
         self.stats = SpeakerStats()
 
+    @property
+    def queued_seconds(self) -> float:
+        """Speech synthesised and not yet played, in seconds."""
+        return self._mixer.queued_seconds
+
+    @property
+    def synthesising(self) -> bool:
+        """Texts are still being synthesised (or wait for it): more speech will follow."""
+        return self._waiting > 0
+
     def say(self, text: str) -> None:
         """Speak ``text`` after whatever is being said; returns at once."""
         if not text.strip():

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from client.audio import write_wav
 from client.cli import main, parse_invocation
 from client.errors import MicrophoneUnavailableError
 from client.mic import open_microphone
@@ -141,6 +143,22 @@ def test_an_unreadable_wav_is_a_usage_error(
     assert "not a PCM WAV file" in captured.err
     assert json.loads(captured.out)["exit_code"] == 2
     assert main([*URL, "--wav", str(tmp_path / "missing.wav")]) == 2
+
+
+def test_replies_are_read_in_order_and_an_unreadable_one_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second, bad = tmp_path / "confirm.wav", tmp_path / "restart.wav", tmp_path / "x.wav"
+    for path in (first, second):
+        write_wav(path, np.zeros(2400, np.float32))
+    bad.write_text("not audio")
+    argv = [*URL, "--reply", str(first), "--reply", str(second)]
+    invocation = parse_invocation(argv, environ={})
+    assert invocation.replies == (first, second)
+    assert main([*URL, "--reply", str(first), "--reply", str(bad)]) == 2
+    assert f"cannot read {bad}" in capsys.readouterr().err
+    # Both readable: the client goes on to connect (nothing listens on port 9).
+    assert main(argv) == 3
 
 
 def test_mic_without_portaudio_or_device_is_a_clear_error(

@@ -15,7 +15,11 @@ order a request produces them:
 ``invalid``      a control frame that was not understood (``reason``);
 ``refused``      running commands is switched off (``reason``);
 ``busy``         a request is still running (its ``request_id``);
-``not_pending``  CONFIRM/CANCEL named nothing pending (the ``id`` it named, or ``null``).
+``not_pending``  CONFIRM/CANCEL named nothing pending (the ``id`` it named, or ``null``);
+``unnamed``      a spoken confirmation named no action or another one (``id``, ``say``,
+                 ``heard``);
+``speaking``     the proxy's voice starts a piece of speech: ``seconds`` of it are queued from
+                 now, and ``more`` says whether further texts are still being synthesised.
 
 The PersonaPlex UI never gets these (it would log a schema error for each): the proxy sends them
 only to clients that asked.
@@ -26,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, Self
 
-from voiceops.records.base import FLATTENED, Kinded, Record, RecordError
+from voiceops.records.base import FLATTENED, Kinded, Record, RecordError, rounded
 from voiceops.records.commands import CommandResult, ReportOutcome
 
 #: The ``type`` of every event the proxy sends.
@@ -131,6 +135,18 @@ class UnnamedEvent(Event):
     id: str
     say: str
     heard: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SpeakingEvent(Event):
+    """The proxy's voice starts a piece of speech: ``seconds`` of speech are queued from now
+    on, and ``more`` texts are still being synthesised behind them.  A client that answers
+    aloud waits until the proxy has finished (words said over its speech may be its echo and
+    fire no trigger)."""
+
+    kind: ClassVar[str] = "speaking"
+    seconds: float = field(metadata=rounded(3))
+    more: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,23 @@ async def test_texts_are_spoken_in_the_order_said_and_starts_are_reported() -> N
     assert len(speaker.stats.first_audio_s) == 2
 
 
+async def test_what_is_left_to_say_is_known_when_each_text_starts() -> None:
+    # What a ``speaking`` event reports: speech queued from now, and whether more is coming.
+    mixer = ReplyMixer()
+    left: list[tuple[float, bool]] = []
+    speaker = Speaker(
+        Slow(), mixer, lambda _: left.append((speaker.queued_seconds, speaker.synthesising))
+    )
+    speaker.say("first")
+    busy = speaker.synthesising
+    await settle(speaker)
+    assert busy and not speaker.synthesising and abs(speaker.queued_seconds - 0.1) < 1e-9
+    for message in upstream_messages(tone(440, 0.5)):
+        mixer.process(message)
+    # The first page (80 ms) took its share of the 0.1 s before the start was reported.
+    assert [(round(s, 3), more) for s, more in left] == [(0.02, False)]
+
+
 async def test_a_failing_synthesiser_costs_only_the_speech() -> None:
     mixer = ReplyMixer()
     speaker = Speaker(Broken(), mixer)

@@ -67,6 +67,7 @@ EXAMPLES: list[Record] = [
     events.SessionEvent("ws-1", events.BusyEvent(None)),
     events.SessionEvent("ws-1", events.NotPendingEvent("r9.9")),
     events.SessionEvent("ws-1", events.UnnamedEvent("r1.1", "confirm restart", "stop")),
+    events.SessionEvent("ws-1", events.SpeakingEvent(6.125, more=True)),
     api.ApiError("no session 'x'"),
     api.Health(),
     api.Readiness("draining", "shutting down"),
