@@ -519,10 +519,18 @@ def hearing(h: Heard) -> dict[str, Any]:
 
 
 def fast_noisy(
-    recs: Recognisers, costs: Costs, voices: Sequence[str], items: Sequence[Item], seed: int
+    recs: Recognisers,
+    costs: Costs,
+    voices: Sequence[str],
+    items: Sequence[Item],
+    seed: int,
+    *,
+    speed: int = HELD_OUT_SPEED,
+    snr_db: float | None = HELD_OUT_SNR_DB,
 ) -> dict[str, Any]:
     """Recall (and false EXECUTEs, for items that want nothing) of every policy on ``items``
-    said by each voice fast and in steady room noise.  A confirmation is recalled only when it
+    said by each voice fast and in steady room noise (``speed`` wpm, ``snr_db``; ``None``: in
+    quiet).  A confirmation is recalled only when it
     names the action it was said with ("confirm restart" → CONFIRM, "restart")."""
     rows: dict[str, dict[str, list[int]]] = {}
     misses: list[dict[str, Any]] = []
@@ -530,13 +538,16 @@ def fast_noisy(
     for voice in voices:
         for ctx, phrase, want in items:
             seed += 1
-            speech = say(phrase, voice, HELD_OUT_SPEED)
+            speech = say(phrase, voice, speed)
             parts = [silence(0.6)]
             if ctx:
-                parts += [say(ctx, voice, HELD_OUT_SPEED), silence(0.9)]
+                parts += [say(ctx, voice, speed), silence(0.9)]
             parts += [speech, silence(1.0)]
             rms = float(np.sqrt(np.mean(speech**2)))
-            heard = listen(recs, room_noise(concat(*parts), rms, HELD_OUT_SNR_DB, seed), costs)
+            audio = concat(*parts)
+            if snr_db is not None:
+                audio = room_noise(audio, rms, snr_db, seed)
+            heard = listen(recs, audio, costs)
             for n in policies():
                 got = fired_named(n, heard)
                 if want is None:
@@ -557,8 +568,8 @@ def fast_noisy(
                     )
     return {
         "voices": list(voices),
-        "speed_wpm": HELD_OUT_SPEED,
-        "snr_db": HELD_OUT_SNR_DB,
+        "speed_wpm": speed,
+        "snr_db": snr_db,
         "noise": "pink (1/f), steady",
         "recall_pct": {
             n: {a: round(100.0 * sum(v) / len(v), 1) for a, v in d.items() if a != "false_EXECUTE"}
@@ -598,6 +609,25 @@ def held_out_confirm_3(recs: Recognisers, costs: Costs) -> dict[str, Any]:
     """The third held-out set of confirmations (:data:`HELD_OUT_3_CONFIRM`), run once."""
     items: list[Item] = [("", ph, (Action.CONFIRM, named)) for ph, named in HELD_OUT_3_CONFIRM]
     return fast_noisy(recs, costs, HELD_OUT_3_VOICES, items, 8100)
+
+
+#: "confirm <action>" exactly as the proxy asks for it, on every held-out voice.
+ASKED_VOICES = (*HELD_OUT_VOICES, *HELD_OUT_2_VOICES, *HELD_OUT_3_VOICES)
+#: The speaking rate of the quiet condition (espeak-ng's default).
+ASKED_QUIET_SPEED = 175
+
+
+def asked_confirm(recs: Recognisers, costs: Costs) -> dict[str, Any]:
+    """ "confirm <action>" for every shipped action, said as the proxy asks, on all held-out
+    voices: in quiet at espeak's default rate, and fast in room noise (the held-out sets'
+    condition)."""
+    items: list[Item] = [("", f"confirm {a}", (Action.CONFIRM, a)) for a in CONFIRM.objects]
+    return {
+        "quiet": fast_noisy(
+            recs, costs, ASKED_VOICES, items, 8400, speed=ASKED_QUIET_SPEED, snr_db=None
+        ),
+        "fast_noisy": fast_noisy(recs, costs, ASKED_VOICES, items, 8600),
+    }
 
 
 def dev_set(recs: Recognisers, costs: Costs) -> dict[str, Any]:
