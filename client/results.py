@@ -78,7 +78,9 @@ class TailRule:
         ``quiet_from`` is the audio time of the later of the input's end, the last control
         frame and the last spoken reply; ``arrived`` the audio times at which results came, in
         order; ``waited`` the wall-clock seconds since those went; ``unsaid`` the spoken replies
-        still waiting for the proxy to ask (they hold the silence like awaited results).
+        still waiting for the proxy to ask (they hold the silence like awaited results; one
+        already asked for is said within :class:`client.replies.ReplyRule`'s patience, and the
+        session does not ask for a verdict meanwhile).
         """
         if unsaid or len(arrived) < self.results:
             return Verdict.GAVE_UP if waited >= self.timeout else Verdict.SILENCE

@@ -299,7 +299,8 @@ class _Conversation:
                         await self._send_frame(encoder, frame)
                     input_end, input_wall = self._rec.audio_clock, self._clock()
                     continue
-                if not self._steps:
+                # A reply asked for is said within the rule's patience: no giving up before.
+                if not self._steps and not self._reply_asked(replies):
                     verdict = rule.verdict(
                         audio_clock=self._rec.audio_clock,
                         quiet_from=max(input_end, self._last_control_audio),
@@ -314,6 +315,10 @@ class _Conversation:
                         break
                 await pace.wait()
                 await self._send_frame(encoder, silence)
+
+    def _reply_asked(self, replies: list[Pcm]) -> bool:
+        said = len(self._options.replies) - len(replies)
+        return bool(replies) and len(self._rec.ask_times) > said
 
     def _reply_due(self, replies: list[Pcm], *, said_until: float) -> bool:
         said = len(self._options.replies) - len(replies)

@@ -84,7 +84,9 @@ async def _restart_nginx_then(product: Product, *answers: str) -> SessionSummary
         silence(1.0),
     )
     replies = tuple(say(answer) for answer in answers)
-    summary = await _talk(product, request, speed=1.5, replies=replies)
+    # The input no longer carries the answers' fixed pauses (26 s of audio), which used to
+    # give a busy proxy its time before the 60 s wait began: the wait for each ask is longer.
+    summary = await _talk(product, request, speed=1.5, replies=replies, result_timeout=90.0)
     # The replies waited for the proxy's word that it had finished, not for the patience.
     assert any(e.data.get("event") == "speaking" for e in summary.events)
     return summary

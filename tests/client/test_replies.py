@@ -110,10 +110,11 @@ def test_the_length_of_speech_heard_is_bounded(seconds: float, bounded: float) -
 class AsksLate:
     """A server that answers each audio page as moshi does and, after an EXECUTE, asks for a
     confirmation at once but starts speaking the question only ``delay`` wall-clock seconds
-    later, for ``seconds`` of audio (as a loaded proxy's synthesiser does).  The first loud
+    later, for ``seconds`` of audio (as a loaded proxy's synthesiser does; ``None``: it has no
+    voice).  The first loud
     audio it hears after asking is the answer: it reports the command cancelled."""
 
-    def __init__(self, delay: float, seconds: float) -> None:
+    def __init__(self, delay: float | None, seconds: float) -> None:
         self.delay = delay
         self.seconds = seconds
         self.answer_at: float | None = None
@@ -140,13 +141,14 @@ class AsksLate:
                 case Control(Action.EXECUTE):
                     asked = True
                     await _send(ws, _command("needs_confirmation"))
-                    tasks.append(asyncio.create_task(self._speak(ws)))
+                    if self.delay is not None:
+                        tasks.append(asyncio.create_task(self._speak(ws, self.delay)))
         for task in tasks:
             task.cancel()
         return ws
 
-    async def _speak(self, ws: web.WebSocketResponse) -> None:
-        await asyncio.sleep(self.delay)
+    async def _speak(self, ws: web.WebSocketResponse, delay: float) -> None:
+        await asyncio.sleep(delay)
         await _send(ws, SpeakingEvent(self.seconds, more=False))
 
 
@@ -189,6 +191,18 @@ async def test_the_reply_is_said_after_a_late_question_has_been_spoken() -> None
     # The answer began after the proxy's speech and the gap (one page of slack for the codec).
     assert server.answer_at >= speaking.audio_time + 3.0 + QUIET_GAP_S - 0.08
     assert exit_code(summary) is ExitCode.OK
+
+
+async def test_a_reply_asked_for_is_said_after_the_patience_when_no_speech_is_reported() -> None:
+    # A proxy without a voice: the reply comes 30 s of audio (3 s at 10×) after the ask, even
+    # though the wait for results would have given up after 0.5 s.
+    server = AsksLate(delay=None, seconds=0.0)
+    with serve(server) as url:
+        summary = await run_session(_options(url, result_timeout=0.5))
+    assert (summary.close_code, summary.failure) == (1000, None)
+    [ask] = [e for e in summary.events if e.data.get("status") == "needs_confirmation"]
+    assert server.answer_at is not None
+    assert server.answer_at >= ask.audio_time + ReplyRule().patience - 0.08
 
 
 async def test_a_reply_never_asked_for_ends_the_session_normally_saying_so() -> None:
