@@ -583,6 +583,11 @@ def fast_noisy(
     }
 
 
+def confirmations(said: Sequence[tuple[str, str]]) -> list[Item]:
+    """Items of confirmations said alone, each wanting CONFIRM naming its action."""
+    return [("", phrase, (Action.CONFIRM, named)) for phrase, named in said]
+
+
 def held_out(recs: Recognisers, costs: Costs) -> dict[str, Any]:
     """Execute recall, fast and in room noise, on voices and phrasings never tuned on, and
     "confirm" alone (the same recordings as before confirmations named the action): heard as a
@@ -595,20 +600,17 @@ def held_out(recs: Recognisers, costs: Costs) -> dict[str, Any]:
 def held_out_confirm(recs: Recognisers, costs: Costs) -> dict[str, Any]:
     """Confirmations that name the action, fast and in room noise, on the held-out voices and
     phrasings never tuned on (run once, after any tuning on :func:`dev_confirm`)."""
-    items: list[Item] = [("", ph, (Action.CONFIRM, named)) for ph, named in HELD_OUT_CONFIRM]
-    return fast_noisy(recs, costs, HELD_OUT_VOICES, items, 7500)
+    return fast_noisy(recs, costs, HELD_OUT_VOICES, confirmations(HELD_OUT_CONFIRM), 7500)
 
 
 def held_out_confirm_2(recs: Recognisers, costs: Costs) -> dict[str, Any]:
     """The second held-out set of confirmations (:data:`HELD_OUT_2_CONFIRM`), run once."""
-    items: list[Item] = [("", ph, (Action.CONFIRM, named)) for ph, named in HELD_OUT_2_CONFIRM]
-    return fast_noisy(recs, costs, HELD_OUT_2_VOICES, items, 7800)
+    return fast_noisy(recs, costs, HELD_OUT_2_VOICES, confirmations(HELD_OUT_2_CONFIRM), 7800)
 
 
 def held_out_confirm_3(recs: Recognisers, costs: Costs) -> dict[str, Any]:
     """The third held-out set of confirmations (:data:`HELD_OUT_3_CONFIRM`), run once."""
-    items: list[Item] = [("", ph, (Action.CONFIRM, named)) for ph, named in HELD_OUT_3_CONFIRM]
-    return fast_noisy(recs, costs, HELD_OUT_3_VOICES, items, 8100)
+    return fast_noisy(recs, costs, HELD_OUT_3_VOICES, confirmations(HELD_OUT_3_CONFIRM), 8100)
 
 
 #: "confirm <action>" exactly as the proxy asks for it, on every held-out voice.
@@ -621,7 +623,7 @@ def asked_confirm(recs: Recognisers, costs: Costs) -> dict[str, Any]:
     """ "confirm <action>" for every shipped action, said as the proxy asks, on all held-out
     voices: in quiet at espeak's default rate, and fast in room noise (the held-out sets'
     condition)."""
-    items: list[Item] = [("", f"confirm {a}", (Action.CONFIRM, a)) for a in CONFIRM.objects]
+    items = confirmations([(f"confirm {a}", a) for a in CONFIRM.objects])
     return {
         "quiet": fast_noisy(
             recs, costs, ASKED_VOICES, items, 8400, speed=ASKED_QUIET_SPEED, snr_db=None
@@ -640,14 +642,12 @@ def dev_set(recs: Recognisers, costs: Costs) -> dict[str, Any]:
 
 def dev_confirm(recs: Recognisers, costs: Costs) -> dict[str, Any]:
     """Confirmations that name the action on the dev voices (looked at and tuned on)."""
-    items: list[Item] = [("", ph, (Action.CONFIRM, named)) for ph, named in DEV_CONFIRM]
-    return fast_noisy(recs, costs, DEV_VOICES, items, 9500)
+    return fast_noisy(recs, costs, DEV_VOICES, confirmations(DEV_CONFIRM), 9500)
 
 
 def dev_confirm_after(recs: Recognisers, costs: Costs) -> dict[str, Any]:
     """Confirmations with a word after the action on the dev voices (looked at and tuned on)."""
-    items: list[Item] = [("", ph, (Action.CONFIRM, named)) for ph, named in DEV_CONFIRM_AFTER]
-    return fast_noisy(recs, costs, DEV_VOICES, items, 9700)
+    return fast_noisy(recs, costs, DEV_VOICES, confirmations(DEV_CONFIRM_AFTER), 9700)
 
 
 def noisy(audio: Pcm, rms: float, seed: int) -> Pcm:
