@@ -288,41 +288,42 @@ class _Conversation:
             pace.restart()
             silence = np.zeros(FRAME_SAMPLES, np.float32)
             rule = self._options.tail_rule
-            replies = list(self._options.replies)
+            replies = self._options.replies
+            said = 0
             while True:
                 await self._send_due_steps(input_done=True)
-                if self._reply_due(replies, said_until=input_end):
-                    number = len(self._options.replies) - len(replies) + 1
-                    self._emit(self._rec.saying(number, len(self._options.replies)))
-                    for frame in frames(replies.pop(0)):
+                if self._reply_due(said, said_until=input_end):
+                    said += 1
+                    self._emit(self._rec.saying(said, len(replies)))
+                    for frame in frames(replies[said - 1]):
                         await pace.wait()
                         await self._send_frame(encoder, frame)
                     input_end, input_wall = self._rec.audio_clock, self._clock()
                     continue
                 # A reply asked for is said within the rule's patience: no giving up before.
-                if not self._steps and not self._reply_asked(replies):
+                if not self._steps and not self._reply_asked(said):
                     verdict = rule.verdict(
                         audio_clock=self._rec.audio_clock,
                         quiet_from=max(input_end, self._last_control_audio),
                         arrived=self._rec.result_times,
                         waited=self._clock() - max(input_wall, self._last_control_wall),
-                        unsaid=len(replies),
+                        unsaid=len(replies) - said,
                     )
                     if verdict is Verdict.GAVE_UP:
                         got = len(self._rec.result_times)
-                        self._emit(self._rec.failed(rule.gave_up(got, len(replies))))
+                        self._emit(self._rec.failed(rule.gave_up(got, len(replies) - said)))
                     if verdict is not Verdict.SILENCE:
                         break
                 await pace.wait()
                 await self._send_frame(encoder, silence)
 
-    def _reply_asked(self, replies: list[Pcm]) -> bool:
-        said = len(self._options.replies) - len(replies)
-        return bool(replies) and len(self._rec.ask_times) > said
+    def _reply_asked(self, said: int) -> bool:
+        """A reply is left to say (``said`` are said) and the proxy has asked for it."""
+        return said < len(self._options.replies) and len(self._rec.ask_times) > said
 
-    def _reply_due(self, replies: list[Pcm], *, said_until: float) -> bool:
-        said = len(self._options.replies) - len(replies)
-        return bool(replies) and ReplyRule().due(
+    def _reply_due(self, said: int, *, said_until: float) -> bool:
+        """The next reply (``said`` are said) is due now (:class:`client.replies.ReplyRule`)."""
+        return said < len(self._options.replies) and ReplyRule().due(
             audio_clock=self._rec.audio_clock,
             asks=self._rec.ask_times,
             said=said,
