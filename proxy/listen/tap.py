@@ -7,7 +7,11 @@ goes to the speech worker *process* (:mod:`proxy.listen.speech.worker`), which r
 Whisper, trigger matching).  Recognition runs in another process so that it cannot hold this
 process's GIL and delay the relay.  At most ``settings.queue_messages`` messages per session are
 in flight (sent, not yet acknowledged by the worker); beyond that the message is dropped and
-counted — the conversation never waits for speech recognition.  The events the worker reports are
+counted — the conversation never waits for speech recognition.  The worker is told how many
+audio pages were dropped before the next message it gets (a GAP request), so its audio clocks
+stay on the user's real audio: the proxy's own speech must be placed where it was heard, or its
+echo could fire a trigger.  For the same reason a SPEAKING notice that finds the pipe full is
+kept and sent, in order, before the next message.  The events the worker reports are
 added to the session's transcript here and handed to ``on_event`` on the event loop with
 ``loop.call_soon_threadsafe``.
 
@@ -33,7 +37,7 @@ from proxy.listen.speech.pipeline import PipelineStats
 from proxy.listen.speech.pool import SessionHost
 from proxy.listen.speech.recognisers import Recognisers
 from proxy.listen.speech.settings import DEFAULT_SETTINGS, TapSettings
-from proxy.listen.speech.wire import Op, TranscriptBounds
+from proxy.listen.speech.wire import Gap, Op, TranscriptBounds
 from proxy.listen.speech.worker import SessionChannel, SpeechWorker
 from proxy.listen.transcript import Transcript
 from proxy.relay.codec import Kind
@@ -92,6 +96,7 @@ class Tap:
         self._offered = 0
         self._acknowledged = 0
         self._dropped = 0
+        self._untold = Untold()
         self._started = False
         self._channel: SessionChannel | None = None
         self._lost = False
@@ -165,31 +170,37 @@ class Tap:
         self._offer(Op.SERVER, data)
 
     def _offer(self, op: Op, data: bytes) -> None:
+        if self._closing or self._lost:
+            self._dropped += 1
+            return
         channel = self._channel
-        if self._closing or channel is None or self._lost:
-            self._dropped += 1
-            return
         if self._offered - self._acknowledged >= self._limit:
-            self._dropped += 1
-            if self._dropped == 1 or self._dropped % 1000 == 0:
-                log.warning(
-                    "session %s: tap behind, %d messages dropped", self.session_id, self._dropped
-                )
-            return
-        if op is Op.SERVER and data[:1] == _AUDIO:
+            channel = None
+        audio = data[:1] == _AUDIO
+        if op is Op.SERVER and audio:
             data = _AUDIO  # the pipeline only counts the model's pages (its clock): skip the copy
-        if channel.send(op, bytes(data)):
+        if channel is not None and self._untold.tell(channel) and channel.send(op, bytes(data)):
             self._offered += 1
-        else:
-            self._dropped += 1
+            return
+        self._dropped += 1
+        if self._dropped == 1 or self._dropped % 1000 == 0:
+            log.warning(
+                "session %s: speech worker not ready or behind, %d messages dropped",
+                self.session_id,
+                self._dropped,
+            )
+        if audio:
+            self._untold.dropped(op)
 
     def speaking(self, seconds: float) -> None:
         """The proxy starts playing ``seconds`` of its own speech to the user now: the words
         heard in the user's channel meanwhile may be its echo and must not fire triggers.
         Sent in order with the audio, so the worker places it on the user's audio clock."""
-        channel = self._channel
-        if not self._closing and channel is not None and not self._lost:
-            channel.speaking(seconds)
+        if self._closing or self._lost:
+            return
+        self._untold.speaking(seconds)
+        if self._channel is not None:
+            self._untold.tell(self._channel)
 
     async def settle(self, within: float = SETTLE_TIMEOUT_S) -> None:
         """Return once everything offered so far is recognised, the open utterance included.
@@ -202,6 +213,7 @@ class Tap:
             return
         waiter = self._loop.create_future()
         self._settling.append(waiter)
+        self._untold.tell(channel)  # best effort: the cut is right even without the last gap
         if not channel.settle():
             self._settling.remove(waiter)
             return
@@ -297,3 +309,34 @@ class Tap:
                     self.session_id,
                     type(event).__name__,
                 )
+
+
+class Untold:
+    """What a session's worker has not been told yet, in order: audio pages the tap dropped
+    (merged into one :class:`Gap` while nothing else comes between) and the proxy's speech
+    (seconds) that found the pipe full.  :meth:`tell` sends it all before the next message."""
+
+    def __init__(self) -> None:
+        self._items: deque[Gap | float] = deque()
+
+    def dropped(self, op: Op) -> None:
+        """An audio page from the client (``Op.CLIENT``) or the server was dropped."""
+        client, server = (1, 0) if op is Op.CLIENT else (0, 1)
+        last = self._items[-1] if self._items else None
+        if isinstance(last, Gap):
+            self._items[-1] = Gap(last.client_pages + client, last.server_pages + server)
+        else:
+            self._items.append(Gap(client, server))
+
+    def speaking(self, seconds: float) -> None:
+        """The proxy starts ``seconds`` of its own speech now."""
+        self._items.append(seconds)
+
+    def tell(self, channel: SessionChannel) -> bool:
+        """Send what is held, in order; ``False`` if some could not be sent (kept for later)."""
+        while self._items:
+            item = self._items[0]
+            if not (channel.gap(*item) if isinstance(item, Gap) else channel.speaking(item)):
+                return False
+            self._items.popleft()
+        return True

@@ -2,7 +2,9 @@
 audio clock.
 
 The clock counts samples received, never wall time: a stalled worker or a slow network cannot
-stretch or shrink the timestamps of what the user said.
+stretch or shrink the timestamps of what the user said.  Pages the tap had to drop (an
+overloaded worker) move it on by as much audio as they held (:meth:`PageDecoder.skip`), so the
+clock still matches the user's real audio after a gap.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from voiceops.errors import VoiceOpsError
 WIRE_RATE = 24_000
 #: Rate the recognisers expect.
 ASR_RATE = 16_000
+#: Audio in one page of the PersonaPlex web UI (two 20 ms Opus frames): the length assumed for
+#: pages dropped before any page was decoded.
+UI_PAGE_SAMPLES = 960
 
 Pcm = npt.NDArray[np.float32]
 
@@ -41,11 +46,19 @@ class PageDecoder:
         self._reader = sphn.OpusStreamReader(WIRE_RATE)
         self._resampler = soxr.ResampleStream(WIRE_RATE, ASR_RATE, 1, dtype="float32")
         self._wire_samples = 0
+        self._page_samples = UI_PAGE_SAMPLES
 
     @property
     def seconds(self) -> float:
         """Audio received so far, in seconds (the session's user-side clock)."""
         return self._wire_samples / WIRE_RATE
+
+    def skip(self, pages: int) -> float:
+        """``pages`` pages never arrived: move the clock on by as long as the last page heard
+        (a client's pages are all alike); returns the seconds skipped."""
+        samples = max(0, pages) * self._page_samples
+        self._wire_samples += samples
+        return samples / WIRE_RATE
 
     def push(self, page: bytes) -> Pcm:
         """Decode one message's page(s); may return an empty array (header pages)."""
@@ -59,6 +72,7 @@ class PageDecoder:
         if pcm.size == 0:
             return pcm
         self._wire_samples += pcm.size
+        self._page_samples = pcm.size
         return np.asarray(self._resampler.resample_chunk(pcm), dtype=np.float32)
 
     def finish(self) -> Pcm:

@@ -25,6 +25,7 @@ from proxy.listen.speech.pipeline import SpeechPipeline
 from proxy.listen.speech.recognisers import Recognisers
 from proxy.listen.speech.settings import TapSettings
 from proxy.listen.speech.wire import (
+    Gap,
     LoadFailed,
     Op,
     Opening,
@@ -149,6 +150,11 @@ def _handle(
             seconds = float(payload) if isinstance(payload, int | float) else 0.0
             _run(pipeline, session, lambda: speaks(seconds), "speaking")
         return None
+    if op is Op.GAP:
+        if pipeline is not None and isinstance(payload, Gap):
+            skip, (client, server) = pipeline.skip, payload
+            _run(pipeline, session, lambda: skip(client, server), "a gap")
+        return session
     session.processed += 1
     if pipeline is not None:
         handle = pipeline.client if op is Op.CLIENT else pipeline.server

@@ -7,7 +7,9 @@ for a second look at a missed "execute plan").
 A request that names nothing is heard again with the known names (:mod:`.names`) for the
 transcript only.
 Server 0x01 pages advance the assistant clock (80 ms each); server 0x02 pieces build assistant
-turns.  Only the client's audio can fire a trigger.
+turns.  Only the client's audio can fire a trigger.  Pages the tap dropped because the worker was
+behind are reported as a gap (:meth:`SpeechPipeline.skip`): both clocks move on by the audio they
+held, so the proxy's own speech is placed where the user really heard it (echo safety).
 
 The pipeline calls the recognisers synchronously; the speech worker process
 (:mod:`proxy.listen.speech.worker`, driven by :class:`proxy.listen.tap.Tap`) runs it, so none of
@@ -55,6 +57,8 @@ class PipelineStats:
     busy_seconds: float = 0.0
     #: Second looks at a missed "execute plan" (each a few teacher-forced decoder passes).
     second_looks: int = 0
+    #: Seconds of user audio the tap dropped (the worker was behind): never heard.
+    skipped_seconds: float = 0.0
 
 
 class SpeechPipeline:
@@ -142,6 +146,29 @@ class SpeechPipeline:
                 return []
             return self._assistant_closed(self._assistant.piece(text, self.server_seconds))
         return []
+
+    def skip(self, client_pages: int, server_pages: int) -> list[TapEvent]:
+        """The tap dropped ``client_pages`` client and ``server_pages`` server audio pages here
+        (the worker was behind): the clocks move on by the audio they held, and the user's open
+        utterance ends where their audio stopped (it is transcribed now)."""
+        events: list[TapEvent] = []
+        if server_pages > 0:
+            self.stats.server_pages += server_pages
+            events += self._assistant_closed(self._assistant.tick(self.server_seconds))
+        if client_pages > 0:
+            seconds = self._decoder.skip(client_pages)
+            self.stats.skipped_seconds += seconds
+            self._spotter.skip(seconds)
+            cut = self._vad.skip(seconds)
+            log.info(
+                "session %s: %.2f s of the user's audio skipped (the worker was behind)%s",
+                self.session_id,
+                seconds,
+                "; the utterance it cut is heard now" if cut is not None else "",
+            )
+            if cut is not None:
+                events += self._utterance(cut)
+        return events
 
     def proxy_speaks(self, seconds: float) -> list[TapEvent]:
         """The proxy starts playing ``seconds`` of its own speech to the user now: whatever the

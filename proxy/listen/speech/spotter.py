@@ -48,6 +48,13 @@ class KeyphraseSpotter:
         at = self._samples / ASR_RATE
         return [KeyphraseHit(str(hyp.hypstr).strip(), at)]
 
+    def skip(self, seconds: float) -> None:
+        """``seconds`` of audio never arrived: move the clock on, and start the search afresh
+        (a phrase must not be pieced together across the gap)."""
+        self._samples += round(max(0.0, seconds) * ASR_RATE)
+        self._decoder.end_utt()
+        self._decoder.start_utt()
+
     def close(self) -> None:
         """End the decoder's utterance (the spotter is not used afterwards)."""
         self._decoder.end_utt()

@@ -8,7 +8,8 @@ quickly downwards and slowly upwards, so steady background noise stops counting 
 within a few seconds.  An utterance opens
 after ``vad_start_s`` of voiced frames (with ``vad_preroll_s`` of audio before it, so the first
 syllable is not cut) and closes after ``vad_hangover_s`` of unvoiced frames, or when it reaches
-``vad_max_utterance_s``.
+``vad_max_utterance_s``.  Audio that never arrived (:meth:`Segmenter.skip`) ends the open
+utterance where the audio stopped and moves the clock on.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ class Segmenter:
         self._quiet_run = 0
         self._speech: list[Pcm] | None = None
         self._speech_start = 0
+        self._skipped_s = 0.0  # audio that never arrived, on the clock but not in the frames
 
     @property
     def in_speech(self) -> bool:
@@ -78,8 +80,8 @@ class Segmenter:
 
     @property
     def seconds(self) -> float:
-        """Audio consumed so far (whole frames), in seconds."""
-        return self._frames_seen * self._frame / ASR_RATE
+        """Audio consumed so far (whole frames and skipped audio), in seconds."""
+        return self._skipped_s + self._frames_seen * self._frame / ASR_RATE
 
     def push(self, pcm: Pcm) -> list[Utterance]:
         """Feed audio; returns the utterances that ended inside it."""
@@ -98,6 +100,18 @@ class Segmenter:
     def flush(self) -> Utterance | None:
         """End of stream: close the open utterance, if long enough."""
         return self._close(trailing_quiet=0)
+
+    def skip(self, seconds: float) -> Utterance | None:
+        """``seconds`` of audio never arrived: the open utterance ends where the audio stopped
+        (if long enough, it is returned), and the clock moves on by ``seconds``.
+
+        Gluing the words on both sides of a gap into one utterance would give the recogniser
+        speech that was never said.
+        """
+        cut = self._close(trailing_quiet=self._quiet_run)
+        self._history.clear()
+        self._skipped_s += max(0.0, seconds)
+        return cut
 
     def _voiced(self, frames: list[Pcm]) -> list[bool]:
         """Whether each frame (in order, continuing the stream) is speech."""
@@ -129,9 +143,9 @@ class Segmenter:
         if speech is None or len(speech) - trailing_quiet < self._min_frames:
             return None
         sec = self._frame / ASR_RATE
-        start = self._speech_start * sec
+        start = self._skipped_s + self._speech_start * sec
         # End at the last voiced frame; the hangover's quiet tail is kept in the audio only.
-        end = (self._speech_start + len(speech) - trailing_quiet) * sec
+        end = self._skipped_s + (self._speech_start + len(speech) - trailing_quiet) * sec
         return Utterance(np.concatenate(speech), max(0.0, start), end)
 
 

@@ -41,6 +41,8 @@ class Op(enum.IntEnum):
     SETTLE = 5
     #: The proxy starts speaking for ``payload`` seconds (echo safety).
     SPEAKING = 6
+    #: The tap dropped audio pages here (payload: :class:`Gap`).
+    GAP = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,13 @@ class Opening(NamedTuple):
 
     session_id: str
     bounds: TranscriptBounds
+
+
+class Gap(NamedTuple):
+    """The payload of a GAP request: audio pages the tap dropped since the last message sent."""
+
+    client_pages: int
+    server_pages: int
 
 
 class Request(NamedTuple):

@@ -55,6 +55,7 @@ from proxy.listen.speech.recognisers import RecogniserError
 from proxy.listen.speech.settings import DEFAULT_SETTINGS, TapSettings
 from proxy.listen.speech.wire import (
     ATOMIC_BYTES,
+    Gap,
     LoadFailed,
     Op,
     Opening,
@@ -173,6 +174,10 @@ class SessionChannel:
     def speaking(self, seconds: float) -> bool:
         """The proxy starts ``seconds`` of its own speech now (echo safety); ``False``: not sent."""
         return self._put(Request(Op.SPEAKING, self._key, seconds))
+
+    def gap(self, client_pages: int, server_pages: int) -> bool:
+        """Audio pages were dropped here (the clocks must move on); ``False``: not sent."""
+        return self._put(Request(Op.GAP, self._key, Gap(client_pages, server_pages)))
 
     def close(self) -> bool:
         """Ask for the session's end (flush the last utterance); ``False`` if not sent now."""

@@ -105,6 +105,82 @@ async def test_stalled_worker_never_blocks_offer_and_drops_are_counted() -> None
     assert tap.dropped == 1000 - 10
 
 
+async def drained(tap: Tap) -> None:
+    """Wait until the worker has acknowledged everything offered."""
+    while tap.in_flight:
+        await asyncio.sleep(0.01)
+
+
+async def test_pages_dropped_while_the_worker_was_behind_keep_later_words_on_the_real_clock() -> (
+    None
+):
+    loop = asyncio.get_running_loop()
+    worker = speech_worker()
+    pid = worker.pid
+    assert pid is not None
+    first = client_messages(concat(silence(0.4), say("hello there"), silence(2.0)))
+    stream = client_messages(
+        concat(silence(0.4), say("hello there"), silence(4.0), say("execute plan"), silence(1))
+    )
+    lost = 25  # 80 ms pages: 2 s of silence the tap cannot pass on
+    settings = replace(DEFAULT_SETTINGS, queue_messages=len(first))
+    events: list[TapEvent] = []
+    tap = Tap("behind", events.append, loop, settings, worker)
+    tap.start()
+    with stopped(pid):
+        for message in stream[: len(first) + lost]:
+            tap.offer_client(message)
+        assert tap.dropped == lost
+    await drained(tap)
+    for message in stream[len(first) + lost :]:  # fewer than the bound: none dropped
+        tap.offer_client(message)
+        await asyncio.sleep(0)
+    await tap.close()
+    assert tap.dropped == lost
+    assert tap.stats is not None
+    assert tap.stats.skipped_seconds == pytest.approx(2.0)
+    trigger = next(e for e in events if isinstance(e, TriggerHeard))
+    said = tap.transcript.turns()[-1]
+    assert "plan" in said.text.lower()
+    start = len(client_messages(concat(silence(0.4), say("hello there"), silence(4.0)))) * 0.08
+    assert said.start == pytest.approx(start, abs=0.4)  # without the gap: 2 s early
+    assert trigger.at == pytest.approx(said.end, abs=0.6)
+
+
+async def test_our_speech_is_still_placed_when_the_pipe_to_the_worker_was_full() -> None:
+    # The proxy starts speaking while the pipe is full: the notice is kept and goes first once
+    # there is room, so the echo of "Cancel." heard meanwhile cancels nothing.
+    loop = asyncio.get_running_loop()
+    worker = speech_worker()
+    pid = worker.pid
+    assert pid is not None
+    prompt = say("Cancel.")
+    lead = client_messages(silence(1.0))
+    stream = client_messages(
+        concat(silence(1.0), prompt, silence(1.5), say("execute plan"), silence(1.0))
+    )
+    settings = replace(DEFAULT_SETTINGS, queue_messages=100_000)  # only the pipe is the limit
+    events: list[TapEvent] = []
+    tap = Tap("full", events.append, loop, settings, worker)
+    tap.start()
+    with stopped(pid):
+        for message in stream[: len(lead)]:
+            tap.offer_client(message)
+        for _ in range(20_000):  # the pipe (64 KiB) fills within a few hundred pages
+            tap.offer_client(stream[len(lead) - 1])
+            if tap.dropped:
+                break
+        assert tap.dropped == 1
+        tap.speaking(len(prompt) / 24_000)  # no room: kept
+    await drained(tap)
+    for message in stream[len(lead) :]:
+        tap.offer_client(message)
+        await asyncio.sleep(0)
+    await tap.close()
+    assert [e.action for e in events if isinstance(e, TriggerHeard)] == [Action.EXECUTE]
+    assert any("cancel" in e.turn.text.lower() for e in events if isinstance(e, UserSpoke))
+
+
 async def test_garbage_audio_does_not_kill_the_tap() -> None:
     loop = asyncio.get_running_loop()
     events: list[TapEvent] = []

@@ -33,3 +33,14 @@ def test_garbage_is_refused_and_decoding_goes_on(garbage: bytes) -> None:
     after = sum(decoder.push(p).size for p in pages[6:])
     assert decoded > 0
     assert after >= (len(pages) - 7) * 1280
+
+
+@needs_espeak
+def test_dropped_pages_move_the_clock_on_by_the_length_of_a_page() -> None:
+    decoder = PageDecoder()
+    assert decoder.skip(3) == pytest.approx(0.12)  # nothing heard yet: the web UI's 40 ms pages
+    for page in encode_pages(say("hello")):
+        decoder.push(page)
+    heard = decoder.seconds
+    assert decoder.skip(25) == pytest.approx(2.0)  # this client's pages hold 80 ms
+    assert decoder.seconds == pytest.approx(heard + 2.0)

@@ -218,6 +218,33 @@ def test_our_own_spoken_prompt_echoed_back_does_not_confirm() -> None:
     assert confirm.at > len(prompt) / 24_000 + 1.0
 
 
+def test_an_answer_after_our_speech_counts_though_pages_of_it_were_dropped() -> None:
+    # An overloaded worker: the tap dropped 2 s of the pages that carried our prompt's echo and
+    # says so (skip).  The echo window must end where the prompt really ended, not 2 s into the
+    # answer said after it.
+    prompt = say("systemctl restart nginx needs confirmation. Say confirm restart, or cancel.")
+    answer = say("confirm restart")
+    pipeline = SpeechPipeline("test", recognisers(), Transcript())
+    events: list[TapEvent] = []
+    for message in client_messages(silence(0.4)):
+        events += pipeline.client(message)
+    events += pipeline.proxy_speaks(len(prompt) / 24_000)
+    rest = client_messages(concat(prompt, silence(1.2), answer, silence(1.0)))
+    dropped = 25  # 80 ms pages: 2 s, from the prompt's middle
+    middle = len(client_messages(prompt)) // 2 - dropped // 2
+    for message in rest[:middle]:
+        events += pipeline.client(message)
+    events += pipeline.skip(dropped, 0)
+    for message in rest[middle + dropped :]:
+        events += pipeline.client(message)
+    events += pipeline.finish()
+    assert pipeline.stats.skipped_seconds == pytest.approx(2.0)
+    assert triggers(events) == [Action.CONFIRM]
+    confirm = next(e for e in events if isinstance(e, TriggerHeard))
+    answer_end = 0.4 + (len(prompt) + 1.2 * 24_000 + len(answer)) / 24_000
+    assert confirm.at == pytest.approx(answer_end, abs=0.4)  # on the user's real clock
+
+
 def test_echo_alone_fires_nothing() -> None:
     # "cancel": one hearing fires it (a lone "confirm" must also pass the decision pass, so it
     # would not show what the echo window adds).  A whole answer: "Say cancel." is no answer.

@@ -33,9 +33,14 @@ def make_vad(request: pytest.FixtureRequest) -> MakeVad:
     return EnergyVad
 
 
-def run(pcm24: np.ndarray, vad: Segmenter, chunk: int = 1280) -> list[Utterance]:
+def run_open(pcm24: np.ndarray, vad: Segmenter, chunk: int = 1280) -> list[Utterance]:
+    """:func:`run` without the end of the stream (an utterance may stay open)."""
     pcm = np.asarray(soxr.resample(pcm24, 24_000, 16_000), dtype=np.float32)
-    found = [u for i in range(0, pcm.size, chunk) for u in vad.push(pcm[i : i + chunk])]
+    return [u for i in range(0, pcm.size, chunk) for u in vad.push(pcm[i : i + chunk])]
+
+
+def run(pcm24: np.ndarray, vad: Segmenter, chunk: int = 1280) -> list[Utterance]:
+    found = run_open(pcm24, vad, chunk)
     last = vad.flush()
     return found + ([last] if last else [])
 
@@ -81,3 +86,24 @@ def test_long_speech_is_cut_at_the_limit(make_vad: MakeVad) -> None:
     utts = run(say("this is a rather long sentence that goes on and on for a while"), vad)
     assert len(utts) >= 2
     assert all(u.end - u.start <= 1.0 + 1e-6 for u in utts)
+
+
+@needs_espeak
+def test_a_gap_ends_the_open_utterance_and_the_clock_moves_on(make_vad: MakeVad) -> None:
+    # Audio the tap dropped: the words on both sides are not glued together, and what follows
+    # keeps the user's real time.
+    vad = make_vad(DEFAULT_SETTINGS)
+    words = say("check the disk usage")
+    before = concat(silence(1.0), words)  # ends while the utterance is open
+    assert run_open(before, vad) == []
+    assert vad.in_speech
+    cut = vad.skip(2.0)
+    assert cut is not None
+    assert 0.7 <= cut.start <= 1.3
+    assert cut.end <= len(before) / 24_000 + 0.05
+    after = concat(silence(0.5), say("execute plan"), silence(1.0))
+    utts = run(after, vad)
+    assert len(utts) == 1
+    expected = len(before) / 24_000 + 2.0 + 0.5
+    assert expected - 0.4 <= utts[0].start <= expected + 0.3
+    assert vad.seconds == pytest.approx((len(before) + len(after)) / 24_000 + 2.0, abs=0.05)

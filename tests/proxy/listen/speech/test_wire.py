@@ -10,6 +10,7 @@ import pytest
 
 from proxy.listen.speech.wire import (
     ATOMIC_BYTES,
+    Gap,
     Op,
     Opening,
     Request,
@@ -22,6 +23,7 @@ REQUESTS = [
     Request(Op.CLIENT, 7, b"\x01OggS" + bytes(100)),
     Request(Op.SERVER, 7, b"\x02 hello"),
     Request(Op.SPEAKING, 7, 1.5),
+    Request(Op.GAP, 7, Gap(25, 12)),
     Request(Op.SETTLE, 7),
     Request(Op.CLOSE, 7),
     Request(Op.SHUTDOWN, -1),
