@@ -105,8 +105,8 @@ class LocalExecutor:
             raise TypeError(f"LocalExecutor runs only guard approvals, not {type(approval)}")
         argv = approval.argv
         started = time.monotonic()
-        try:
-            proc = await asyncio.create_subprocess_exec(
+        starting = asyncio.ensure_future(
+            asyncio.create_subprocess_exec(
                 *argv,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
@@ -116,6 +116,14 @@ class LocalExecutor:
                 start_new_session=True,
                 **self._identity,  # type: ignore[arg-type]
             )
+        )
+        try:
+            # Shielded: cancelled mid-start, asyncio would kill the child alone and then wait
+            # for its pipes, which a grandchild holds open for as long as it lives.
+            proc = await asyncio.shield(starting)
+        except asyncio.CancelledError:
+            await _stop_once_started(starting)
+            raise
         except OSError as exc:
             return RunResult(
                 argv,
@@ -155,6 +163,17 @@ class LocalExecutor:
             truncated=out.truncated or err.truncated,
             timed_out=timed_out,
         )
+
+
+async def _stop_once_started(starting: asyncio.Future[asyncio.subprocess.Process]) -> None:
+    # The run was cancelled while its process started: nothing it started may outlive it.
+    try:
+        proc = await starting
+    except OSError:
+        return  # it never started
+    _kill_group(proc.pid)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(proc.wait(), _REAP_GRACE)
 
 
 def _kill_group(pgid: int) -> None:
