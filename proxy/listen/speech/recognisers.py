@@ -33,6 +33,12 @@ from voiceops.words import words
 
 log = logging.getLogger(__name__)
 
+#: Seed of CTranslate2's random numbers.  faster-whisper decodes an utterance it is unsure of
+#: again by sampling; seeded, a worker hears the same audio, in the same order, the same way
+#: on every run (measured: unseeded, one of three runs wrote other words for the same
+#: recording), so a recorded session can be replayed to see what went wrong.
+WHISPER_SEED = 1
+
 
 class RecogniserError(VoiceOpsError, RuntimeError):
     """A recogniser could not be loaded (missing model, phrase not in the dictionary…)."""
@@ -164,8 +170,11 @@ def _load_transcriber(settings: TapSettings) -> Transcriber:
         hotwords = whisper_hotwords(phrases, settings.fleet_names)
     if model_ref is not None:
         try:
+            import ctranslate2  # noqa: PLC0415
+
             from proxy.listen.speech.whisper import LeanWhisper  # noqa: PLC0415
 
+            ctranslate2.set_random_seed(WHISPER_SEED)
             model = LeanWhisper(
                 str(model_ref),
                 device="cpu",

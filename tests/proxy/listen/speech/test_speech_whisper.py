@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +19,8 @@ from proxy.listen.speech.transcriber import EncoderWindow, collapse_repeats
 from tests.proxy.listen.speech.speechkit import recognisers
 from tests.voices import concat, needs_espeak, say, silence
 from voiceops.words import words
+
+ROOT = Path(__file__).resolve().parents[4]
 
 
 @pytest.mark.parametrize(
@@ -89,3 +95,38 @@ def test_a_forced_reading_tells_confirm_from_its_rivals() -> None:
     pcm = np.asarray(soxr.resample(pcm, WIRE_RATE, ASR_RATE), dtype=np.float32)
     heard = transcriber.score(pcm, rivals, prompt=False)
     assert heard[0] < max(heard[1:])
+
+
+_HEAR_AGAIN = """
+import numpy as np, soxr
+from proxy.listen.speech.recognisers import Recognisers
+from tests.voices import room_noise, say
+whisper = Recognisers.load().transcriber
+audio = say("mumble grumble confirm restart then", voice="en-us+f4", speed=200)
+audio = room_noise(audio, float(np.sqrt(np.mean(audio**2))), 5.0, seed=3)
+pcm = np.asarray(soxr.resample(audio, 24_000, 16_000), dtype=np.float32)
+for _ in range(6):
+    print(whisper.hear(pcm).text, flush=True)
+"""
+
+
+@needs_espeak
+def test_the_same_recording_is_heard_the_same_way_on_every_run() -> None:
+    # Mumbled in loud noise, so Whisper is unsure and decodes again by sampling; each process
+    # hears it six times (the random numbers move on), and every process hears the same.
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _HEAR_AGAIN],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            cwd=ROOT,
+            env=env,
+        )
+        for _ in range(3)
+    ]
+    heard = [run.communicate(timeout=300)[0] for run in runs]
+    assert all(run.returncode == 0 for run in runs)
+    assert len(heard[0].splitlines()) == 6
+    assert heard[1] == heard[0] and heard[2] == heard[0]
