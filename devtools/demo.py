@@ -23,9 +23,10 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 from client.audio import SAMPLE_RATE, Pcm, read_wav
 from client.options import SessionOptions, execute_step
@@ -45,6 +46,9 @@ FLEET_REQUEST = "please check the disk space on both web servers"
 TRIGGER = EXECUTE_PLAN
 FLEET_NODES = ("web-1", "web-2")
 FLEET_FILE = 'nodes = ["web-1", "web-2"]\n[groups]\nweb = ["web-1", "web-2"]\n'
+
+
+T = TypeVar("T")
 
 
 def _step(n: int, text: str) -> None:
@@ -103,6 +107,12 @@ async def _demo(args: argparse.Namespace) -> int:
 
 
 async def _converse(args: argparse.Namespace, executor: Callable[[Config], Config]) -> int:
+    # Ctrl-C or a SIGTERM stops everything in order, whatever step it comes in: a stop during
+    # start-up takes effect once the proxy is up.
+    stop, started = asyncio.Event(), asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     _step(1, "building the tiny moshi weights (cached after the first run)")
     model = await asyncio.to_thread(build_tiny_model, args.data_dir / "tinymoshi")
 
@@ -115,38 +125,11 @@ async def _converse(args: argparse.Namespace, executor: Callable[[Config], Confi
         )
         _step(3, "loading the pipeline: guard policy, rules extractor, memory, speech models")
         services = await build_services(config)
-        stop, started = asyncio.Event(), asyncio.Event()
         proxy = asyncio.create_task(serve(config, services, stop=stop, started=started))
-        await started.wait()
         url = f"ws://127.0.0.1:{port}/api/chat"
-        _step(4, f"proxy listening on http://localhost:{port} (health: /health, ready: /ready)")
-
-        request = FLEET_REQUEST if args.fleet else REQUEST
-        pcm = _speech(request)
-        # Talk until every run has come back, however busy the machine, then long enough to
-        # hear the digests spoken one after the other.
-        runs = len(FLEET_NODES) if args.fleet else 1
-        tail = 6.0 * runs
-        if pcm is None:
-            _step(5, "espeak-ng is missing: sending the request as an EXECUTE control frame")
-            steps = (execute_step(request),)
-            options = SessionOptions(url=url, steps=steps, until_results=runs, tail=tail)
-        else:
-            _step(5, f'a spoken conversation: "{request} … {TRIGGER}"')
-            options = SessionOptions(url=url, pcm=pcm, speed=2.0, until_results=runs, tail=tail)
-        summary = await run_session(options, on_output=lambda s: print(s, end="", flush=True))
-        print(flush=True)
-        where = [f"{node}: df -h: Root filesystem" for node in FLEET_NODES] if args.fleet else []
-        ok = all(line in summary.text for line in where or ["df -h: Root filesystem"])
-        ran = "df -h ran on web-1 and on web-2" if args.fleet else "df -h ran"
-        print(
-            "\n\033[1mdemo result:\033[0m "
-            + (
-                f"{ran}; its digest came back into the conversation, as text and spoken"
-                if ok
-                else "no result"
-            )
-        )
+        ok = None if stop.is_set() else await _until_stopped(_show(args, port, url, started), stop)
+        if ok is None:
+            print("\n\033[1mdemo result:\033[0m stopped before the conversation ended", flush=True)
         if ok and not args.no_serve:
             print(
                 f"\nServing until Ctrl-C on http://localhost:{port} — try:\n"
@@ -156,15 +139,58 @@ async def _converse(args: argparse.Namespace, executor: Callable[[Config], Confi
                 "client build to use a browser.",
                 flush=True,
             )
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
             await stop.wait()
         stop.set()
         await proxy
         await asyncio.to_thread(services.close)
     print("stopped: proxy and moshi server are down", flush=True)
     return 0 if ok else 1
+
+
+async def _show(args: argparse.Namespace, port: int, url: str, started: asyncio.Event) -> bool:
+    """Once the proxy is up, one conversation through it; ``True`` if the result came back."""
+    await started.wait()
+    _step(4, f"proxy listening on http://localhost:{port} (health: /health, ready: /ready)")
+    request = FLEET_REQUEST if args.fleet else REQUEST
+    pcm = _speech(request)
+    # Talk until every run has come back, however busy the machine, then long enough to hear
+    # the digests spoken one after the other.
+    runs = len(FLEET_NODES) if args.fleet else 1
+    tail = 6.0 * runs
+    if pcm is None:
+        _step(5, "espeak-ng is missing: sending the request as an EXECUTE control frame")
+        steps = (execute_step(request),)
+        options = SessionOptions(url=url, steps=steps, until_results=runs, tail=tail)
+    else:
+        _step(5, f'a spoken conversation: "{request} … {TRIGGER}"')
+        options = SessionOptions(url=url, pcm=pcm, speed=2.0, until_results=runs, tail=tail)
+    summary = await run_session(options, on_output=lambda s: print(s, end="", flush=True))
+    print(flush=True)
+    where = [f"{node}: df -h: Root filesystem" for node in FLEET_NODES] if args.fleet else []
+    ok = all(line in summary.text for line in where or ["df -h: Root filesystem"])
+    ran = "df -h ran on web-1 and on web-2" if args.fleet else "df -h ran"
+    print(
+        "\n\033[1mdemo result:\033[0m "
+        + (
+            f"{ran}; its digest came back into the conversation, as text and spoken"
+            if ok
+            else "no result"
+        )
+    )
+    return ok
+
+
+async def _until_stopped(step: Awaitable[T], stop: asyncio.Event) -> T | None:
+    """``step``'s result, or ``None`` once ``stop`` is set first (the step is cancelled)."""
+    task, stopping = asyncio.ensure_future(step), asyncio.create_task(stop.wait())
+    await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,6 +11,7 @@ runs — and only writes a line to a file.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -24,6 +25,7 @@ from client.options import SessionOptions, execute_step
 from client.session import run_session
 from client.summary import SessionSummary
 from devtools.tinymoshi import TinyMoshiServer
+from tests.processes import cmdlines
 from tests.product import Product, running_product
 from tests.voices import concat, needs_espeak, say, silence
 from voiceops.records.audit import ConfirmationRecord, RunRecord
@@ -199,3 +201,32 @@ def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "df -h: Root filesystem" in done.stdout
+
+
+def test_a_stop_during_the_demo_shuts_everything_down_in_order(tmp_path: Path) -> None:
+    """SIGTERM (or Ctrl-C) mid-conversation: the demo says so, stops the proxy and the moshi
+    server, and leaves no process behind."""
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "devtools.demo", "--port", "0", "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert demo.stdout is not None
+    lines = []
+    try:
+        for line in demo.stdout:  # the demo ends its output; a hang ends at the test timeout
+            lines.append(line)
+            if "a spoken conversation" in line:
+                demo.send_signal(signal.SIGTERM)
+                break
+        rest, _ = demo.communicate(timeout=120)
+    finally:
+        demo.kill()
+    out = "".join(lines) + rest
+    assert demo.returncode == 1, out[-2000:]
+    assert "demo result:\033[0m stopped before the conversation ended" in out
+    assert out.rstrip().endswith("stopped: proxy and moshi server are down")
+    left = [c for c in cmdlines() if str(tmp_path).encode() in c]
+    assert left == [], left  # the moshi server was started with weights under tmp_path

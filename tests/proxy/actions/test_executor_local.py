@@ -21,6 +21,7 @@ import pytest
 from guard import Allowed, Approval, Guard, NeedsConfirmation
 from guard.loader import parse_policy
 from proxy.actions.executors import LocalExecutor
+from tests.processes import cmdlines
 
 TEST_POLICY = """
 [limits]
@@ -132,16 +133,6 @@ def started(bin_dir: Path) -> list[int] | None:
 
 
 PIDS = ("child.pid", "grandchild.pid")
-
-
-def cmdlines() -> list[bytes]:
-    """Every process's command line."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                found.append((entry / "cmdline").read_bytes())
-    return found
 
 
 @pytest.fixture
