@@ -31,6 +31,7 @@ from proxy.listen.speech.settings import DEFAULT_SETTINGS
 from proxy.listen.speech.worker import SpeechWorker
 from proxy.listen.tap import Tap, TapEvent, TriggerHeard, UserSpoke
 from proxy.relay.codec import Action
+from tests.proxy.listen.speech.speechkit import drained
 from tests.voices import concat, say, silence
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,17 +47,11 @@ LEAD_S, PAUSE_S = 0.4, 1.2
 QUEUE = 16
 
 
-async def _drained(tap: Tap) -> None:
-    # The tap has no event for "all acknowledged": the worker's replies only move a counter.
-    while tap.in_flight:  # noqa: ASYNC110
-        await asyncio.sleep(0.01)
-
-
 async def _offer(tap: Tap, pages: list[bytes]) -> None:
     """Offer ``pages`` without dropping any: wait for the worker whenever the queue is full."""
     for page in pages:
         if tap.in_flight >= QUEUE - 1:
-            await _drained(tap)
+            await drained(tap)
         tap.offer_client(page)
         await asyncio.sleep(0)
 
@@ -80,7 +75,7 @@ async def session(worker: SpeechWorker, voice: str, stall_s: float) -> dict[str,
     tap.speaking(len(prompt) / 24_000)
     await _offer(tap, pages[lead:middle])
     if dropped:
-        await _drained(tap)
+        await drained(tap)
         os.kill(pid, signal.SIGSTOP)
         try:
             end = middle + QUEUE + dropped
@@ -88,7 +83,7 @@ async def session(worker: SpeechWorker, voice: str, stall_s: float) -> dict[str,
                 tap.offer_client(page)
         finally:
             os.kill(pid, signal.SIGCONT)
-        await _drained(tap)
+        await drained(tap)
     else:
         end = middle
     await _offer(tap, pages[end:])

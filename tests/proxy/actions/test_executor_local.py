@@ -126,13 +126,14 @@ async def gone(pid: int, within: float = 5.0) -> bool:
     return not alive(pid)
 
 
+#: The files the ``stall`` stand-in writes its child's and grandchild's pids to.
+PIDS = ("child.pid", "grandchild.pid")
+
+
 def started(bin_dir: Path) -> list[int] | None:
     """The pids the ``stall`` stand-in wrote (child, grandchild), once both are written."""
     texts = [(bin_dir / name).read_text() if (bin_dir / name).exists() else "" for name in PIDS]
     return [int(t) for t in texts] if all(t.strip() for t in texts) else None
-
-
-PIDS = ("child.pid", "grandchild.pid")
 
 
 @pytest.fixture
@@ -176,11 +177,11 @@ async def test_large_output_is_capped_while_streaming_and_counted(guard: Guard) 
 async def test_timeout_kills_the_whole_process_group(guard: Guard, bin_dir: Path) -> None:
     result = await LocalExecutor(timeout=1.0).run(approve(guard, "stall"))
     assert result.timed_out and not result.ok
-    child = int((bin_dir / "child.pid").read_text())
-    grandchild = int((bin_dir / "grandchild.pid").read_text())
+    pids = started(bin_dir)
+    assert pids is not None
     # The child ignores SIGTERM and the grandchild is its own process: both must be gone.
-    assert await gone(child)
-    assert await gone(grandchild)
+    for pid in pids:
+        assert await gone(pid)
 
 
 async def test_cancelling_a_run_kills_the_process_group(guard: Guard, bin_dir: Path) -> None:

@@ -23,7 +23,7 @@ from proxy.listen.speech.settings import DEFAULT_SETTINGS
 from proxy.listen.speech.worker import SpeechWorker
 from proxy.listen.tap import Tap, TapEvent, TriggerHeard, UserSpoke
 from proxy.relay.codec import Action
-from tests.proxy.listen.speech.speechkit import client_messages, speech_worker
+from tests.proxy.listen.speech.speechkit import client_messages, drained, speech_worker
 from tests.voices import concat, needs_espeak, say, silence
 
 pytestmark = [pytest.mark.speech, needs_espeak]
@@ -103,12 +103,6 @@ async def test_stalled_worker_never_blocks_offer_and_drops_are_counted() -> None
     await tap.close()
     assert any(isinstance(e, UserSpoke) for e in events)
     assert tap.dropped == 1000 - 10
-
-
-async def drained(tap: Tap) -> None:
-    """Wait until the worker has acknowledged everything offered."""
-    while tap.in_flight:
-        await asyncio.sleep(0.01)
 
 
 async def test_pages_dropped_while_the_worker_was_behind_keep_later_words_on_the_real_clock() -> (

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 
 from client.audio import Pcm, encode_pages
 from proxy.listen.speech.recognisers import Recognisers
 from proxy.listen.speech.worker import SpeechWorker
+from proxy.listen.tap import Tap
 
 
 @functools.cache
@@ -18,6 +20,13 @@ def recognisers() -> Recognisers:
 def speech_worker() -> SpeechWorker:
     """The shared speech worker process for the default settings (the one the proxy uses)."""
     return SpeechWorker.shared()
+
+
+async def drained(tap: Tap) -> None:
+    """Wait until the speech worker has acknowledged everything offered to ``tap``."""
+    # The tap has no event for "all acknowledged": the worker's replies only move a counter.
+    while tap.in_flight:
+        await asyncio.sleep(0.01)
 
 
 def client_messages(pcm: Pcm) -> list[bytes]:
