@@ -237,6 +237,39 @@ HELD_OUT_3_CONFIRM = (
     ("confirm restart then", "restart"),
     ("confirm kill now", "kill"),
 )
+#: A fourth held-out set, written before the reading of the words after the action (the first
+#: three had been seen): other voices, other phrasings, five of eight with a word after the
+#: action; run once, at the end.
+HELD_OUT_4_VOICES = (
+    "en-us+m8", "en+f2", "en-gb-x-rp+m6", "en+Alex", "en+Annie", "en-gb-x-gbclan+f5",
+)  # fmt: skip
+HELD_OUT_4_CONFIRM = (
+    ("confirm reload now", "reload"),
+    ("yes, confirm kill", "kill"),
+    ("confirm remove then", "remove"),
+    ("okay, confirm restart please", "restart"),
+    ("confirm stop then", "stop"),
+    ("alright, confirm reload", "reload"),
+    ("sure, confirm start now", "start"),
+    ("confirm kill please", "kill"),
+)
+#: Answers that must run nothing, said on the fourth held-out voices: a confirmation taken back
+#: or put off by the words after its action, and sound-alikes of "confirm" with an action and a
+#: word after it.  Written with the fourth held-out set.
+TAKE_BACK = (
+    "confirm restart, no wait",
+    "confirm stop later",
+    "confirm kill? no",
+    "confirm remove tomorrow",
+    "confirm reload, not now",
+    "confirm start, no",
+    "confirm stop, hold on",
+    "confirm restart never",
+    "conform restart now",
+    "concern stop then",
+    "comfort reload please",
+    "confer kill now",
+)
 #: "confirm" alone (the held-out confirmations of the rule before actions were named): it must
 #: now be heard as a confirmation that names nothing, which runs nothing and tells the operator
 #: what to say.
