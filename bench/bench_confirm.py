@@ -17,6 +17,13 @@ a time, one process; each updates its own section of ``bench/results/triggers.js
 * ``held_out_3`` — :func:`bench.bench_triggers.held_out_confirm_3`: a third held-out set (6
   other voices × 8 other phrasings), written before the glued "s" was measured.  Section
   ``held_out_confirm_3``.
+* ``held_out_4`` — :func:`bench.bench_triggers.held_out_confirm_4`: a fourth held-out set (6
+  other voices × 8 other phrasings, five with a word after the action), written before the
+  words after the action were read as a tail.  Section ``held_out_confirm_4``.
+* ``take_back`` — :func:`bench.bench_triggers.take_back`: confirmations taken back or put off
+  by their last words ("confirm restart, no wait") and sound-alikes with an action and a word
+  after it ("conform restart now"), on the fourth held-out voices: none may name an action.
+  Section ``take_back``.
 * ``asked`` — :func:`bench.bench_triggers.asked_confirm`: "confirm <action>" exactly as the
   proxy asks, every action, on all held-out voices, in quiet at 175 wpm and fast in room
   noise.  Section ``asked_confirm``.
@@ -57,8 +64,10 @@ from bench.bench_triggers import (
     held_out_confirm,
     held_out_confirm_2,
     held_out_confirm_3,
+    held_out_confirm_4,
     listen,
     noisy,
+    take_back,
 )
 from proxy.listen.speech.recognisers import Recognisers
 from proxy.listen.speech.settings import DEFAULT_SETTINGS
@@ -160,6 +169,8 @@ def main() -> None:
             "held_out",
             "held_out_2",
             "held_out_3",
+            "held_out_4",
+            "take_back",
             "asked",
             "dev_execute",
             "clips",
@@ -175,6 +186,10 @@ def main() -> None:
         sections["dev_confirm"] = dev_confirm(recs, costs)
     elif args.set == "held_out_3":
         sections["held_out_confirm_3"] = held_out_confirm_3(recs, costs)
+    elif args.set == "held_out_4":
+        sections["held_out_confirm_4"] = held_out_confirm_4(recs, costs)
+    elif args.set == "take_back":
+        sections["take_back"] = take_back(recs, costs)
     elif args.set == "dev_after":
         sections["dev_confirm_after"] = dev_confirm_after(recs, costs)
     elif args.set == "asked":

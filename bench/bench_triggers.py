@@ -467,6 +467,8 @@ def policies() -> dict[str, tuple[TriggerPhrase, ...]]:
         replace(p, keyphrase_alone=True, min_logprob=None) if p.action is Action.CANCEL else p
         for p in before
     )
+    # The words after the action were read only as the action (not as it and a tail).
+    no_tail = tuple(replace(p, tails=()) for p in DEFAULT_PHRASES)
     return {
         "text": text_only,
         "previous": previous,
@@ -475,6 +477,7 @@ def policies() -> dict[str, tuple[TriggerPhrase, ...]]:
         "round2": round2,
         "unnamed": unnamed,
         "unread_execute": unread_execute,
+        "no_tail": no_tail,
         "chosen": DEFAULT_PHRASES,
     }
 
@@ -584,10 +587,15 @@ def fast_noisy(
             for n in policies():
                 got = fired_named(n, heard)
                 if want is None:
-                    wrong = Action.EXECUTE in (a for a, _ in got)
-                    rows.setdefault(n, {}).setdefault("false_EXECUTE", []).append(int(wrong))
-                    if wrong:
-                        false.setdefault(n, []).append(f"{voice}: {phrase!r} → {heard[-1].text!r}")
+                    for action, wrong in (
+                        (Action.EXECUTE, Action.EXECUTE in (a for a, _ in got)),
+                        (Action.CONFIRM, any(a is Action.CONFIRM and o for a, o in got)),
+                    ):
+                        counts = rows.setdefault(n, {}).setdefault(f"false_{action.name}", [])
+                        counts.append(int(wrong))
+                        if wrong:
+                            told = f"{voice}: {phrase!r} → {heard[-1].text!r} ({action.name})"
+                            false.setdefault(n, []).append(told)
                     continue
                 rows.setdefault(n, {}).setdefault(row(want), []).append(int(want in got))
                 if n == "chosen" and want not in got:
@@ -605,12 +613,17 @@ def fast_noisy(
         "snr_db": snr_db,
         "noise": "pink (1/f), steady",
         "recall_pct": {
-            n: {a: round(100.0 * sum(v) / len(v), 1) for a, v in d.items() if a != "false_EXECUTE"}
+            n: {
+                a: round(100.0 * sum(v) / len(v), 1)
+                for a, v in d.items()
+                if not a.startswith("false_")
+            }
             for n, d in rows.items()
         },
         "false_execute": {n: sum(d.get("false_EXECUTE", [])) for n, d in rows.items()},
+        "false_named_confirm": {n: sum(d.get("false_CONFIRM", [])) for n, d in rows.items()},
         "counts": {a: len(v) for a, v in rows["chosen"].items()},
-        "recalled": {a: sum(v) for a, v in rows["chosen"].items() if a != "false_EXECUTE"},
+        "recalled": {a: sum(v) for a, v in rows["chosen"].items() if not a.startswith("false_")},
         "chosen_misses": misses,
         "false_examples": false,
     }
@@ -644,6 +657,17 @@ def held_out_confirm_2(recs: Recognisers, costs: Costs) -> dict[str, Any]:
 def held_out_confirm_3(recs: Recognisers, costs: Costs) -> dict[str, Any]:
     """The third held-out set of confirmations (:data:`HELD_OUT_3_CONFIRM`), run once."""
     return fast_noisy(recs, costs, HELD_OUT_3_VOICES, confirmations(HELD_OUT_3_CONFIRM), 8100)
+
+
+def held_out_confirm_4(recs: Recognisers, costs: Costs) -> dict[str, Any]:
+    """The fourth held-out set of confirmations (:data:`HELD_OUT_4_CONFIRM`), run once."""
+    return fast_noisy(recs, costs, HELD_OUT_4_VOICES, confirmations(HELD_OUT_4_CONFIRM), 8800)
+
+
+def take_back(recs: Recognisers, costs: Costs) -> dict[str, Any]:
+    """:data:`TAKE_BACK` on the fourth held-out voices, fast in room noise: every CONFIRM that
+    names an action is false (``false_named_confirm``)."""
+    return fast_noisy(recs, costs, HELD_OUT_4_VOICES, [("", ph, None) for ph in TAKE_BACK], 8900)
 
 
 #: "confirm <action>" exactly as the proxy asks for it, on every held-out voice.

@@ -35,11 +35,29 @@ ANSWER_MAX_WORDS = 4
 #: Words that may stand beside an answer without changing it ("yes, confirm please").  No
 #: negation is among them, so "don't confirm" or "I cannot confirm that" answer nothing; nor is
 #: any agreement enough alone: a false confirm runs a destructive command, so only the word
-#: "confirm" confirms (false confirms were measured in bench/bench_triggers.py).
+#: "confirm" confirms (false confirms were measured in bench/bench_triggers.py).  "and": tiny.en
+#: writes the breath before an answer so ("and confirm, restart to man" for "confirm restart
+#: then", bench/bench_confirm.py dev set).
 ANSWER_COMPANY = frozenset(
     {"yes", "yeah", "yep", "ok", "okay", "alright", "sure", "please", "now", "then", "so", "i",
-     "it", "that", "this", "go", "ahead", "thanks"}
+     "it", "that", "this", "go", "ahead", "thanks", "and"}
 )  # fmt: skip
+#: What may follow the action of a confirmation ("confirm start now").
+ANSWER_TAILS = ("now", "then", "please")
+#: What tiny.en wrote for those last words, said fast in room noise (``bench/bench_confirm.py``,
+#: dev set with a word after the action): "confirm, kill, how?", "confirm, remove, and",
+#: "confirm, restart to end", "Yes, confirm start to help", "confirm, ribbed men".  Only these
+#: may stand for a tail (:func:`proxy.listen.answers.read_tail`): "confirm restart nginx" or
+#: "confirm restart, and error" ("… never") are no answer.
+TAIL_SOUNDS = frozenset({"how", "out", "and", "end", "to", "help", "hope", "man", "men", "net"})
+#: Endings that take a confirmation back or put it off ("confirm reload, not now" was written
+#: "confirm, reload, how to help"): a tail must read likelier as one of :data:`ANSWER_TAILS`.
+TAKING_BACK = (
+    "no", "not now", "no wait", "not yet", "wait", "later", "never", "hold on", "tomorrow"
+)  # fmt: skip
+#: Their words that are no company: none may be read as part of a confirmation's action ("confirm
+#: kill, no" read as "confirm kill" ran it).
+TAKING_BACK_WORDS = frozenset(w for saying in TAKING_BACK for w in saying.split()) - ANSWER_COMPANY
 #: Beside "cancel" only: "no, cancel that".
 CANCEL_COMPANY = ANSWER_COMPANY | {"no", "nope"}
 #: "cancel" first in a reply of at most this many words cancels whatever follows it: tiny.en

@@ -17,6 +17,7 @@ from typing import Protocol
 from proxy.listen.readings import Rescore, slot_texts
 from proxy.listen.trigger_phrases import DEFAULT_PHRASES, TriggerPhrase
 from proxy.relay.codec import Action
+from voiceops.phrases import TAIL_SOUNDS, TAKING_BACK, TAKING_BACK_WORDS
 from voiceops.words import contains_words, words
 
 #: Most words after "confirm" that may be its action misheard ("confirm, list heart").
@@ -54,13 +55,14 @@ def named_object(said: Sequence[str], phrase: TriggerPhrase) -> str | None:
 
 def object_slot(said: Sequence[str], phrase: TriggerPhrase) -> tuple[str, ...]:
     """The words right after the phrase's first occurrence in ``said`` where a phrase with
-    objects names one: up to :data:`MAX_SLOT_WORDS` words, ending at a company word.  The
+    objects names one: up to :data:`MAX_SLOT_WORDS` words, ending at a company word or one
+    that takes the answer back (:data:`voiceops.phrases.TAKING_BACK_WORDS`).  The
     text pass may write the object as other words ("confirm, list heart" for "confirm
     restart"); a forced reading decides which object they are (:func:`read_object`)."""
     after = after_phrase(said, phrase) if phrase.objects else None
     slot: list[str] = []
     for w in (after or ())[:MAX_SLOT_WORDS]:
-        if phrase.company is not None and w in phrase.company:
+        if (phrase.company is not None and w in phrase.company) or w in TAKING_BACK_WORDS:
             break
         slot.append(w)
     return tuple(slot)
@@ -167,8 +169,66 @@ def read_object(
     scores = list(read(texts)) if read is not None and len(texts) > 1 else []
     if len(scores) != len(texts):
         return None
-    ranked = sorted(zip(scores[1:], p.objects, texts[1:], strict=True), reverse=True)
-    (best, named, reading), runner_up = ranked[0], ranked[1][0] if len(ranked) > 1 else None
-    if best < scores[0] or (runner_up is not None and best <= runner_up):
+    best = _likeliest(list(zip(p.objects, scores[1:], texts[1:], strict=True)))
+    return None if best is None or best[1] < scores[0] else (best[0], best[2])
+
+
+#: How much likelier (nats) a tail must read as one of :data:`voiceops.phrases.ANSWER_TAILS`
+#: than as any of :data:`voiceops.phrases.TAKING_BACK`.  Measured on the dev voices
+#: (185 wpm, 15 dB room noise): "confirm reload, not now", written "confirm, reload, how to
+#: help", read 0.5 nats likelier as "… not now" than "… now"; "confirm start, no" 0.2 nats.
+TAIL_MARGIN = 1.0
+
+
+def read_tail(
+    p: TriggerPhrase, text: str, said: Sequence[str], read: Rescore | None
+) -> tuple[str, str] | None:
+    """Which object the words after the phrase in ``text`` (the words ``said``) name when they
+    are an object and one of the phrase's :attr:`~TriggerPhrase.tails` that tiny.en wrote as
+    other words ("Confirm, kill, how?" for "confirm kill now"), else ``None``.
+
+    Only a word that may be the action (no company, tail sound or taking back) right after the
+    phrase, then :data:`~voiceops.phrases.TAIL_SOUNDS` or company, may be read so.  A forced
+    reading puts each object and tail in place of those words ("Confirm, kill now?"); the
+    likeliest must read likelier than every reading of another object and :data:`TAIL_MARGIN`
+    likelier than the same object taken back (:data:`~voiceops.phrases.TAKING_BACK`:
+    "Confirm, kill not now?").  Not read against the text as written: tiny.en reads its own
+    "how" likelier than the "now" that was said.  Returns the object and its text."""
+    after = after_phrase(said, p)
+    if not p.tails or not p.objects or after is None or len(after) < 2:
         return None
-    return named, reading
+    company = p.company or frozenset()
+    slot, ending = after[0], after[1:]
+    if slot in company or slot in TAIL_SOUNDS or slot in TAKING_BACK_WORDS:
+        return None  # no word where the action goes ("confirm, and how", "confirm, no, how")
+    if not all(w in TAIL_SOUNDS or w in company for w in ending):
+        return None
+    tails = [(o, f"{o} {t}") for o in p.objects for t in p.tails]
+    texts = slot_texts(text, p.written, len(after), [w for _, w in tails])
+    scores = list(read(texts)) if read is not None and len(texts) > 1 else []
+    if len(scores) != len(texts):
+        return None
+    readings = zip((o for o, _ in tails), scores[1:], texts[1:], strict=True)
+    best = _likeliest(list(readings))
+    if best is None:
+        return None
+    named, score, reading = best
+    backs = slot_texts(text, p.written, len(after), [f"{named} {b}" for b in TAKING_BACK])
+    taken_back = list(read(backs[1:])) if read is not None else []
+    if len(taken_back) != len(backs) - 1:
+        return None
+    return (named, reading) if score >= max(taken_back) + TAIL_MARGIN else None
+
+
+def _likeliest(readings: Sequence[tuple[str, float, str]]) -> tuple[str, float, str] | None:
+    """Of ``readings`` (object, score, text), the likeliest when its object reads likelier
+    than every other object (``None`` on a tie between objects)."""
+    best: dict[str, tuple[float, str]] = {}
+    for obj, score, reading in readings:
+        if obj not in best or score > best[obj][0]:
+            best[obj] = (score, reading)
+    ranked = sorted(((s, obj, r) for obj, (s, r) in best.items()), reverse=True)
+    (top, named, reading), runner_up = ranked[0], ranked[1][0] if len(ranked) > 1 else None
+    if runner_up is not None and top <= runner_up:
+        return None
+    return named, top, reading

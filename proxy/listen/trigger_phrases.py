@@ -39,6 +39,9 @@ class TriggerPhrase:
     phrase or a second look put it there. ``objects``: words that name what the
     phrase acts on ("restart" in "confirm restart"); the words right after the phrase are read
     as one of them (:attr:`proxy.listen.triggers.TriggerMatch.named`) and need no company.
+    ``tails``: words that may follow the object ("confirm start now"); when the text wrote the
+    words after the phrase as others, a forced reading may read them as an object and one of
+    these (:func:`proxy.listen.answers.read_tail`; empty: no such reading).
     """
 
     phrase: str
@@ -57,6 +60,7 @@ class TriggerPhrase:
     rival_margin: float | None = None
     objects: tuple[str, ...] = ()
     decision_rivals: tuple[str, ...] = ()
+    tails: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not words(self.phrase):
@@ -173,6 +177,7 @@ DEFAULT_PHRASES: tuple[TriggerPhrase, ...] = (
         company=phrases.ANSWER_COMPANY,
         rival_margin=CONFIRM_RIVAL_MARGIN,
         objects=SHIPPED_CONFIRM_WORDS,
+        tails=phrases.ANSWER_TAILS,
     ),
     TriggerPhrase(
         phrases.CANCEL,

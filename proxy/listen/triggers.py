@@ -90,6 +90,7 @@ from proxy.listen.answers import (
     object_pass,
     object_slot,
     read_object,
+    read_tail,
 )
 from proxy.listen.readings import Rescore, reads_likeliest
 from proxy.listen.second_look import heard_on_second_look, wants_second_look
@@ -146,12 +147,14 @@ def _object_reading(
     object: ``None`` and ``text``); ``None`` when it is no answer: out of company, or words
     after the phrase that name no object.  ``told``: ``text`` is the object pass's already."""
     slot = object_slot(said, p)
-    if not in_company(said, p, slot):
-        return None
-    if not slot:
-        return None, text
-    heard = (text, slot) if told is not None else object_pass(p, text, slot, recheck)
-    return read_object(p, *heard, rivalry)
+    if in_company(said, p, slot):
+        if not slot:
+            return None, text
+        heard = (text, slot) if told is not None else object_pass(p, text, slot, recheck)
+        read = read_object(p, *heard, rivalry)
+        if read is not None:
+            return read
+    return read_tail(p, text, said, rivalry) if harmless_lead(said, p) else None
 
 
 def _heard_twice(

@@ -285,8 +285,8 @@ def test_a_refused_confirmation_is_reported_unsure_and_names_nothing(
         rivalry=lambda texts: [reads.get(t, -5.0) for t in texts],
     )  # fmt: skip
     assert [(m.action, m.named, m.source) for m in matches] == [(Action.CONFIRM, None, "unsure")]
-    # So are words after "confirm" that read as no action ("confirm net"; tiny.en wrote
-    # "confirm, start to how" for "confirm start now"), but not a "confirm" after other words.
+    # So are words after "confirm" that read as no action ("confirm net"), but not a "confirm"
+    # after other words.
     for said, hint in (("confirm net", True), ("don't confirm restart", False)):
         heard = match_utterance(
             said, (), DEFAULT_PHRASES, 1.0, recheck=passes(said), rivalry=as_written
@@ -485,7 +485,8 @@ def test_a_typed_answer_needs_no_second_hearing() -> None:
     ("text", "action"),
     [("confirm restart", "restart"), ("Yes, confirm stop, please.", "stop"),
      ("Confirm remove.", "remove"), ("okay confirm kill", "kill"), ("confirm", None),
-     ("Confirmed. Reload.", "reload")],
+     ("Confirmed. Reload.", "reload"), ("And confirm, restart.", "restart"),
+     ("confirm, remove, and", "remove")],
 )  # fmt: skip
 def test_a_confirmation_names_the_action_right_after_confirm(text: str, action: str | None) -> None:
     assert named(text) == [(Action.CONFIRM, action)]
@@ -513,6 +514,76 @@ def test_the_action_is_read_not_decoded() -> None:
     # Words after "confirm" that read as no action name nothing (the flow says what to say).
     assert named("confirm net") == [(Action.CONFIRM, None)]
     assert named("Confirm, list heart.") == [(Action.CONFIRM, None)]
+
+
+@pytest.mark.parametrize(
+    ("text", "spoken", "action"),
+    # Measured (bench_confirm dev set with a word after the action, 185 wpm, room noise).
+    [("Confirm, kill, how?", "confirm kill now", "kill"),
+     ("confirm, reload, how", "confirm reload now", "reload"),
+     ("Okay, confirm, kill out", "okay confirm kill now", "kill"),
+     ("confirm, ribbed men", "confirm remove then", "remove"),
+     ("confirm, restart to end", "confirm restart then", "restart")],
+)  # fmt: skip
+def test_the_words_after_the_action_are_read_as_a_tail(text: str, spoken: str, action: str) -> None:
+    # tiny.en writes "now" as "how" and "then" as "men", and reads its own words likelier than
+    # what was said; read against the answer taken back, the tail decides.
+    assert named(text, spoken=spoken) == [(Action.CONFIRM, action)]
+    # Typed words are not misheard: a typed tail that is no tail is no answer.
+    assert typed_answer(text) is None
+
+
+@pytest.mark.parametrize(
+    "text", ["confirm, kill, no", "confirm start, no", "confirm stop later", "confirm, no, restart"]
+)
+def test_an_answer_taken_back_runs_nothing(text: str) -> None:
+    # Measured (bench_confirm take_back, fourth held-out voices): "confirm kill? no", written
+    # "confirm, kill, no", read likelier as "confirm, kill" and ran kill (10 of 72 answers taken
+    # back).  Words that take it back are never part of the action's words.
+    assert named(text, spoken="confirm kill") == [(Action.CONFIRM, None)]
+    assert named(text, spoken=" ".join(words(text)[:2])) == [(Action.CONFIRM, None)]
+    assert typed_answer(text) is None
+
+
+def tail_read(text: str, reads: dict[str, float]) -> list[tuple[Action, str | None]]:
+    """What ``text`` fires when a forced reading scores the words of ``reads`` as given (the
+    text as written 0, anything else -9); both passes hear ``text``."""
+    scores = {words(t): s for t, s in reads.items()}
+    matches = match_utterance(
+        text, (), DEFAULT_PHRASES, 1.0, logprob=-0.1, recheck=passes(text),
+        rivalry=lambda texts: [
+            0.0 if t == text else scores.get(words(t), -9.0) for t in texts
+        ],
+    )  # fmt: skip
+    return [(m.action, m.named) for m in matches]
+
+
+def test_a_tail_read_as_the_answer_taken_back_confirms_nothing() -> None:
+    # Measured: "now" and "not now" read within 0.5 nats of each other when tiny.en wrote
+    # "how" for them ("confirm reload, not now" written "confirm, reload, how to help").
+    text = "confirm, reload, how"
+    now = {"confirm reload now": -6.6}
+    assert tail_read(text, {**now, "confirm reload not now": -6.1}) == [(Action.CONFIRM, None)]
+    # Likelier as "now", but by less than the margin.
+    assert tail_read(text, {**now, "confirm reload not now": -7.0}) == [(Action.CONFIRM, None)]
+    assert tail_read(text, {**now, "confirm reload not now": -8.0}) == [(Action.CONFIRM, "reload")]
+    # Two actions that read alike name neither.
+    both = {**now, "confirm restart now": -6.6}
+    assert tail_read(text, both) == [(Action.CONFIRM, None)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    # "… never" was written "confirm, restart, and error": "error" is no tail tiny.en wrote.
+    ["confirm, restart, and error", "confirm restart nginx", "confirm restart, no wait",
+     "confirm restart and stop", "confirm, restart, not how", "confirm, and how",
+     "confirm, no, how"],
+)  # fmt: skip
+def test_only_what_tiny_en_wrote_for_a_tail_is_read_as_one(text: str) -> None:
+    reads = {"confirm restart now": 0.0, "confirm restart then": 0.0}
+    assert tail_read(text, reads) == [(Action.CONFIRM, None)]
+    # After other words, "confirm" and its tail answer nothing at all.
+    assert tail_read(f"don't {text}", reads) == []
 
 
 def test_an_object_pass_hears_the_action_the_text_pass_missed() -> None:
