@@ -5,13 +5,14 @@ Recordings made before that rule hold the forced reading of each word alone ("Co
 "Conform."), not of the text as written against the same text with a rival in place of "confirm"
 ("Confirm restart." against "Conform restart."), which is what the shipped rule reads. So the
 stored recordings give the shipped rule an *upper bound*: an utterance may be a false confirm
-when the text pass (at most four words) holds "confirm" and words after it, which the forced
-reading may take for any action, and the decision pass also holds "confirm". Each such utterance
-is then *heard again* with the shipped code (its stream regenerated from its seed, the same VAD
-cuts, text pass, decision pass and the new forced reading) and judged by the shipped rule: the
-exact count. A "confirm" naming no action runs nothing and answers with what to say (a hint);
-hints are counted with the reading that was recorded (the old rule's), as that rule decided
-them.  Utterances that may fire EXECUTE (:func:`possible_execute`) are heard again the same way.
+when the text pass (short enough for an answer: ``TriggerPhrase.fits``) holds "confirm" and words
+after it, which the forced reading may take for any action, and the decision pass also holds
+"confirm". Each such utterance is then *heard again* with the shipped code (its stream
+regenerated from its seed, the same VAD cuts, text pass, decision pass and the new forced
+reading) and judged by the shipped rule: the exact count. A "confirm" naming no action runs
+nothing and answers with what to say (a hint); hints are counted with the reading that was
+recorded (the old rule's), as that rule decided them.  Utterances that may fire EXECUTE
+(:func:`possible_execute`) are heard again the same way.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from proxy.listen.speech.recognisers import Recognisers
 from proxy.listen.speech.settings import DEFAULT_SETTINGS
 from proxy.listen.trigger_phrases import DEFAULT_PHRASES
 from proxy.relay.codec import Action
-from voiceops.phrases import ANSWER_MAX_WORDS
 from voiceops.words import contains_words, words
 
 CONFIRM = next(p for p in DEFAULT_PHRASES if p.action is Action.CONFIRM)
@@ -79,7 +79,7 @@ def possible_confirm(h: Heard) -> str | None:
     confidence floor, no company rule), else ``None``."""
     said = words(h.text)
     slot = object_slot(said, CONFIRM)
-    if not slot or len(said) > ANSWER_MAX_WORDS:
+    if not slot or not CONFIRM.fits(said):
         return None
     # The decision pass as recorded, whatever its hotwords were then (a changed list of rivals
     # is heard again below with the shipped code).

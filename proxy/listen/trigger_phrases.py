@@ -77,8 +77,13 @@ class TriggerPhrase:
 
     def fits(self, said: Sequence[str]) -> bool:
         """True when an utterance of the words ``said`` is short enough for the phrase
-        (``max_utterance_words``)."""
-        return self.max_utterance_words is None or len(said) <= self.max_utterance_words
+        (``max_utterance_words``; one more for a phrase with :attr:`tails` when the last word
+        is one tiny.en writes for a tail: "sure, confirm start now" was written "sure confirm
+        start to help")."""
+        if self.max_utterance_words is None:
+            return True
+        misheard_tail = bool(self.tails) and bool(said) and said[-1] in phrases.TAIL_SOUNDS
+        return len(said) <= self.max_utterance_words + misheard_tail
 
     @property
     def spellings(self) -> tuple[tuple[str, ...], ...]:

@@ -73,6 +73,14 @@ Decision rule, chosen from ``bench/bench_triggers.py`` (see the tap's report):
   matches without an action, so that the flow can tell the operator what to say; it runs
   nothing.  So does a confirmation the checks refused, or whose words after "confirm" name
   no action (:class:`TriggerMatch`, ``"unsure"``): the operator is not left with silence.
+* A word after the action ("confirm start now") is read, not decoded, too: tiny.en writes
+  "confirm, start to how", "confirm, remove, and", and reads its own words likelier than what
+  was said.  When the words after the action are only what it writes for such a word
+  (:data:`~voiceops.phrases.TAIL_SOUNDS`), the action and "now", "then" or "please" are read
+  in their place, and must read 1 nat likelier than the same action taken back ("not now",
+  "no", "later"…) (:func:`proxy.listen.answers.read_tail`).  Words that take an answer back
+  are never read as part of the action: "confirm kill, no" ran kill when "kill no" was read
+  as "kill" (``bench/bench_confirm.py --set take_back``).
 * One utterance fires each action at most once, and an action does not fire again within
   ``cooldown_s`` seconds of audio (an utterance split by a pause must not fire twice).
 """
@@ -109,7 +117,7 @@ class TriggerMatch:
     ``named`` is the object said right after the phrase ("restart" in "confirm restart"),
     ``None`` when it named none.  A confirmation the text pass wrote (only harmless words
     before it) that the checks against mishearing refused, or whose words after "confirm"
-    name no action ("confirm, start to how" for "confirm start now"), is reported
+    name no action ("confirm net", "confirm kill, no"), is reported
     ``"unsure"``, naming none: it runs nothing, and the flow says what to say.  Measured
     (``bench/bench_confirm.py``): 48 of the 69 confirmations missed in the dev and held-out
     sets get that answer instead of none.  In the short replay (32 h, a tenth of its lines

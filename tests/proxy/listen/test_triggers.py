@@ -122,6 +122,11 @@ def test_replies_fire_in_short_utterances_only() -> None:
     assert fired("cancel that please") == [Action.CANCEL]
     assert fired("can you confirm the disk usage on web one") == []
     assert fired("we should cancel the meeting with the vendor on friday") == []
+    # One word more when the last is one tiny.en writes for "now" or "then" (read as a tail).
+    assert named("sure confirm start to help", spoken="sure confirm start now") == [
+        (Action.CONFIRM, "start")
+    ]
+    assert named("yes sure confirm start nginx", spoken="yes sure confirm start now") == []
 
 
 def test_spotter_alone_cannot_fire_execute() -> None:
@@ -523,7 +528,8 @@ def test_the_action_is_read_not_decoded() -> None:
      ("confirm, reload, how", "confirm reload now", "reload"),
      ("Okay, confirm, kill out", "okay confirm kill now", "kill"),
      ("confirm, ribbed men", "confirm remove then", "remove"),
-     ("confirm, restart to end", "confirm restart then", "restart")],
+     ("confirm, restart to end", "confirm restart then", "restart"),
+     ("sure confirm start to help", "sure confirm start now", "start")],
 )  # fmt: skip
 def test_the_words_after_the_action_are_read_as_a_tail(text: str, spoken: str, action: str) -> None:
     # tiny.en writes "now" as "how" and "then" as "men", and reads its own words likelier than
