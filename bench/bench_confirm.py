@@ -37,6 +37,9 @@ a time, one process; each updates its own section of ``bench/results/triggers.js
   the same recordings.  Section ``confirm_margin_clips``.  The same for "confer reload" and
   "can firm restart" (the short replay's false confirmations), judged with and without "confer"
   read against "confirm": section ``confirm_action_clips``.
+* ``tail_clips`` — the same for sound-alikes with an action and a word after it ("confer kill
+  now", "conform restart now", "concern stop then") and "confirm restart now", judged with and
+  without the words after the action read as a tail.  Section ``confirm_tail_clips``.
 
 Each set also reports the CPU of the decision pass and forced reading per heard "confirm" and
 the load average before and after (the machine is shared).
@@ -81,6 +84,15 @@ CLIP_PHRASES = ("confirm restart", "conform restart", "concern stop")
 #: isolated clips the same way (their own seeds): "confer" is read against "confirm" only since
 #: they were measured; "can firm" is the very sounds of "confirm".
 ACTION_CLIP_PHRASES = ("confer reload", "can firm restart")
+#: Sound-alikes with an action and a word after it, said as isolated clips the same way (their
+#: own seeds), and the confirmation they sound like: judged with and without the words after
+#: the action read as a tail.
+TAIL_CLIP_PHRASES = (
+    "confirm restart now",
+    "confer kill now",
+    "conform restart now",
+    "concern stop then",
+)
 CLIP_SPEEDS = (135, 185)
 CLIP_PITCHES = (38, 62)
 CLIP_NOISE_RMS = 0.01
@@ -155,6 +167,14 @@ def clips(
     }
 
 
+def tail_rules() -> dict[str, tuple[TriggerPhrase, ...]]:
+    """The shipped phrases, and with the words after the action read only as the action."""
+    return {
+        "no_tail": tuple(replace(p, tails=()) for p in DEFAULT_PHRASES),
+        "shipped": DEFAULT_PHRASES,
+    }
+
+
 def load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
@@ -174,6 +194,7 @@ def main() -> None:
             "asked",
             "dev_execute",
             "clips",
+            "tail_clips",
         ),
         required=True,
     )
@@ -201,6 +222,8 @@ def main() -> None:
         sections["held_out_fast_noisy"] = held_out(recs, costs)
     elif args.set == "held_out_2":
         sections["held_out_confirm_2"] = held_out_confirm_2(recs, costs)
+    elif args.set == "tail_clips":
+        sections["confirm_tail_clips"] = clips(recs, costs, TAIL_CLIP_PHRASES, 14000, tail_rules())
     else:
         sections["confirm_margin_clips"] = clips(recs, costs, CLIP_PHRASES, 12000, margin_rules())
         sections["confirm_action_clips"] = clips(
