@@ -70,6 +70,7 @@ from bench.bench_triggers import (
     held_out_confirm_4,
     listen,
     noisy,
+    policies,
     take_back,
 )
 from proxy.listen.speech.recognisers import Recognisers
@@ -170,7 +171,7 @@ def clips(
 def tail_rules() -> dict[str, tuple[TriggerPhrase, ...]]:
     """The shipped phrases, and with the words after the action read only as the action."""
     return {
-        "no_tail": tuple(replace(p, tails=()) for p in DEFAULT_PHRASES),
+        "no_tail": policies()["no_tail"],
         "shipped": DEFAULT_PHRASES,
     }
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from proxy.listen.readings import Rescore, slot_texts
+from proxy.listen.readings import Rescore, read_all, slot_texts
 from proxy.listen.trigger_phrases import DEFAULT_PHRASES, TriggerPhrase
 from proxy.relay.codec import Action
 from voiceops.phrases import TAIL_SOUNDS, TAKING_BACK, TAKING_BACK_WORDS
@@ -166,8 +166,8 @@ def read_object(
     the slot replaced by each object; the likeliest must read at least as likely as ``text``
     as written and likelier than every other object.  Returns it and its text, or ``None``."""
     texts = slot_texts(text, p.written, len(slot), p.objects)
-    scores = list(read(texts)) if read is not None and len(texts) > 1 else []
-    if len(scores) != len(texts):
+    scores = read_all(read, texts) if len(texts) > 1 else None
+    if scores is None:
         return None
     best = _likeliest(list(zip(p.objects, scores[1:], texts[1:], strict=True)))
     return None if best is None or best[1] < scores[0] else (best[0], best[2])
@@ -205,8 +205,8 @@ def read_tail(
         return None
     tails = [(o, f"{o} {t}") for o in p.objects for t in p.tails]
     texts = slot_texts(text, p.written, len(after), [w for _, w in tails])
-    scores = list(read(texts)) if read is not None and len(texts) > 1 else []
-    if len(scores) != len(texts):
+    scores = read_all(read, texts) if len(texts) > 1 else None
+    if scores is None:
         return None
     readings = zip((o for o, _ in tails), scores[1:], texts[1:], strict=True)
     best = _likeliest(list(readings))
@@ -214,10 +214,8 @@ def read_tail(
         return None
     named, score, reading = best
     backs = slot_texts(text, p.written, len(after), [f"{named} {b}" for b in TAKING_BACK])
-    taken_back = list(read(backs[1:])) if read is not None else []
-    if len(taken_back) != len(backs) - 1:
-        return None
-    return (named, reading) if score >= max(taken_back) + TAIL_MARGIN else None
+    taken_back = read_all(read, backs[1:])
+    return (named, reading) if taken_back and score >= max(taken_back) + TAIL_MARGIN else None
 
 
 def _likeliest(readings: Sequence[tuple[str, float, str]]) -> tuple[str, float, str] | None:

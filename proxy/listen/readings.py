@@ -46,10 +46,15 @@ def reads_likeliest(
     texts = rival_texts(text, spellings, rivals)
     if len(texts) == 1:
         return not rivals
+    scores = read_all(read, texts)
+    return scores is not None and scores[0] - max(scores[1:]) >= margin
+
+
+def read_all(read: Rescore | None, texts: Sequence[str]) -> list[float] | None:
+    """The reading of each of ``texts`` (``None``: nothing can read the utterance, or it did
+    not read them all)."""
     scores = list(read(texts)) if read is not None else []
-    if len(scores) != len(texts):
-        return False
-    return scores[0] - max(scores[1:]) >= margin
+    return scores if len(scores) == len(texts) else None
 
 
 def slot_texts(
