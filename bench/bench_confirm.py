@@ -24,6 +24,9 @@ a time, one process; each updates its own section of ``bench/results/triggers.js
   by their last words ("confirm restart, no wait") and sound-alikes with an action and a word
   after it ("conform restart now"), on the fourth held-out voices: none may name an action.
   Section ``take_back``.
+* ``take_back_2`` — :func:`bench.bench_triggers.take_back_2`: a second, larger set of answers
+  that must name no action (24 × 6 other voices), written before it was first run.  Section
+  ``take_back_2``.
 * ``asked`` — :func:`bench.bench_triggers.asked_confirm`: "confirm <action>" exactly as the
   proxy asks, every action, on all held-out voices, in quiet at 175 wpm and fast in room
   noise.  Section ``asked_confirm``.
@@ -37,6 +40,14 @@ a time, one process; each updates its own section of ``bench/results/triggers.js
   the same recordings.  Section ``confirm_margin_clips``.  The same for "confer reload" and
   "can firm restart" (the short replay's false confirmations), judged with and without "confer"
   read against "confirm": section ``confirm_action_clips``.
+* ``separation`` — how well the recogniser itself tells "confirm" from its sound-alikes, with
+  no rule in the way: "confirm <action>" and five sound-alikes with the same action ("conform",
+  "can firm", "confer", "concern", "comfort"; restart, stop, reload, kill) said by the dev and
+  held-out 2–4 voices, fast in room noise, through Opus.  Each clip is read (unprompted) as
+  each of the six heads with its action; the margin is "confirm" over the likeliest
+  sound-alike.  Reports, per threshold, the confirmations kept and the sound-alikes taken, and
+  per voice whether any threshold keeps every confirmation and takes no sound-alike.  Section
+  ``confirm_separation``.
 * ``tail_clips`` — the same for sound-alikes with an action and a word after it ("confer kill
   now", "conform restart now", "concern stop then") and "confirm restart now", judged with and
   without the words after the action read as a tail.  Section ``confirm_tail_clips``.
@@ -54,7 +65,15 @@ import time
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
+
 from bench.bench_triggers import (
+    DEV_VOICES,
+    HELD_OUT_2_VOICES,
+    HELD_OUT_3_VOICES,
+    HELD_OUT_4_VOICES,
+    HELD_OUT_SNR_DB,
+    HELD_OUT_SPEED,
     LONG_VOICES,
     RESULTS,
     Costs,
@@ -72,12 +91,15 @@ from bench.bench_triggers import (
     noisy,
     policies,
     take_back,
+    take_back_2,
 )
+from client.audio import encode_pages
+from proxy.listen.speech.audio import PageDecoder
 from proxy.listen.speech.recognisers import Recognisers
 from proxy.listen.speech.settings import DEFAULT_SETTINGS
 from proxy.listen.trigger_phrases import DEFAULT_PHRASES, TriggerPhrase
 from proxy.relay.codec import Action
-from tests.voices import concat, say, silence
+from tests.voices import concat, room_noise, say, silence
 
 #: The isolated clips: the confirmation, and sound-alikes that name an action.
 CLIP_PHRASES = ("confirm restart", "conform restart", "concern stop")
@@ -94,6 +116,10 @@ TAIL_CLIP_PHRASES = (
     "conform restart now",
     "concern stop then",
 )
+#: The sound-alikes ``separation`` reads "confirm" against, and the actions said after them.
+SEPARATION_HEADS = ("conform", "can firm", "confer", "concern", "comfort")
+SEPARATION_ACTIONS = ("restart", "stop", "reload", "kill")
+SEPARATION_THRESHOLDS = (-2.0, -1.0, 0.0, 0.5, 1.0, 2.0)
 CLIP_SPEEDS = (135, 185)
 CLIP_PITCHES = (38, 62)
 CLIP_NOISE_RMS = 0.01
@@ -168,6 +194,62 @@ def clips(
     }
 
 
+def separation(recs: Recognisers) -> dict[str, Any]:
+    """The ``separation`` set: margins of "confirm" over its sound-alikes, read on each clip."""
+    heads = ("confirm", *SEPARATION_HEADS)
+    voices = (*DEV_VOICES, *HELD_OUT_2_VOICES, *HELD_OUT_3_VOICES, *HELD_OUT_4_VOICES)
+    margins: dict[str, dict[str, list[float]]] = {}
+    seed = 31000
+    for voice in voices:
+        per_head: dict[str, list[float]] = {h: [] for h in heads}
+        for head in heads:
+            for action in SEPARATION_ACTIONS:
+                seed += 1
+                spoken = say(f"{head} {action}", voice, HELD_OUT_SPEED)
+                audio = concat(silence(0.3), spoken, silence(0.6))
+                rms = float(np.sqrt(np.mean(spoken**2)))
+                decoder = PageDecoder()
+                pages = encode_pages(room_noise(audio, rms, HELD_OUT_SNR_DB, seed))
+                pcm = np.concatenate([decoder.push(page) for page in pages])
+                texts = [f"{h.capitalize()} {action}." for h in heads]
+                scores = recs.transcriber.score(pcm, texts, prompt=False)
+                per_head[head].append(round(scores[0] - max(scores[1:]), 3))
+        margins[voice] = per_head
+        print(f"separation: {voice}", flush=True)
+    said = [m for per_head in margins.values() for m in per_head["confirm"]]
+    alike = {h: [m for ph in margins.values() for m in ph[h]] for h in SEPARATION_HEADS}
+    by_threshold = {
+        f"{t:g}": {
+            "confirmations_kept_pct": round(100 * sum(m >= t for m in said) / len(said), 1),
+            "sound_alikes_taken": {h: sum(m >= t for m in ms) for h, ms in alike.items()},
+        }
+        for t in SEPARATION_THRESHOLDS
+    }
+    top_alike = max(m for ms in alike.values() for m in ms)
+    per_voice = {
+        v: {
+            "confirm_min": min(ph["confirm"]),
+            "sound_alike_max": max(m for h in SEPARATION_HEADS for m in ph[h]),
+        }
+        for v, ph in margins.items()
+    }
+    return {
+        "what": "forced reading (unprompted) of 'confirm <action>' against each sound-alike "
+        "with the same action; margin = confirm minus the likeliest sound-alike (nats)",
+        "voices": list(voices),
+        "speed_wpm": HELD_OUT_SPEED,
+        "snr_db": HELD_OUT_SNR_DB,
+        "clips_per_head": len(said),
+        "by_threshold": by_threshold,
+        "confirmations_above_every_sound_alike": sum(m > top_alike for m in said),
+        "voices_separable": sum(
+            pv["confirm_min"] > pv["sound_alike_max"] for pv in per_voice.values()
+        ),
+        "per_voice": per_voice,
+        "margins": margins,
+    }
+
+
 def tail_rules() -> dict[str, tuple[TriggerPhrase, ...]]:
     """The shipped phrases, and with the words after the action read only as the action."""
     return {
@@ -192,10 +274,12 @@ def main() -> None:
             "held_out_3",
             "held_out_4",
             "take_back",
+            "take_back_2",
             "asked",
             "dev_execute",
             "clips",
             "tail_clips",
+            "separation",
         ),
         required=True,
     )
@@ -212,6 +296,8 @@ def main() -> None:
         sections["held_out_confirm_4"] = held_out_confirm_4(recs, costs)
     elif args.set == "take_back":
         sections["take_back"] = take_back(recs, costs)
+    elif args.set == "take_back_2":
+        sections["take_back_2"] = take_back_2(recs, costs)
     elif args.set == "dev_after":
         sections["dev_confirm_after"] = dev_confirm_after(recs, costs)
     elif args.set == "asked":
@@ -223,6 +309,8 @@ def main() -> None:
         sections["held_out_fast_noisy"] = held_out(recs, costs)
     elif args.set == "held_out_2":
         sections["held_out_confirm_2"] = held_out_confirm_2(recs, costs)
+    elif args.set == "separation":
+        sections["confirm_separation"] = separation(recs)
     elif args.set == "tail_clips":
         sections["confirm_tail_clips"] = clips(recs, costs, TAIL_CLIP_PHRASES, 14000, tail_rules())
     else:

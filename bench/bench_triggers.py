@@ -270,6 +270,39 @@ TAKE_BACK = (
     "comfort reload please",
     "confer kill now",
 )
+#: A second, larger set of answers that must run nothing, written before it was first run (the
+#: first had been seen): other endings that take an answer back or put it off ("nope",
+#: "actually no", "no thanks"), "confirm" denied before it, and other sound-alikes with an action
+#: and a word after it; on six voices no other set uses.
+TAKE_BACK_2_VOICES = (
+    "en-us+Denis", "en+Lee", "en-gb-x-rp+Linda", "en-us+Steph", "en+Robert", "en-gb-scotland+Zac",
+)  # fmt: skip
+TAKE_BACK_2 = (
+    "confirm stop, not yet",
+    "confirm reload? no",
+    "confirm remove, wait",
+    "confirm kill later",
+    "confirm restart tomorrow",
+    "confirm start, never mind",
+    "confirm stop? not now",
+    "confirm reload, hold on",
+    "confirm restart? nope",
+    "confirm kill, actually no",
+    "confirm remove, no thanks",
+    "yes, confirm start, no wait",
+    "confirm restart, not yet",
+    "okay, confirm stop, no",
+    "don't confirm restart",
+    "do not confirm kill",
+    "never confirm remove",
+    "conform stop now",
+    "confer restart please",
+    "concern kill then",
+    "comfort remove now",
+    "control restart now",
+    "conference reload now",
+    "can form stop then",
+)
 #: "confirm" alone (the held-out confirmations of the rule before actions were named): it must
 #: now be heard as a confirmation that names nothing, which runs nothing and tells the operator
 #: what to say.
@@ -668,6 +701,13 @@ def take_back(recs: Recognisers, costs: Costs) -> dict[str, Any]:
     """:data:`TAKE_BACK` on the fourth held-out voices, fast in room noise: every CONFIRM that
     names an action is false (``false_named_confirm``)."""
     return fast_noisy(recs, costs, HELD_OUT_4_VOICES, [("", ph, None) for ph in TAKE_BACK], 8900)
+
+
+def take_back_2(recs: Recognisers, costs: Costs) -> dict[str, Any]:
+    """:data:`TAKE_BACK_2` on :data:`TAKE_BACK_2_VOICES`, fast in room noise: every CONFIRM that
+    names an action is false (``false_named_confirm``)."""
+    items: list[Item] = [("", ph, None) for ph in TAKE_BACK_2]
+    return fast_noisy(recs, costs, TAKE_BACK_2_VOICES, items, 15000)
 
 
 #: "confirm <action>" exactly as the proxy asks for it, on every held-out voice.
