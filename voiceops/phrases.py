@@ -35,13 +35,20 @@ ANSWER_MAX_WORDS = 4
 #: Words that may stand beside an answer without changing it ("yes, confirm please").  No
 #: negation is among them, so "don't confirm" or "I cannot confirm that" answer nothing; nor is
 #: any agreement enough alone: a false confirm runs a destructive command, so only the word
-#: "confirm" confirms (false confirms were measured in bench/bench_triggers.py).  "and": tiny.en
-#: writes the breath before an answer so ("and confirm, restart to man" for "confirm restart
-#: then", bench/bench_confirm.py dev set).
+#: "confirm" confirms (false confirms were measured in bench/bench_triggers.py).  Not "and",
+#: though tiny.en writes the breath before an answer so ("and confirm, restart to man"): it
+#: writes "don't confirm restart" so too (:data:`CONFIRM_LEADS`).
 ANSWER_COMPANY = frozenset(
     {"yes", "yeah", "yep", "ok", "okay", "alright", "sure", "please", "now", "then", "so", "i",
-     "it", "that", "this", "go", "ahead", "thanks", "and"}
+     "it", "that", "this", "go", "ahead", "thanks"}
 )  # fmt: skip
+#: The only words that may come before "confirm": agreement ("yes", "I confirm").  Not the other
+#: company: tiny.en wrote "don't confirm restart" as "then confirm restart" (en-gb-x-rp+Linda,
+#: 185 wpm, clean) and as "and confirm restart" (``bench/bench_confirm.py --set take_back_2``),
+#: and both ran it.
+CONFIRM_LEADS = frozenset(
+    {"yes", "yeah", "yep", "ok", "okay", "alright", "sure", "please", "go", "ahead", "i"}
+)
 #: What may follow the action of a confirmation ("confirm start now").
 ANSWER_TAILS = ("now", "then", "please")
 #: What tiny.en wrote for those last words, said fast in room noise (``bench/bench_confirm.py``,

@@ -41,10 +41,12 @@ def after_phrase(said: Sequence[str], phrase: TriggerPhrase) -> Sequence[str] | 
 
 
 def harmless_lead(said: Sequence[str], phrase: TriggerPhrase) -> bool:
-    """The phrase is in ``said`` and every word before it is one it may keep company with
-    ("yes, okay, confirm"; not "don't confirm")."""
+    """The phrase is in ``said`` and every word before it is one that may lead it
+    (:attr:`~TriggerPhrase.leads`, else its company: "yes, okay, confirm"; not "don't
+    confirm")."""
     at = _phrase_at(said, phrase)
-    return at is not None and all(w in (phrase.company or ()) for w in said[: at[0]])
+    leads = phrase.leads if phrase.leads is not None else phrase.company or ()
+    return at is not None and all(w in leads for w in said[: at[0]])
 
 
 def named_object(said: Sequence[str], phrase: TriggerPhrase) -> str | None:
@@ -56,29 +58,36 @@ def named_object(said: Sequence[str], phrase: TriggerPhrase) -> str | None:
 def object_slot(said: Sequence[str], phrase: TriggerPhrase) -> tuple[str, ...]:
     """The words right after the phrase's first occurrence in ``said`` where a phrase with
     objects names one: up to :data:`MAX_SLOT_WORDS` words, ending at a company word or one
-    that takes the answer back (:data:`voiceops.phrases.TAKING_BACK_WORDS`).  The
-    text pass may write the object as other words ("confirm, list heart" for "confirm
-    restart"); a forced reading decides which object they are (:func:`read_object`)."""
+    that takes the answer back (:data:`voiceops.phrases.TAKING_BACK_WORDS`), and only the
+    first when it is an object as written.  The text pass may write the object as other words
+    ("confirm, list heart" for "confirm restart"); a forced reading decides which object they
+    are (:func:`read_object`).  An object written as itself is not read with the word after
+    it: tiny.en wrote "confirm remove, wait" as "confirm, remove, wipe", and "remove wipe" read
+    as "remove" ran it (``bench/bench_confirm.py --set take_back_2``); the word after it is
+    then read as a tail or not at all (:func:`read_tail`)."""
     after = after_phrase(said, phrase) if phrase.objects else None
     slot: list[str] = []
     for w in (after or ())[:MAX_SLOT_WORDS]:
         if (phrase.company is not None and w in phrase.company) or w in TAKING_BACK_WORDS:
             break
         slot.append(w)
+        if w in phrase.objects:
+            break
     return tuple(slot)
 
 
 def in_company(said: Sequence[str], phrase: TriggerPhrase, slot: Sequence[str] = ()) -> bool:
     """Every word of ``said`` is the phrase's own, one of its object ``slot`` or one it may
-    keep company with, or the utterance is short enough and starts with the phrase
-    (``lead_max_words``)."""
+    keep company with (before the phrase, one that may lead it), or the utterance is short
+    enough and starts with the phrase (``lead_max_words``)."""
     if phrase.company is None:
         return True
     short = phrase.lead_max_words is not None and len(said) <= phrase.lead_max_words
     if short and any(tuple(said[: len(s)]) == s for s in phrase.spellings):
         return True
     own = {w for spelling in phrase.spellings for w in spelling} | set(slot)
-    return all(w in own or w in phrase.company for w in said)
+    lead = phrase.leads is None or harmless_lead(said, phrase)
+    return lead and all(w in own or w in phrase.company for w in said)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,8 @@ class TriggerPhrase:
     as one of them (:attr:`proxy.listen.triggers.TriggerMatch.named`) and need no company.
     ``tails``: words that may follow the object ("confirm start now"); when the text wrote the
     words after the phrase as others, a forced reading may read them as an object and one of
-    these (:func:`proxy.listen.answers.read_tail`; empty: no such reading).
+    these (:func:`proxy.listen.answers.read_tail`; empty: no such reading).  ``leads``: the
+    only words that may come before the phrase (``None``: any of its company).
     """
 
     phrase: str
@@ -61,6 +62,7 @@ class TriggerPhrase:
     objects: tuple[str, ...] = ()
     decision_rivals: tuple[str, ...] = ()
     tails: tuple[str, ...] = ()
+    leads: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         if not words(self.phrase):
@@ -183,6 +185,7 @@ DEFAULT_PHRASES: tuple[TriggerPhrase, ...] = (
         rival_margin=CONFIRM_RIVAL_MARGIN,
         objects=SHIPPED_CONFIRM_WORDS,
         tails=phrases.ANSWER_TAILS,
+        leads=phrases.CONFIRM_LEADS,
     ),
     TriggerPhrase(
         phrases.CANCEL,

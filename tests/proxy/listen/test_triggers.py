@@ -490,12 +490,27 @@ def test_a_typed_answer_needs_no_second_hearing() -> None:
     ("text", "action"),
     [("confirm restart", "restart"), ("Yes, confirm stop, please.", "stop"),
      ("Confirm remove.", "remove"), ("okay confirm kill", "kill"), ("confirm", None),
-     ("Confirmed. Reload.", "reload"), ("And confirm, restart.", "restart"),
-     ("confirm, remove, and", "remove")],
+     ("Confirmed. Reload.", "reload")],
 )  # fmt: skip
 def test_a_confirmation_names_the_action_right_after_confirm(text: str, action: str | None) -> None:
     assert named(text) == [(Action.CONFIRM, action)]
     assert typed_answer(text) == Answer(Action.CONFIRM, action)
+
+
+def test_an_answer_tiny_en_may_have_written_for_a_denial_confirms_nothing() -> None:
+    # bench_confirm --set take_back_2: "don't confirm restart" written "and confirm restart"
+    # (2 of 6 voices), and "confirm remove, wait" written "confirm, remove, wipe", where
+    # "remove wipe" read as "remove" (2 of 6): both ran their command.
+    assert named("and confirm restart") == []
+    # en-gb-x-rp+Linda, 185 wpm, clean: "don't confirm restart" written "then confirm restart".
+    assert named("then confirm restart") == []
+    assert typed_answer("then confirm restart") is None
+    assert named("okay, confirm restart then") == [(Action.CONFIRM, "restart")]
+    assert named("confirm, remove, wipe", spoken="confirm, remove") == [(Action.CONFIRM, None)]
+    # A word after the action written as itself is read as a tail, or not at all.
+    assert named("confirm, remove, and", spoken="confirm, remove now") == [
+        (Action.CONFIRM, "remove")
+    ]
 
 
 @pytest.mark.parametrize(

@@ -143,8 +143,12 @@ def test_a_confirmation_with_a_misheard_word_after_it_names_its_action(
     assert fired == [(Action.CONFIRM, said.split()[1])]
 
 
-@pytest.mark.parametrize(("voice", "said"), [("en-us+f2", "confirm kill? no")])
-def test_a_confirmation_taken_back_runs_nothing(voice: str, said: str) -> None:
+@pytest.mark.parametrize(
+    ("voice", "said"),
+    # The second was written "then confirm restart", and "then" led a confirmation.
+    [("en-us+f2", "confirm kill? no"), ("en-gb-x-rp+Linda", "don't confirm restart")],
+)
+def test_a_confirmation_taken_back_or_denied_runs_nothing(voice: str, said: str) -> None:
     events, _ = listen(concat(silence(0.5), say(said, voice, 185), silence(1.0)))
     assert [e.named for e in events if isinstance(e, TriggerHeard)] in ([], [None])
 
