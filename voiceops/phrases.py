@@ -35,12 +35,12 @@ ANSWER_MAX_WORDS = 4
 #: Words that may stand beside an answer without changing it ("yes, confirm please").  No
 #: negation is among them, so "don't confirm" or "I cannot confirm that" answer nothing; nor is
 #: any agreement enough alone: a false confirm runs a destructive command, so only the word
-#: "confirm" confirms (false confirms were measured in bench/bench_triggers.py).  Not "and",
-#: though tiny.en writes the breath before an answer so ("and confirm, restart to man"): it
-#: writes "don't confirm restart" so too (:data:`CONFIRM_LEADS`).
+#: "confirm" confirms (false confirms were measured in bench/bench_triggers.py).  "and": tiny.en
+#: writes a word after the action so ("confirm, remove, and" for "confirm remove then"); it may
+#: not lead "confirm" (:data:`CONFIRM_LEADS`).
 ANSWER_COMPANY = frozenset(
     {"yes", "yeah", "yep", "ok", "okay", "alright", "sure", "please", "now", "then", "so", "i",
-     "it", "that", "this", "go", "ahead", "thanks"}
+     "it", "that", "this", "go", "ahead", "thanks", "and"}
 )  # fmt: skip
 #: The only words that may come before "confirm": agreement ("yes", "I confirm").  Not the other
 #: company: tiny.en wrote "don't confirm restart" as "then confirm restart" (en-gb-x-rp+Linda,

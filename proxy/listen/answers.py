@@ -63,8 +63,9 @@ def object_slot(said: Sequence[str], phrase: TriggerPhrase) -> tuple[str, ...]:
     ("confirm, list heart" for "confirm restart"); a forced reading decides which object they
     are (:func:`read_object`).  An object written as itself is not read with the word after
     it: tiny.en wrote "confirm remove, wait" as "confirm, remove, wipe", and "remove wipe" read
-    as "remove" ran it (``bench/bench_confirm.py --set take_back_2``); the word after it is
-    then read as a tail or not at all (:func:`read_tail`)."""
+    as "remove" ran it (``bench/bench_confirm.py --set take_back_2``), and read it was over 1 nat
+    likelier than "remove wait" too; the word after it is then read as a tail or not at all
+    (:func:`read_tail`)."""
     after = after_phrase(said, phrase) if phrase.objects else None
     slot: list[str] = []
     for w in (after or ())[:MAX_SLOT_WORDS]:

@@ -506,11 +506,11 @@ def test_an_answer_tiny_en_may_have_written_for_a_denial_confirms_nothing() -> N
     assert named("then confirm restart") == []
     assert typed_answer("then confirm restart") is None
     assert named("okay, confirm restart then") == [(Action.CONFIRM, "restart")]
+    # Even where "remove" reads likelier than "remove wipe" (read, "confirm, remove" was over
+    # 1 nat likelier than "confirm, remove wait" too).
     assert named("confirm, remove, wipe", spoken="confirm, remove") == [(Action.CONFIRM, None)]
-    # A word after the action written as itself is read as a tail, or not at all.
-    assert named("confirm, remove, and", spoken="confirm, remove now") == [
-        (Action.CONFIRM, "remove")
-    ]
+    # "and" may follow the action, though it may not lead "confirm".
+    assert named("confirm, remove, and") == [(Action.CONFIRM, "remove")]
 
 
 @pytest.mark.parametrize(
