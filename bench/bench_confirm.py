@@ -27,6 +27,11 @@ a time, one process; each updates its own section of ``bench/results/triggers.js
 * ``take_back_2`` — :func:`bench.bench_triggers.take_back_2`: a second, larger set of answers
   that must name no action (24 × 6 other voices), written before it was first run.  Section
   ``take_back_2``.
+* ``take_back_dev`` — what tiny.en writes for the words that take an answer back: "confirm
+  <action>, <taking back>" for restart, remove and kill and every saying of
+  :data:`voiceops.phrases.TAKING_BACK`, on the dev voices, fast in room noise; counts the words
+  written right after the action word and the answers that named an action.  Section
+  ``take_back_writings`` (where :data:`voiceops.phrases.TAKING_BACK_SOUNDS` come from).
 * ``asked`` — :func:`bench.bench_triggers.asked_confirm`: "confirm <action>" exactly as the
   proxy asks, every action, on all held-out voices, in quiet at 175 wpm and fast in room
   noise.  Section ``asked_confirm``.
@@ -62,6 +67,7 @@ import argparse
 import json
 import os
 import time
+from collections import Counter
 from dataclasses import replace
 from typing import Any
 
@@ -100,6 +106,8 @@ from proxy.listen.speech.settings import DEFAULT_SETTINGS
 from proxy.listen.trigger_phrases import DEFAULT_PHRASES, TriggerPhrase
 from proxy.relay.codec import Action
 from tests.voices import concat, room_noise, say, silence
+from voiceops.phrases import TAKING_BACK
+from voiceops.words import words
 
 #: The isolated clips: the confirmation, and sound-alikes that name an action.
 CLIP_PHRASES = ("confirm restart", "conform restart", "concern stop")
@@ -120,6 +128,8 @@ TAIL_CLIP_PHRASES = (
 SEPARATION_HEADS = ("conform", "can firm", "confer", "concern", "comfort")
 SEPARATION_ACTIONS = ("restart", "stop", "reload", "kill")
 SEPARATION_THRESHOLDS = (-2.0, -1.0, 0.0, 0.5, 1.0, 2.0)
+#: The actions ``take_back_dev`` says before each way of taking an answer back.
+TAKE_BACK_DEV_ACTIONS = ("restart", "remove", "kill")
 CLIP_SPEEDS = (135, 185)
 CLIP_PITCHES = (38, 62)
 CLIP_NOISE_RMS = 0.01
@@ -250,6 +260,40 @@ def separation(recs: Recognisers) -> dict[str, Any]:
     }
 
 
+def take_back_writings(recs: Recognisers, costs: Costs) -> dict[str, Any]:
+    """The ``take_back_dev`` set: the words tiny.en wrote right after the action word for each
+    way of taking an answer back, and the answers the shipped rule took for a confirmation."""
+    written: Counter[str] = Counter()
+    named: list[str] = []
+    texts: dict[str, list[str]] = {}
+    seed = 16000
+    for voice in DEV_VOICES:
+        for action in TAKE_BACK_DEV_ACTIONS:
+            for back in TAKING_BACK:
+                seed += 1
+                said = f"confirm {action}, {back}"
+                spoken = say(said, voice, HELD_OUT_SPEED)
+                rms = float(np.sqrt(np.mean(spoken**2)))
+                audio = concat(silence(0.6), spoken, silence(1.0))
+                heard = listen(recs, room_noise(audio, rms, HELD_OUT_SNR_DB, seed), costs)
+                text = " ".join(h.text for h in heard)
+                texts.setdefault(said, []).append(text)
+                got = words(text)
+                if action in got:
+                    written.update(got[got.index(action) + 1 :])
+                runs = [m.named for h in heard for m in h.matches(DEFAULT_PHRASES) if m.named]
+                if runs:
+                    named.append(f"{voice}: {said!r} → {text!r} ({runs[0]})")
+    return {
+        "voices": list(DEV_VOICES),
+        "speed_wpm": HELD_OUT_SPEED,
+        "snr_db": HELD_OUT_SNR_DB,
+        "written_after_action": dict(written.most_common()),
+        "named_an_action": named,
+        "texts": texts,
+    }
+
+
 def tail_rules() -> dict[str, tuple[TriggerPhrase, ...]]:
     """The shipped phrases, and with the words after the action read only as the action."""
     return {
@@ -275,6 +319,7 @@ def main() -> None:
             "held_out_4",
             "take_back",
             "take_back_2",
+            "take_back_dev",
             "asked",
             "dev_execute",
             "clips",
@@ -298,6 +343,8 @@ def main() -> None:
         sections["take_back"] = take_back(recs, costs)
     elif args.set == "take_back_2":
         sections["take_back_2"] = take_back_2(recs, costs)
+    elif args.set == "take_back_dev":
+        sections["take_back_writings"] = take_back_writings(recs, costs)
     elif args.set == "dev_after":
         sections["dev_confirm_after"] = dev_confirm_after(recs, costs)
     elif args.set == "asked":

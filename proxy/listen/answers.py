@@ -58,22 +58,15 @@ def named_object(said: Sequence[str], phrase: TriggerPhrase) -> str | None:
 def object_slot(said: Sequence[str], phrase: TriggerPhrase) -> tuple[str, ...]:
     """The words right after the phrase's first occurrence in ``said`` where a phrase with
     objects names one: up to :data:`MAX_SLOT_WORDS` words, ending at a company word or one
-    that takes the answer back (:data:`voiceops.phrases.TAKING_BACK_WORDS`), and only the
-    first when it is an object as written.  The text pass may write the object as other words
-    ("confirm, list heart" for "confirm restart"); a forced reading decides which object they
-    are (:func:`read_object`).  An object written as itself is not read with the word after
-    it: tiny.en wrote "confirm remove, wait" as "confirm, remove, wipe", and "remove wipe" read
-    as "remove" ran it (``bench/bench_confirm.py --set take_back_2``), and read it was over 1 nat
-    likelier than "remove wait" too; the word after it is then read as a tail or not at all
-    (:func:`read_tail`)."""
+    that takes the answer back (:data:`voiceops.phrases.TAKING_BACK_WORDS`).  The text pass
+    may write the object as other words ("confirm, list heart" for "confirm restart"); a
+    forced reading decides which object they are (:func:`read_object`)."""
     after = after_phrase(said, phrase) if phrase.objects else None
     slot: list[str] = []
     for w in (after or ())[:MAX_SLOT_WORDS]:
         if (phrase.company is not None and w in phrase.company) or w in TAKING_BACK_WORDS:
             break
         slot.append(w)
-        if w in phrase.objects:
-            break
     return tuple(slot)
 
 

@@ -499,16 +499,12 @@ def test_a_confirmation_names_the_action_right_after_confirm(text: str, action: 
 
 def test_an_answer_tiny_en_may_have_written_for_a_denial_confirms_nothing() -> None:
     # bench_confirm --set take_back_2: "don't confirm restart" written "and confirm restart"
-    # (2 of 6 voices), and "confirm remove, wait" written "confirm, remove, wipe", where
-    # "remove wipe" read as "remove" (2 of 6): both ran their command.
+    # (2 of 6 voices), and it ran restart.
     assert named("and confirm restart") == []
     # en-gb-x-rp+Linda, 185 wpm, clean: "don't confirm restart" written "then confirm restart".
     assert named("then confirm restart") == []
     assert typed_answer("then confirm restart") is None
     assert named("okay, confirm restart then") == [(Action.CONFIRM, "restart")]
-    # Even where "remove" reads likelier than "remove wipe" (read, "confirm, remove" was over
-    # 1 nat likelier than "confirm, remove wait" too).
-    assert named("confirm, remove, wipe", spoken="confirm, remove") == [(Action.CONFIRM, None)]
     # "and" may follow the action, though it may not lead "confirm".
     assert named("confirm, remove, and") == [(Action.CONFIRM, "remove")]
 
