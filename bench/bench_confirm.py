@@ -262,9 +262,10 @@ def separation(recs: Recognisers) -> dict[str, Any]:
 
 def take_back_writings(recs: Recognisers, costs: Costs) -> dict[str, Any]:
     """The ``take_back_dev`` set: the words tiny.en wrote right after the action word for each
-    way of taking an answer back, and the answers the shipped rule took for a confirmation."""
+    way of taking an answer back, and the answers taken for a confirmation naming an action,
+    with and without the words after the action read as a tail."""
     written: Counter[str] = Counter()
-    named: list[str] = []
+    named: dict[str, list[str]] = {rule: [] for rule in tail_rules()}
     texts: dict[str, list[str]] = {}
     seed = 16000
     for voice in DEV_VOICES:
@@ -281,9 +282,10 @@ def take_back_writings(recs: Recognisers, costs: Costs) -> dict[str, Any]:
                 got = words(text)
                 if action in got:
                     written.update(got[got.index(action) + 1 :])
-                runs = [m.named for h in heard for m in h.matches(DEFAULT_PHRASES) if m.named]
-                if runs:
-                    named.append(f"{voice}: {said!r} → {text!r} ({runs[0]})")
+                for rule, rule_phrases in tail_rules().items():
+                    runs = [m.named for h in heard for m in h.matches(rule_phrases) if m.named]
+                    if runs:
+                        named[rule].append(f"{voice}: {said!r} → {text!r} ({runs[0]})")
     return {
         "voices": list(DEV_VOICES),
         "speed_wpm": HELD_OUT_SPEED,

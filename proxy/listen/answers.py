@@ -17,7 +17,7 @@ from typing import Protocol
 from proxy.listen.readings import Rescore, read_all, slot_texts
 from proxy.listen.trigger_phrases import DEFAULT_PHRASES, TriggerPhrase
 from proxy.relay.codec import Action
-from voiceops.phrases import TAIL_SOUNDS, TAKING_BACK, TAKING_BACK_WORDS
+from voiceops.phrases import TAIL_GLIDES, TAIL_SOUNDS, TAKING_BACK, TAKING_BACK_WORDS
 from voiceops.words import contains_words, words
 
 #: Most words after "confirm" that may be its action misheard ("confirm, list heart").
@@ -68,6 +68,22 @@ def object_slot(said: Sequence[str], phrase: TriggerPhrase) -> tuple[str, ...]:
             break
         slot.append(w)
     return tuple(slot)
+
+
+def long_tail(said: Sequence[str], phrase: TriggerPhrase, slot: Sequence[str]) -> bool:
+    """More than one word follows the action (after the first word when it is an action as
+    written, else after the ``slot``), a :data:`~voiceops.phrases.TAIL_GLIDES` word aside.
+
+    A tail is one word ("confirm stop now", "confirm restart to end" for "… then"); tiny.en
+    wrote "not now" as two ("confirm, restart, out, out", "confirm remove, now, now", "confirm
+    kill, how to how"), and read in place of those, "now" or the action alone was as likely as
+    "not now": 9 of 162 taken-back answers on the dev voices ran their command
+    (``bench/bench_confirm.py --set take_back_dev``)."""
+    after = after_phrase(said, phrase) if phrase.objects else None
+    if not after:
+        return False
+    action = 1 if after[0] in phrase.objects else len(slot)
+    return sum(w not in TAIL_GLIDES for w in after[action:]) > 1
 
 
 def in_company(said: Sequence[str], phrase: TriggerPhrase, slot: Sequence[str] = ()) -> bool:
@@ -191,7 +207,8 @@ def read_tail(
     other words ("Confirm, kill, how?" for "confirm kill now"), else ``None``.
 
     Only a word that may be the action (no company, tail sound or taking back) right after the
-    phrase, then :data:`~voiceops.phrases.TAIL_SOUNDS` or company, may be read so.  A forced
+    phrase, then :data:`~voiceops.phrases.TAIL_SOUNDS` or company, may be read so (one word:
+    :func:`long_tail`).  A forced
     reading puts each object and tail in place of those words ("Confirm, kill now?"); the
     likeliest must read likelier than every reading of another object and :data:`TAIL_MARGIN`
     likelier than the same object taken back (:data:`~voiceops.phrases.TAKING_BACK`:

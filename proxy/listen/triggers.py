@@ -95,6 +95,7 @@ from proxy.listen.answers import (
     glued,
     harmless_lead,
     in_company,
+    long_tail,
     object_pass,
     object_slot,
     read_object,
@@ -155,11 +156,13 @@ def _object_reading(
     object: ``None`` and ``text``); ``None`` when it is no answer: out of company, or words
     after the phrase that name no object.  ``told``: ``text`` is the object pass's already."""
     slot = object_slot(said, p)
+    if long_tail(said, p, slot):
+        return None
     if in_company(said, p, slot):
         if not slot:
             return None, text
         heard = (text, slot) if told is not None else object_pass(p, text, slot, recheck)
-        read = read_object(p, *heard, rivalry)
+        read = None if long_tail(words(heard[0]), p, heard[1]) else read_object(p, *heard, rivalry)
         if read is not None:
             return read
     return read_tail(p, text, said, rivalry) if harmless_lead(said, p) else None

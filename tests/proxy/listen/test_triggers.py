@@ -507,6 +507,14 @@ def test_an_answer_tiny_en_may_have_written_for_a_denial_confirms_nothing() -> N
     assert named("okay, confirm restart then") == [(Action.CONFIRM, "restart")]
     # "and" may follow the action, though it may not lead "confirm".
     assert named("confirm, remove, and") == [(Action.CONFIRM, "remove")]
+    # "… not now" written with two words after the action (bench_confirm --set take_back_dev),
+    # even where the action alone reads likeliest.
+    for text, spoken in [
+        ("confirm remove, now, now", "confirm remove, now"),
+        ("confirm, restart, out, out", "confirm, restart, out"),
+        ("confirm kill, help out", "confirm kill, now"),
+    ]:
+        assert named(text, spoken=spoken) == [(Action.CONFIRM, None)]
 
 
 @pytest.mark.parametrize(
@@ -594,7 +602,9 @@ def test_a_tail_read_as_the_answer_taken_back_confirms_nothing() -> None:
     # "… never" was written "confirm, restart, and error": "error" is no tail tiny.en wrote.
     ["confirm, restart, and error", "confirm restart nginx", "confirm restart, no wait",
      "confirm restart and stop", "confirm, restart, not how", "confirm, and how",
-     "confirm, no, how"],
+     "confirm, no, how",
+     # "… not now" (bench_confirm --set take_back_dev): two words for the tail.
+     "confirm, restart, out, out", "confirm restart, how to how", "confirm restart, now to how"],
 )  # fmt: skip
 def test_only_what_tiny_en_wrote_for_a_tail_is_read_as_one(text: str) -> None:
     reads = {"confirm restart now": 0.0, "confirm restart then": 0.0}
