@@ -145,9 +145,12 @@ def test_a_confirmation_with_a_misheard_word_after_it_names_its_action(
 
 @pytest.mark.parametrize(
     ("voice", "said"),
-    # The second was written "then confirm restart", and "then" led a confirmation.
-    [("en-us+f2", "confirm kill? no"), ("en-gb-x-rp+Linda", "don't confirm restart")],
-)
+    # Before: the second was written "then confirm restart", and "then" led a confirmation;
+    # the last two were written "confirm, restart, out, out" and "confirm remove, now, now",
+    # and "not now" was read as a tail.
+    [("en-us+f2", "confirm kill? no"), ("en-gb-x-rp+Linda", "don't confirm restart"),
+     ("en-us+f2", "confirm restart, not now"), ("en-us+f5", "confirm remove, not now")],
+)  # fmt: skip
 def test_a_confirmation_taken_back_or_denied_runs_nothing(voice: str, said: str) -> None:
     events, _ = listen(concat(silence(0.5), say(said, voice, 185), silence(1.0)))
     assert [e.named for e in events if isinstance(e, TriggerHeard)] in ([], [None])
