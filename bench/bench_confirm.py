@@ -27,6 +27,9 @@ a time, one process; each updates its own section of ``bench/results/triggers.js
 * ``take_back_2`` — :func:`bench.bench_triggers.take_back_2`: a second, larger set of answers
   that must name no action (24 × 6 other voices), written before it was first run.  Section
   ``take_back_2``.
+* ``take_back_quiet`` — :func:`bench.bench_triggers.take_back_quiet`: 15 answers that must
+  run nothing (denials before "confirm", answers taken back) on 12 voices in quiet at 185 and
+  150 wpm.  Section ``take_back_quiet``.
 * ``take_back_dev`` — what tiny.en writes for the words that take an answer back: "confirm
   <action>, <taking back>" for restart, remove and kill and every saying of
   :data:`voiceops.phrases.TAKING_BACK`, on the dev voices, fast in room noise; counts the words
@@ -98,6 +101,7 @@ from bench.bench_triggers import (
     policies,
     take_back,
     take_back_2,
+    take_back_quiet,
 )
 from client.audio import encode_pages
 from proxy.listen.speech.audio import PageDecoder
@@ -322,6 +326,7 @@ def main() -> None:
             "take_back",
             "take_back_2",
             "take_back_dev",
+            "take_back_quiet",
             "asked",
             "dev_execute",
             "clips",
@@ -345,6 +350,8 @@ def main() -> None:
         sections["take_back"] = take_back(recs, costs)
     elif args.set == "take_back_2":
         sections["take_back_2"] = take_back_2(recs, costs)
+    elif args.set == "take_back_quiet":
+        sections["take_back_quiet"] = take_back_quiet(recs, costs)
     elif args.set == "take_back_dev":
         sections["take_back_writings"] = take_back_writings(recs, costs)
     elif args.set == "dev_after":

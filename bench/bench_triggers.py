@@ -703,6 +703,31 @@ def take_back(recs: Recognisers, costs: Costs) -> dict[str, Any]:
     return fast_noisy(recs, costs, HELD_OUT_4_VOICES, [("", ph, None) for ph in TAKE_BACK], 8900)
 
 
+#: Answers that must run nothing, said in quiet at two speeds (written after the second
+#: take-back set, run first on the code of the start of this set's stop).
+TAKE_BACK_QUIET_VOICES = (*VOICES, *TAKE_BACK_2_VOICES)
+TAKE_BACK_QUIET = (
+    "don't confirm restart", "do not confirm stop", "I can't confirm kill",
+    "never confirm remove", "no, don't confirm reload", "won't confirm restart",
+    "cannot confirm stop", "confirm restart? no", "confirm stop, no wait", "confirm kill later",
+    "confirm remove, not now", "confirm reload, wait", "confirm restart, nope",
+    "confirm start, hold on", "confirm stop, not yet",
+)  # fmt: skip
+TAKE_BACK_QUIET_SPEEDS = (185, 150)
+
+
+def take_back_quiet(recs: Recognisers, costs: Costs) -> dict[str, Any]:
+    """:data:`TAKE_BACK_QUIET` on :data:`TAKE_BACK_QUIET_VOICES` in quiet, at each of
+    :data:`TAKE_BACK_QUIET_SPEEDS`: every CONFIRM that names an action is false."""
+    items: list[Item] = [("", ph, None) for ph in TAKE_BACK_QUIET]
+    return {
+        f"{speed}_wpm": fast_noisy(
+            recs, costs, TAKE_BACK_QUIET_VOICES, items, 17000, speed=speed, snr_db=None
+        )
+        for speed in TAKE_BACK_QUIET_SPEEDS
+    }
+
+
 def take_back_2(recs: Recognisers, costs: Costs) -> dict[str, Any]:
     """:data:`TAKE_BACK_2` on :data:`TAKE_BACK_2_VOICES`, fast in room noise: every CONFIRM that
     names an action is false (``false_named_confirm``)."""

@@ -58,10 +58,11 @@ ANSWER_TAILS = ("now", "then", "please")
 #: "confirm restart, and error" ("… never") are no answer.
 TAIL_SOUNDS = frozenset({"how", "out", "and", "end", "to", "help", "hope", "man", "men", "net"})
 #: What tiny.en writes for the "t" that ends an action before its tail ("confirm restart to end",
-#: "confirm start to help"): not a word said.  Besides these, a tail is one word: "not now" was
+#: "confirm start to help") or for a breath before it ("confirm, restart, and end"): not a word
+#: said.  Besides these, a tail is one word: "not now" was
 #: written as two ("confirm, restart, out, out", "confirm kill, how to how"), and read as "now"
 #: (``bench/bench_confirm.py --set take_back_dev``).
-TAIL_GLIDES = frozenset({"to"})
+TAIL_GLIDES = frozenset({"to", "and"})
 #: Endings that take a confirmation back or put it off ("confirm reload, not now" was written
 #: "confirm, reload, how to help"): a tail must read likelier as one of :data:`ANSWER_TAILS`.
 TAKING_BACK = (
@@ -69,7 +70,9 @@ TAKING_BACK = (
 )  # fmt: skip
 #: Their words that are no company: none may be read as part of a confirmation's action ("confirm
 #: kill, no" read as "confirm kill" ran it).
-TAKING_BACK_WORDS = frozenset(w for saying in TAKING_BACK for w in saying.split()) - ANSWER_COMPANY
+TAKING_BACK_WORDS = (
+    frozenset(w for saying in TAKING_BACK for w in saying.split()) | {"nope"}
+) - ANSWER_COMPANY
 #: Beside "cancel" only: "no, cancel that".
 CANCEL_COMPANY = ANSWER_COMPANY | {"no", "nope"}
 #: "cancel" first in a reply of at most this many words cancels whatever follows it: tiny.en

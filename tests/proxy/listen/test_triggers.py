@@ -515,6 +515,12 @@ def test_an_answer_tiny_en_may_have_written_for_a_denial_confirms_nothing() -> N
         ("confirm kill, help out", "confirm kill, now"),
     ]:
         assert named(text, spoken=spoken) == [(Action.CONFIRM, None)]
+    # "nope" takes it back too (quiet, 185 wpm: "confirm, restart, nope" ran restart).
+    assert named("confirm, restart, nope", spoken="confirm, restart") == [(Action.CONFIRM, None)]
+    # A breath before the tail is no word: "confirm restart then" written "… and end".
+    assert named("confirm, restart, and end", spoken="confirm, restart then") == [
+        (Action.CONFIRM, "restart")
+    ]
 
 
 @pytest.mark.parametrize(
