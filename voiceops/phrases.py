@@ -58,11 +58,11 @@ ANSWER_TAILS = ("now", "then", "please")
 #: "confirm restart, and error" ("… never") are no answer.
 TAIL_SOUNDS = frozenset({"how", "out", "and", "end", "to", "help", "hope", "man", "men", "net"})
 #: What tiny.en writes for the "t" that ends an action before its tail ("confirm restart to end",
-#: "confirm start to help") or for a breath before it ("confirm, restart, and end"): not a word
-#: said.  Besides these, a tail is one word: "not now" was
-#: written as two ("confirm, restart, out, out", "confirm kill, how to how"), and read as "now"
-#: (``bench/bench_confirm.py --set take_back_dev``).
-TAIL_GLIDES = frozenset({"to", "and"})
+#: "confirm, restart it out") or for a breath before it ("confirm, restart, and end"): no word
+#: said.  Besides these, a tail is one word: "not now" was written as two ("confirm, restart,
+#: out, out", "confirm kill, how to how") and read as "now" (``bench/bench_confirm.py --set
+#: take_back_dev``).
+TAIL_GLIDES = frozenset({"to", "it", "and"})
 #: Endings that take a confirmation back or put it off ("confirm reload, not now" was written
 #: "confirm, reload, how to help"): a tail must read likelier as one of :data:`ANSWER_TAILS`.
 TAKING_BACK = (

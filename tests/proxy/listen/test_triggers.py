@@ -517,8 +517,12 @@ def test_an_answer_tiny_en_may_have_written_for_a_denial_confirms_nothing() -> N
         assert named(text, spoken=spoken) == [(Action.CONFIRM, None)]
     # "nope" takes it back too (quiet, 185 wpm: "confirm, restart, nope" ran restart).
     assert named("confirm, restart, nope", spoken="confirm, restart") == [(Action.CONFIRM, None)]
-    # A breath before the tail is no word: "confirm restart then" written "… and end".
+    # A breath before the tail is no word ("confirm restart then" written "… and end"), nor is
+    # the action's last "t" ("confirm restart now" written "confirm, restart it out").
     assert named("confirm, restart, and end", spoken="confirm, restart then") == [
+        (Action.CONFIRM, "restart")
+    ]
+    assert named("confirm, restart it out", spoken="confirm, restart now") == [
         (Action.CONFIRM, "restart")
     ]
 
