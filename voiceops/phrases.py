@@ -68,8 +68,9 @@ TAIL_GLIDES = frozenset({"to", "it", "and"})
 TAKING_BACK = (
     "no", "not now", "no wait", "not yet", "wait", "later", "never", "hold on", "tomorrow"
 )  # fmt: skip
-#: Their words that are no company: none may be read as part of a confirmation's action ("confirm
-#: kill, no" read as "confirm kill" ran it).
+#: Their words that are no company, and "nope": none may be read as part of a confirmation's
+#: action ("confirm kill, no" read as "confirm kill" ran it, and "confirm, restart, nope" ran
+#: restart: ``bench/bench_confirm.py --set take_back_quiet``).
 TAKING_BACK_WORDS = (
     frozenset(w for saying in TAKING_BACK for w in saying.split()) | {"nope"}
 ) - ANSWER_COMPANY

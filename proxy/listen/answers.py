@@ -207,9 +207,9 @@ def read_tail(
     other words ("Confirm, kill, how?" for "confirm kill now"), else ``None``.
 
     Only a word that may be the action (no company, tail sound or taking back) right after the
-    phrase, then :data:`~voiceops.phrases.TAIL_SOUNDS` or company, may be read so (one word:
-    :func:`long_tail`).  A forced
-    reading puts each object and tail in place of those words ("Confirm, kill now?"); the
+    phrase, then :data:`~voiceops.phrases.TAIL_SOUNDS` or company (one word: :func:`long_tail`),
+    may be read so.  A forced reading puts each object and tail in place of those words
+    ("Confirm, kill now?"); the
     likeliest must read likelier than every reading of another object and :data:`TAIL_MARGIN`
     likelier than the same object taken back (:data:`~voiceops.phrases.TAKING_BACK`:
     "Confirm, kill not now?").  Not read against the text as written: tiny.en reads its own

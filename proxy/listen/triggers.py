@@ -80,7 +80,10 @@ Decision rule, chosen from ``bench/bench_triggers.py`` (see the tap's report):
   in their place, and must read 1 nat likelier than the same action taken back ("not now",
   "no", "later"…) (:func:`proxy.listen.answers.read_tail`).  Words that take an answer back
   are never read as part of the action: "confirm kill, no" ran kill when "kill no" was read
-  as "kill" (``bench/bench_confirm.py --set take_back``).
+  as "kill" (``bench/bench_confirm.py --set take_back``).  At most one word may follow the
+  action (:func:`proxy.listen.answers.long_tail`): tiny.en writes "not now" as two ("confirm,
+  restart, out, out"), and read, "not now" was no likelier than "now".  Before "confirm", only
+  agreement (``leads``): it wrote "don't confirm restart" as "then confirm restart".
 * One utterance fires each action at most once, and an action does not fire again within
   ``cooldown_s`` seconds of audio (an utterance split by a pause must not fire twice).
 """
