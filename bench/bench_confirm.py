@@ -34,7 +34,8 @@ a time, one process; each updates its own section of ``bench/results/triggers.js
   <action>, <taking back>" for restart, remove and kill and every saying of
   :data:`voiceops.phrases.TAKING_BACK`, on the dev voices, fast in room noise; counts the words
   written right after the action word and the answers that named an action.  Section
-  ``take_back_writings`` (where :data:`voiceops.phrases.TAKING_BACK_SOUNDS` come from).
+  ``take_back_writings`` (why at most one word may follow the action:
+  :func:`proxy.listen.answers.long_tail`).
 * ``asked`` — :func:`bench.bench_triggers.asked_confirm`: "confirm <action>" exactly as the
   proxy asks, every action, on all held-out voices, in quiet at 175 wpm and fast in room
   noise.  Section ``asked_confirm``.
