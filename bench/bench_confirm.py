@@ -100,6 +100,7 @@ from bench.bench_triggers import (
     listen,
     noisy,
     policies,
+    spoken,
     take_back,
     take_back_2,
     take_back_quiet,
@@ -220,9 +221,9 @@ def separation(recs: Recognisers) -> dict[str, Any]:
         for head in heads:
             for action in SEPARATION_ACTIONS:
                 seed += 1
-                spoken = say(f"{head} {action}", voice, HELD_OUT_SPEED)
-                audio = concat(silence(0.3), spoken, silence(0.6))
-                rms = float(np.sqrt(np.mean(spoken**2)))
+                speech = say(f"{head} {action}", voice, HELD_OUT_SPEED)
+                audio = concat(silence(0.3), speech, silence(0.6))
+                rms = float(np.sqrt(np.mean(speech**2)))
                 decoder = PageDecoder()
                 pages = encode_pages(room_noise(audio, rms, HELD_OUT_SNR_DB, seed))
                 pcm = np.concatenate([decoder.push(page) for page in pages])
@@ -270,7 +271,8 @@ def take_back_writings(recs: Recognisers, costs: Costs) -> dict[str, Any]:
     way of taking an answer back, and the answers taken for a confirmation naming an action,
     with and without the words after the action read as a tail."""
     written: Counter[str] = Counter()
-    named: dict[str, list[str]] = {rule: [] for rule in tail_rules()}
+    rules = tail_rules()
+    named: dict[str, list[str]] = {rule: [] for rule in rules}
     texts: dict[str, list[str]] = {}
     seed = 16000
     for voice in DEV_VOICES:
@@ -278,16 +280,13 @@ def take_back_writings(recs: Recognisers, costs: Costs) -> dict[str, Any]:
             for back in TAKING_BACK:
                 seed += 1
                 said = f"confirm {action}, {back}"
-                spoken = say(said, voice, HELD_OUT_SPEED)
-                rms = float(np.sqrt(np.mean(spoken**2)))
-                audio = concat(silence(0.6), spoken, silence(1.0))
-                heard = listen(recs, room_noise(audio, rms, HELD_OUT_SNR_DB, seed), costs)
+                heard = listen(recs, spoken(said, voice, seed), costs)
                 text = " ".join(h.text for h in heard)
                 texts.setdefault(said, []).append(text)
                 got = words(text)
                 if action in got:
                     written.update(got[got.index(action) + 1 :])
-                for rule, rule_phrases in tail_rules().items():
+                for rule, rule_phrases in rules.items():
                     runs = [m.named for h in heard for m in h.matches(rule_phrases) if m.named]
                     if runs:
                         named[rule].append(f"{voice}: {said!r} → {text!r} ({runs[0]})")

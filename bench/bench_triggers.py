@@ -587,6 +587,27 @@ def hearing(h: Heard) -> dict[str, Any]:
     }
 
 
+def spoken(
+    phrase: str,
+    voice: str,
+    seed: int,
+    *,
+    ctx: str = "",
+    speed: int = HELD_OUT_SPEED,
+    snr_db: float | None = HELD_OUT_SNR_DB,
+) -> Pcm:
+    """``phrase`` said by ``voice`` after a pause (and after ``ctx`` and a pause, if given),
+    then a pause, in steady room noise ``snr_db`` below the phrase (``None``: in quiet)."""
+    speech = say(phrase, voice, speed)
+    parts = [silence(0.6)]
+    if ctx:
+        parts += [say(ctx, voice, speed), silence(0.9)]
+    audio = concat(*parts, speech, silence(1.0))
+    if snr_db is None:
+        return audio
+    return room_noise(audio, float(np.sqrt(np.mean(speech**2))), snr_db, seed)
+
+
 def fast_noisy(
     recs: Recognisers,
     costs: Costs,
@@ -607,15 +628,7 @@ def fast_noisy(
     for voice in voices:
         for ctx, phrase, want in items:
             seed += 1
-            speech = say(phrase, voice, speed)
-            parts = [silence(0.6)]
-            if ctx:
-                parts += [say(ctx, voice, speed), silence(0.9)]
-            parts += [speech, silence(1.0)]
-            rms = float(np.sqrt(np.mean(speech**2)))
-            audio = concat(*parts)
-            if snr_db is not None:
-                audio = room_noise(audio, rms, snr_db, seed)
+            audio = spoken(phrase, voice, seed, ctx=ctx, speed=speed, snr_db=snr_db)
             heard = listen(recs, audio, costs)
             for n in policies():
                 got = fired_named(n, heard)
